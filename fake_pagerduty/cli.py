@@ -1,0 +1,41 @@
+"""`fake-pagerduty serve …`: a thin argparse CLI over create_app(settings)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fake_pagerduty.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fake-pagerduty", description="A local PagerDuty sandbox.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the sandbox web server")
+    serve.add_argument("--host", default=None, help=f"address to bind (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=None, help=f"port to bind (default {DEFAULT_PORT})")
+    serve.add_argument("--db", dest="db_path", default=None, help="SQLite file, or :memory: (default)")
+    serve.add_argument("--seed", dest="seed_file", type=Path, default=None, help="JSON or TOML seed file")
+    serve.add_argument("--public-url", default=None, help="URL the sandbox is reached at (for self/html_url)")
+    serve.add_argument("--https-port", type=int, default=None, help="also serve HTTPS on this port")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=args.host,
+        port=args.port,
+        db_path=args.db_path,
+        seed_file=args.seed_file,
+        public_url=args.public_url,
+        https_port=args.https_port,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        from fake_pagerduty.server import serve
+
+        return serve(settings_from_args(args))
+    return 2
