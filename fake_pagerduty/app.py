@@ -1,0 +1,82 @@
+"""The sandbox's app factory: `create_app(settings)` returns a Starlette app; no module-level state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.templating import Jinja2Templates
+
+from fake_pagerduty import seed
+from fake_pagerduty.changes import ChangeFeed
+from fake_pagerduty.domain.clock import Clock
+from fake_pagerduty.errors import handlers
+from fake_pagerduty.routes import routes
+from fake_pagerduty.settings import Settings
+from fake_pagerduty.store import Store
+
+PACKAGE_DIR = Path(__file__).parent
+TIMEOUT_SWEEP_SECONDS = 1.0
+log = logging.getLogger("fake_pagerduty")
+
+
+async def _sweep_timeouts(app: Starlette) -> None:
+    """Apply service acknowledgement and auto-resolve timeouts as they fall due."""
+    state = app.state
+    while True:
+        await asyncio.sleep(TIMEOUT_SWEEP_SECONDS)
+        try:
+            state.changes.publish(await state.store.apply_due_timeouts(state.clock.now()))
+        except Exception:  # keep sweeping; a failed sweep is retried on the next tick
+            log.exception("timeout sweep failed")
+
+
+def banner(settings: Settings) -> str:
+    base = settings.base_url
+    return "\n".join(
+        [
+            f"fake-pagerduty listening on http://{settings.host}:{settings.port}",
+            f"  sign in:         {base}/login  ({seed.SANDBOX_EMAIL} / {seed.SANDBOX_PASSWORD})",
+            f"  REST API:        {base}/api  (Authorization: Token token={seed.SANDBOX_API_KEY})",
+            f"  Events API v2:   {base}/v2/enqueue  (routing key {seed.SAMPLE_ROUTING_KEY})",
+            f"  Events API v1:   {base}/generic/2010-04-15/create_event.json",
+        ]
+    )
+
+
+def create_app(settings: Settings | None = None, *, announce: bool = False) -> Starlette:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        store = Store(settings.db_path)
+        await store.open()
+        sweeper = None
+        try:
+            now = app.state.clock.now()
+            if await store.is_empty():
+                await seed.apply_seed(store, seed.DEFAULT_SEED, now)
+            if settings.seed_file:
+                await seed.apply_seed(store, seed.load_seed_file(settings.seed_file), now)
+            app.state.store = store
+            sweeper = asyncio.create_task(_sweep_timeouts(app))
+            if announce:
+                print(banner(settings), flush=True)
+            yield
+        finally:
+            if sweeper:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await store.close()
+
+    app = Starlette(routes=routes(), exception_handlers=handlers, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.clock = Clock()
+    app.state.changes = ChangeFeed()
+    app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    return app

@@ -1,0 +1,1 @@
+"""Pure rules of the sandbox: no SQL, no HTTP."""

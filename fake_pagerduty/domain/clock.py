@@ -1,0 +1,42 @@
+"""The sandbox's clock: wall time plus an offset that the sandbox controls can move forward."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+def iso(moment: datetime) -> str:
+    """PagerDuty's timestamp format: `2026-11-26T11:14:43Z`."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime | None:
+    """Read an ISO 8601 timestamp (with `Z`, an offset, or none meaning UTC); None if it is not one."""
+    value = text.strip()
+    if value[-1:] in ("Z", "z"):
+        value = value[:-1] + "+00:00"
+    # PagerDuty's own examples use "+0000" offsets: make them ISO.
+    if len(value) > 5 and value[-5] in "+-" and value[-4:].isdigit():
+        value = value[:-2] + ":" + value[-2:]
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+class Clock:
+    """Now, as the sandbox sees it. `advance()` moves it forward (never back)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("the sandbox clock only moves forward")
+        self.offset += timedelta(seconds=seconds)

@@ -1,0 +1,357 @@
+"""Events API validation: PagerDuty's rules for v1, v2 and change events, one message per problem.
+
+Each `validate_*` takes the decoded JSON document and returns either a normalised event or the list of
+every problem found, worded as PagerDuty words them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fake_pagerduty.domain.clock import parse_iso
+
+ACTIONS = ("trigger", "acknowledge", "resolve")
+SEVERITIES = ("critical", "error", "warning", "info")
+KEY_LENGTH = 32
+MAX_DEDUP_KEY = 255
+MAX_SUMMARY = 1024
+MAX_BODY_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """A valid trigger, acknowledge or resolve, from either API version, in one shape."""
+
+    api: str  # "v1" | "v2"
+    routing_key: str
+    action: str
+    dedup_key: str | None
+    summary: str | None = None
+    severity: str = "error"
+    source: str | None = None
+    component: str | None = None
+    group: str | None = None
+    class_: str | None = None
+    timestamp: str | None = None
+    custom_details: Any = None
+    client: str | None = None
+    client_url: str | None = None
+    links: list = field(default_factory=list)
+    images: list = field(default_factory=list)
+    contexts: list = field(default_factory=list)
+    vendor: str | None = None
+
+    def with_dedup_key(self, key: str) -> AlertEvent:
+        return AlertEvent(**{**self.__dict__, "dedup_key": key})
+
+    def alert_body(self) -> dict:
+        """What an alert keeps of the event that opened it: PagerDuty's alert `body` shape."""
+        return {
+            "type": "alert_body",
+            "api": self.api,
+            "contexts": self.contexts,
+            "details": self.custom_details,
+            "cef_details": {
+                "client": self.client,
+                "client_url": self.client_url,
+                "contexts": self.contexts,
+                "dedup_key": self.dedup_key,
+                "description": self.summary,
+                "details": self.custom_details,
+                "event_class": self.class_,
+                "message": self.summary,
+                "mutations": [],
+                "priority": None,
+                "reporter_component": self.component,
+                "reporter_location": None,
+                "severity": self.severity,
+                "source_component": self.component,
+                "source_location": self.source,
+                "source_origin": self.source,
+                "service_group": self.group,
+                "creation_time": self.timestamp,
+            },
+            "payload": {
+                "summary": self.summary,
+                "severity": self.severity,
+                "source": self.source,
+                "component": self.component,
+                "group": self.group,
+                "class": self.class_,
+                "timestamp": self.timestamp,
+                "custom_details": self.custom_details,
+            },
+            "client": self.client,
+            "client_url": self.client_url,
+            "links": self.links,
+            "images": self.images,
+            "vendor": self.vendor,
+        }
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    routing_key: str
+    summary: str
+    source: str | None
+    timestamp: str | None
+    custom_details: Any
+    links: list
+    images: list
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _text(value: Any) -> str | None:
+    """Optional string fields: PagerDuty accepts numbers and booleans there and keeps them as text."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
+def _check_v2_routing_key(doc: dict, errors: list[str]) -> str:
+    key = doc.get("routing_key")
+    if _blank(key):
+        errors.append("'routing_key' is missing or blank")
+        return ""
+    if not isinstance(key, str) or len(key) != KEY_LENGTH:
+        errors.append(f"Length of 'routing_key' is incorrect (should be {KEY_LENGTH} characters)")
+        return ""
+    return key
+
+
+def _links(value: Any, name: str, errors: list[str]) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.append(f"'{name}' is invalid (must be a list)")
+        return []
+    links = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or _blank(item.get("href")) or not isinstance(item.get("href"), str):
+            errors.append(f"'{name}[{i}].href' is missing or blank")
+            continue
+        link = {"href": item["href"]}
+        if item.get("text") is not None:
+            link["text"] = _text(item["text"]) or ""
+        links.append(link)
+    return links
+
+
+def _images(value: Any, name: str, errors: list[str]) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.append(f"'{name}' is invalid (must be a list)")
+        return []
+    images = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or _blank(item.get("src")) or not isinstance(item.get("src"), str):
+            errors.append(f"'{name}[{i}].src' is missing or blank")
+            continue
+        image = {"src": item["src"]}
+        for key in ("href", "alt"):
+            if item.get(key) is not None:
+                image[key] = _text(item[key]) or ""
+        images.append(image)
+    return images
+
+
+def _timestamp(value: Any, name: str, errors: list[str]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or parse_iso(value) is None:
+        errors.append(f"'{name}' is invalid (must be an ISO 8601 timestamp)")
+        return None
+    return value
+
+
+def validate_v2(doc: Any) -> AlertEvent | list[str]:
+    """Events API v2 (`/v2/enqueue`)."""
+    errors: list[str] = []
+    routing_key = _check_v2_routing_key(doc, errors)
+
+    action = doc.get("event_action")
+    if _blank(action):
+        errors.append("'event_action' is missing or blank")
+    elif action not in ACTIONS:
+        errors.append("'event_action' is invalid (must be one of: trigger acknowledge resolve)")
+
+    dedup_key = doc.get("dedup_key")
+    if dedup_key is not None and not isinstance(dedup_key, str):
+        dedup_key = _text(dedup_key)
+        if dedup_key is None:
+            errors.append("'dedup_key' is invalid (must be a string)")
+    if isinstance(dedup_key, str) and len(dedup_key) > MAX_DEDUP_KEY:
+        errors.append(f"Length of 'dedup_key' is too long (maximum is {MAX_DEDUP_KEY} characters)")
+    if action in ("acknowledge", "resolve") and _blank(dedup_key):
+        errors.append("'dedup_key' is missing or blank")
+    if _blank(dedup_key):
+        dedup_key = None
+
+    payload = doc.get("payload")
+    summary = severity = source = component = group = class_ = timestamp = None
+    custom_details = None
+    if action == "trigger" or payload is not None:
+        if payload is None:
+            errors.append("'payload' is missing or blank")
+        elif not isinstance(payload, dict):
+            errors.append("'payload' is invalid (must be an object)")
+        else:
+            summary = _text(payload.get("summary"))
+            severity = payload.get("severity")
+            source = _text(payload.get("source"))
+            if action == "trigger":
+                if _blank(summary):
+                    errors.append("'payload.summary' is missing or blank")
+                elif len(summary) > MAX_SUMMARY:
+                    errors.append(f"Length of 'payload.summary' is too long (maximum is {MAX_SUMMARY} characters)")
+                if _blank(source):
+                    errors.append("'payload.source' is missing or blank")
+                if _blank(severity):
+                    errors.append("'payload.severity' is missing or blank")
+                elif severity not in SEVERITIES:
+                    errors.append("'payload.severity' is invalid (must be one of: critical error warning info)")
+            component = _text(payload.get("component"))
+            group = _text(payload.get("group"))
+            class_ = _text(payload.get("class"))
+            timestamp = _timestamp(payload.get("timestamp"), "payload.timestamp", errors)
+            custom_details = payload.get("custom_details")
+
+    links = _links(doc.get("links"), "links", errors)
+    images = _images(doc.get("images"), "images", errors)
+    if errors:
+        return errors
+    return AlertEvent(
+        api="v2",
+        routing_key=routing_key,
+        action=action,
+        dedup_key=dedup_key,
+        summary=summary,
+        severity=severity if severity in SEVERITIES else "error",
+        source=source,
+        component=component,
+        group=group,
+        class_=class_,
+        timestamp=timestamp,
+        custom_details=custom_details,
+        client=_text(doc.get("client")),
+        client_url=_text(doc.get("client_url")),
+        links=links,
+        images=images,
+    )
+
+
+def _contexts(value: Any, errors: list[str]) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.append("contexts is invalid (must be a list)")
+        return []
+    contexts = []
+    for i, item in enumerate(value):
+        kind = item.get("type") if isinstance(item, dict) else None
+        if kind == "link":
+            if _blank(item.get("href")) or not isinstance(item.get("href"), str):
+                errors.append(f"contexts[{i}].href is missing or blank")
+                continue
+        elif kind == "image":
+            if _blank(item.get("src")) or not isinstance(item.get("src"), str):
+                errors.append(f"contexts[{i}].src is missing or blank")
+                continue
+        else:
+            errors.append(f"contexts[{i}].type is invalid (must be one of: link image)")
+            continue
+        contexts.append({k: v for k, v in item.items() if k in ("type", "href", "text", "src", "alt")})
+    return contexts
+
+
+def validate_v1(doc: Any) -> AlertEvent | list[str]:
+    """Events API v1, the generic events endpoint (`/generic/2010-04-15/create_event.json`)."""
+    errors: list[str] = []
+    service_key = doc.get("service_key")
+    if _blank(service_key):
+        errors.append("Service key is missing or blank")
+    elif not isinstance(service_key, str) or len(service_key) != KEY_LENGTH:
+        errors.append(f"Service key is the wrong length (should be {KEY_LENGTH} characters)")
+
+    action = doc.get("event_type")
+    if action not in ACTIONS:
+        errors.append("event_type is invalid (must be one of: trigger acknowledge resolve)")
+
+    incident_key = doc.get("incident_key")
+    if incident_key is not None and not isinstance(incident_key, str):
+        incident_key = _text(incident_key)
+        if incident_key is None:
+            errors.append("Incident key is invalid (must be a string)")
+    if isinstance(incident_key, str) and len(incident_key) > MAX_DEDUP_KEY:
+        errors.append(f"Incident key is too long (maximum is {MAX_DEDUP_KEY} characters)")
+    if action in ("acknowledge", "resolve") and _blank(incident_key):
+        errors.append("Incident key is missing or blank")
+    if _blank(incident_key):
+        incident_key = None
+
+    description = _text(doc.get("description"))
+    if action == "trigger" and _blank(description):
+        errors.append("Description is missing or blank")
+    elif description is not None and len(description) > MAX_SUMMARY:
+        errors.append(f"Description is too long (maximum is {MAX_SUMMARY} characters)")
+
+    details = doc.get("details")
+    contexts = _contexts(doc.get("contexts"), errors)
+    if errors:
+        return errors
+    links = [{k: c[k] for k in ("href", "text") if k in c} for c in contexts if c["type"] == "link"]
+    images = [{k: c[k] for k in ("src", "href", "alt") if k in c} for c in contexts if c["type"] == "image"]
+    return AlertEvent(
+        api="v1",
+        routing_key=service_key,
+        action=action,
+        dedup_key=incident_key,
+        summary=description,
+        severity="error",
+        source=_text(doc.get("client")),
+        custom_details=details,
+        client=_text(doc.get("client")),
+        client_url=_text(doc.get("client_url")),
+        links=links,
+        images=images,
+        contexts=contexts,
+        vendor=_text(doc.get("vendor")),
+    )
+
+
+def validate_change(doc: Any) -> ChangeEvent | list[str]:
+    """Change events (`/v2/change/enqueue`): no action, no dedup key."""
+    errors: list[str] = []
+    routing_key = _check_v2_routing_key(doc, errors)
+    payload = doc.get("payload")
+    summary = source = timestamp = None
+    custom_details = None
+    if payload is None:
+        errors.append("'payload' is missing or blank")
+    elif not isinstance(payload, dict):
+        errors.append("'payload' is invalid (must be an object)")
+    else:
+        summary = _text(payload.get("summary"))
+        if _blank(summary):
+            errors.append("'payload.summary' is missing or blank")
+        elif len(summary) > MAX_SUMMARY:
+            errors.append(f"Length of 'payload.summary' is too long (maximum is {MAX_SUMMARY} characters)")
+        source = _text(payload.get("source"))
+        timestamp = _timestamp(payload.get("timestamp"), "payload.timestamp", errors)
+        custom_details = payload.get("custom_details")
+    links = _links(doc.get("links"), "links", errors)
+    images = _images(doc.get("images"), "images", errors)
+    if errors:
+        return errors
+    return ChangeEvent(routing_key, summary, source, timestamp, custom_details, links, images)

@@ -1,0 +1,36 @@
+"""Identifiers shaped like PagerDuty's own."""
+
+from __future__ import annotations
+
+import secrets
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def _random(n: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(n))
+
+
+def short_id() -> str:
+    """`P` and six characters, like service, user and account ids (`PXPGF42`)."""
+    return "P" + _random(6)
+
+
+def long_id() -> str:
+    """`Q` and thirteen characters, like PagerDuty's newer incident and alert ids (`Q0RIJJZL24RC6W`)."""
+    return "Q" + _random(13)
+
+
+def log_entry_id() -> str:
+    """Twenty-six characters, like PagerDuty's log entry ids."""
+    return "R" + _random(25)
+
+
+def integration_key() -> str:
+    """An integration (routing) key: 32 lowercase hex characters."""
+    return secrets.token_hex(16)
+
+
+def dedup_key() -> str:
+    """The key PagerDuty generates for a trigger that has none: 32 lowercase hex characters."""
+    return secrets.token_hex(16)

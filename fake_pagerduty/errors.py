@@ -1,0 +1,152 @@
+"""PagerDuty's exact error bodies, raised as exceptions and serialised in one place (`handlers`).
+
+Events API errors carry `{"status", "message", "errors"?}`; REST API errors carry
+`{"error": {"message", "code", "errors"?}}`. Handlers raise; `app.py` installs `handlers` so every
+error leaves the sandbox in PagerDuty's format and never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+THROTTLE_MESSAGE_V1 = "Requests for this service are arriving too quickly. Please retry later."
+THROTTLE_MESSAGE_V2 = "Requests for this service are arriving too quickly.  Please retry later."
+
+
+def compact_json(body: dict) -> str:
+    """PagerDuty's Events API answers in compact JSON."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+class EventsApiError(Exception):
+    """An Events API (v1, v2, change) error response."""
+
+    def __init__(self, status: int, body: dict) -> None:
+        super().__init__(body.get("message", ""))
+        self.status = status
+        self.body = body
+
+    @classmethod
+    def invalid(cls, errors: list[str]) -> EventsApiError:
+        return cls(400, {"status": "invalid event", "message": "Event object is invalid", "errors": errors})
+
+    @classmethod
+    def unrecognized(cls, error: str = "JSON parse error") -> EventsApiError:
+        return cls(400, {"status": "unrecognized object", "message": "Event object format is unrecognized",
+                         "errors": [error]})
+
+    @classmethod
+    def too_large(cls, limit_bytes: int) -> EventsApiError:
+        return cls.invalid([f"Event object is too large (maximum is {limit_bytes // 1024} KB)"])
+
+    @classmethod
+    def throttled(cls, api: str) -> EventsApiError:
+        """v1 answers 403, v2 and change events 429, each with its own wording."""
+        if api == "v1":
+            return cls(403, {"status": "throttle exceeded", "message": THROTTLE_MESSAGE_V1})
+        return cls(429, {"status": "throttle exceeded", "message": THROTTLE_MESSAGE_V2})
+
+    def response(self) -> Response:
+        return Response(compact_json(self.body), status_code=self.status, media_type="application/json")
+
+
+class RestError(Exception):
+    """A REST API error: `{"error": {"message", "code", "errors"}}`."""
+
+    def __init__(self, status: int, message: str, code: int, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.errors = status, message, code, errors
+
+    @classmethod
+    def unauthorized(cls) -> RestError:
+        return cls(401, "Authentication failed", 2006)
+
+    @classmethod
+    def not_found(cls) -> RestError:
+        return cls(404, "Not Found", 2100)
+
+    @classmethod
+    def invalid_input(cls, *errors: str) -> RestError:
+        return cls(400, "Invalid Input Provided", 2001, list(errors))
+
+    @classmethod
+    def missing_arguments(cls, *errors: str) -> RestError:
+        return cls(400, "Missing Arguments", 2003, list(errors))
+
+    def response(self) -> JSONResponse:
+        error: dict = {"message": self.message, "code": self.code}
+        if self.errors:
+            error["errors"] = self.errors
+        return JSONResponse({"error": error}, status_code=self.status)
+
+
+class PageError(Exception):
+    """A clear 4xx page for people (a bad handshake link, a missing page)."""
+
+    def __init__(self, status: int, title: str, detail: str = "") -> None:
+        super().__init__(title)
+        self.status, self.title, self.detail = status, title, detail
+
+
+async def _events_api_error(request: Request, exc: EventsApiError) -> Response:
+    return exc.response()
+
+
+async def _rest_error(request: Request, exc: RestError) -> Response:
+    return exc.response()
+
+
+def _wants_rest(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _wants_events_api(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/v2/") or path.startswith("/generic/")
+
+
+async def _page_error(request: Request, exc: PageError) -> Response:
+    templates = getattr(request.app.state, "templates", None)
+    if templates is None:
+        return HTMLResponse(f"<h1>{exc.title}</h1>", status_code=exc.status)
+    return templates.TemplateResponse(
+        request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status
+    )
+
+
+async def _http_exception(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own 404/405: in PagerDuty's format on API paths, a page elsewhere."""
+    headers = getattr(exc, "headers", None)
+    if _wants_rest(request):
+        if exc.status_code == 405:
+            response = RestError(405, "Method Not Allowed", 2000).response()
+        elif exc.status_code == 404:
+            response = RestError.not_found().response()
+        else:
+            response = RestError(exc.status_code, exc.detail or "Error", 2000).response()
+    elif _wants_events_api(request):
+        response = Response(
+            compact_json({"status": "error", "message": exc.detail or "Error"}),
+            status_code=exc.status_code,
+            media_type="application/json",
+        )
+    else:
+        titles = {404: "Page not found", 405: "Method not allowed"}
+        response = await _page_error(
+            request, PageError(exc.status_code, titles.get(exc.status_code, exc.detail or "Error"))
+        )
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+handlers = {
+    EventsApiError: _events_api_error,
+    RestError: _rest_error,
+    PageError: _page_error,
+    HTTPException: _http_exception,
+}

@@ -1,0 +1,158 @@
+"""The sandbox's seed data: the defaults DESIGN.md lists, and `--seed FILE` (JSON or TOML) on top.
+
+Seed file shape (every list optional; entries are added, or replace the one with the same key):
+
+    [[accounts]]                      # key: subdomain
+    subdomain = "globex"
+    name = "Globex"
+    users = [{ name = "Hank", email = "hank@globex.test", password = "secret" }]
+    api_keys = ["globex-api-key"]
+    [[accounts.services]]             # key: (account, name)
+    name = "Payments"
+    acknowledgement_timeout = 600     # seconds; omit for 1800, false for off
+    auto_resolve_timeout = false
+    integrations = [{ key = "0123456789abcdef0123456789abcdef", name = "Events API v2" }]
+
+    [[partner_apps]]                  # key: vendor_key
+    vendor_key = "acme-monitor"
+    app_id = "PACMEMN"
+    name = "Acme Monitor"
+    callback_origins = ["http://127.0.0.1:*"]
+    webhook_url = "http://127.0.0.1:9000/hooks/pagerduty"
+    webhook_secret = "s3cret"
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fake_pagerduty.domain import ids
+from fake_pagerduty.passwords import hash_password
+from fake_pagerduty.store import Store
+
+SAMPLE_ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6"
+SANDBOX_EMAIL = "demo@acme.test"
+SANDBOX_PASSWORD = "demo"
+SANDBOX_API_KEY = "sandbox-api-key-acme"
+LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "https://127.0.0.1:*", "https://localhost:*"]
+
+DEFAULT_SEED: dict[str, Any] = {
+    "partner_apps": [
+        {
+            "vendor_key": "demo-monitor",
+            "app_id": "PDEMOMN",
+            "name": "Demo Monitor",
+            "callback_origins": LOOPBACK_ORIGINS,
+            "webhook_url": "http://127.0.0.1:8000/integrations/pagerduty/webhook",
+            "webhook_secret": "demo-webhook-secret",
+        }
+    ],
+    "accounts": [
+        {
+            "id": "PACME00",
+            "subdomain": "acme",
+            "name": "Acme Corp",
+            "users": [{"id": "PDANA00", "name": "Dana Demo", "email": SANDBOX_EMAIL, "password": SANDBOX_PASSWORD}],
+            "api_keys": [SANDBOX_API_KEY],
+            "services": [
+                {
+                    "id": "PWEBS00",
+                    "name": "Acme Website",
+                    "description": "The sample service; its integration key is the one in PagerDuty's own docs.",
+                    "integrations": [
+                        {"id": "PINTG00", "key": SAMPLE_ROUTING_KEY, "name": "Events API v2"},
+                    ],
+                }
+            ],
+        }
+    ],
+}
+
+
+class SeedError(ValueError):
+    """A seed file that cannot be read or does not have the expected shape."""
+
+
+def load_seed_file(path: Path) -> dict:
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise SeedError(f"cannot read seed file {path}: {exc.strerror}") from exc
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text.decode("utf-8"))
+        else:
+            data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SeedError(f"seed file {path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SeedError(f"seed file {path} must hold an object with 'accounts' and/or 'partner_apps'")
+    return data
+
+
+def _timeout(value: Any, default: int) -> int | None:
+    if value is None:
+        return default
+    if value is False:
+        return None
+    return int(value)
+
+
+async def apply_seed(store: Store, seed: dict, now: datetime) -> None:
+    """Add or replace what a seed document describes."""
+    try:
+        for app in seed.get("partner_apps", []):
+            await store.upsert_partner_app(
+                vendor_key=app["vendor_key"],
+                app_id=app.get("app_id") or ids.short_id(),
+                name=app.get("name", app["vendor_key"]),
+                callback_origins=list(app.get("callback_origins", LOOPBACK_ORIGINS)),
+                webhook_url=app.get("webhook_url"),
+                webhook_secret=app.get("webhook_secret"),
+                now=now,
+            )
+        for account in seed.get("accounts", []):
+            existing = await store.account_by_subdomain(account["subdomain"])
+            account_id = existing["id"] if existing else account.get("id") or ids.short_id()
+            await store.upsert_account(
+                id=account_id, subdomain=account["subdomain"], name=account.get("name", account["subdomain"]), now=now
+            )
+            for user in account.get("users", []):
+                await store.upsert_user(
+                    id=user.get("id") or ids.short_id(),
+                    account_id=account_id,
+                    name=user.get("name", user["email"]),
+                    email=user["email"],
+                    password_hash=hash_password(user["password"]),
+                    now=now,
+                )
+            for token in account.get("api_keys", []):
+                await store.upsert_api_key(token=token, account_id=account_id, description="seeded", now=now)
+            for service in account.get("services", []):
+                service_id = await store.upsert_service(
+                    id=service.get("id") or ids.short_id(),
+                    account_id=account_id,
+                    name=service["name"],
+                    description=service.get("description", ""),
+                    urgency_rule=service.get("urgency_rule", "severity_based"),
+                    acknowledgement_timeout=_timeout(service.get("acknowledgement_timeout"), 1800),
+                    auto_resolve_timeout=_timeout(service.get("auto_resolve_timeout"), 14400),
+                    vendor_key=service.get("vendor_key"),
+                    now=now,
+                )
+                for integration in service.get("integrations", []):
+                    await store.upsert_integration(
+                        id=integration.get("id") or ids.short_id(),
+                        service_id=service_id,
+                        integration_key=integration["key"],
+                        name=integration.get("name", "Events API v2"),
+                        type=integration.get("type", "events_api_v2_inbound_integration"),
+                        vendor_key=integration.get("vendor_key"),
+                        now=now,
+                    )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SeedError(f"seed data is missing or has a wrong field: {exc}") from exc

@@ -1,0 +1,469 @@
+"""The sandbox's SQLite store: the only module with SQL.
+
+One writer connection behind an asyncio lock (short `BEGIN IMMEDIATE` transactions, so no client ever
+sees "database is locked"), and one reader connection; WAL lets them work side by side. `:memory:`
+uses a private temporary file, deleted on close, so both connections see the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import aiosqlite
+
+from fake_pagerduty.domain import ids, lifecycle
+from fake_pagerduty.domain.clock import iso
+from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("fake_pagerduty") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass
+class JournalEntry:
+    """One request to an events endpoint, as the journal keeps it."""
+
+    received_at: str
+    api: str
+    method: str
+    path: str
+    content_type: str | None
+    raw_body: bytes
+    response_status: int
+    response_body: str
+    routing_key: str | None = None
+    dedup_key: str | None = None
+    action: str | None = None
+    outcome: str = ""
+    outcome_detail: str = ""
+    account_id: str | None = None
+    service_id: str | None = None
+    incident_id: str | None = None
+    alert_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """An incident that changed in a transaction, for webhooks and live pages: `incident.triggered` etc."""
+
+    account_id: str
+    incident_id: str
+    event_type: str
+
+
+@dataclass
+class EventResult:
+    journal_id: int
+    outcome: str
+    detail: str
+    incident_id: str | None = None
+    changes: list[IncidentChange] = field(default_factory=list)
+
+
+class Store:
+    def __init__(self, path: str) -> None:
+        self._requested_path = path
+        self._tempdir: str | None = None
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._requested_path == ":memory:":
+            self._tempdir = tempfile.mkdtemp(prefix="fake-pagerduty-")
+            self.path = os.path.join(self._tempdir, "sandbox.db")
+        else:
+            parent = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(parent, exist_ok=True)
+        self._writer = await aiosqlite.connect(self.path, isolation_level=None)
+        self._writer.row_factory = aiosqlite.Row
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
+            await self._writer.execute(f"PRAGMA {pragma}")
+        await self._migrate()
+        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
+        self._reader.row_factory = aiosqlite.Row
+        for pragma in ("busy_timeout=10000", "query_only=ON"):
+            await self._reader.execute(f"PRAGMA {pragma}")
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._writer = None
+        if self._tempdir:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._tempdir = None
+
+    async def _migrate(self) -> None:
+        (version,) = await (await self._writer.execute("PRAGMA user_version")).fetchone()
+        for number, sql in _migrations():
+            if number > version:
+                await self._writer.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+    async def schema_version(self) -> int:
+        (version,) = await (await self._reader.execute("PRAGMA user_version")).fetchone()
+        return version
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A short write transaction; the only way anything writes."""
+        async with self._lock:
+            db = self._writer
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    async def _one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+        async with self._reader.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
+        async with self._reader.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    # ---- seed data ---------------------------------------------------------------------------------------
+
+    async def is_empty(self) -> bool:
+        return await self._one("SELECT 1 FROM accounts LIMIT 1") is None
+
+    async def upsert_account(self, *, id: str, subdomain: str, name: str, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO accounts (id, subdomain, name, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(subdomain) DO UPDATE SET name = excluded.name",
+                (id, subdomain, name, iso(now)),
+            )
+
+    async def upsert_user(
+        self, *, id: str, account_id: str, name: str, email: str, password_hash: str, now: datetime
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO users (id, account_id, name, email, password_hash, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(email) DO UPDATE SET"
+                " account_id = excluded.account_id, name = excluded.name, password_hash = excluded.password_hash",
+                (id, account_id, name, email, password_hash, iso(now)),
+            )
+
+    async def upsert_api_key(self, *, token: str, account_id: str, description: str, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO api_keys (token, account_id, description, created_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(token) DO UPDATE SET account_id = excluded.account_id,"
+                " description = excluded.description",
+                (token, account_id, description, iso(now)),
+            )
+
+    async def upsert_partner_app(
+        self,
+        *,
+        vendor_key: str,
+        app_id: str,
+        name: str,
+        callback_origins: list[str],
+        webhook_url: str | None,
+        webhook_secret: str | None,
+        now: datetime,
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO partner_apps (vendor_key, app_id, name, callback_origins, webhook_url,"
+                " webhook_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(vendor_key) DO UPDATE SET app_id = excluded.app_id, name = excluded.name,"
+                " callback_origins = excluded.callback_origins, webhook_url = excluded.webhook_url,"
+                " webhook_secret = excluded.webhook_secret",
+                (vendor_key, app_id, name, _dumps(callback_origins), webhook_url, webhook_secret, iso(now)),
+            )
+
+    async def upsert_service(
+        self,
+        *,
+        id: str,
+        account_id: str,
+        name: str,
+        description: str = "",
+        urgency_rule: str = "severity_based",
+        acknowledgement_timeout: int | None = 1800,
+        auto_resolve_timeout: int | None = 14400,
+        vendor_key: str | None = None,
+        now: datetime,
+    ) -> str:
+        """Create or update a service by (account, name); returns its id."""
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO services (id, account_id, name, description, urgency_rule, acknowledgement_timeout,"
+                " auto_resolve_timeout, vendor_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(account_id, name) DO UPDATE SET description = excluded.description,"
+                " urgency_rule = excluded.urgency_rule,"
+                " acknowledgement_timeout = excluded.acknowledgement_timeout,"
+                " auto_resolve_timeout = excluded.auto_resolve_timeout, updated_at = excluded.updated_at",
+                (id, account_id, name, description, urgency_rule, acknowledgement_timeout,
+                 auto_resolve_timeout, vendor_key, iso(now), iso(now)),
+            )
+            async with db.execute(
+                "SELECT id FROM services WHERE account_id = ? AND name = ?", (account_id, name)
+            ) as cursor:
+                (service_id,) = await cursor.fetchone()
+        return service_id
+
+    async def upsert_integration(
+        self,
+        *,
+        id: str,
+        service_id: str,
+        integration_key: str,
+        name: str,
+        type: str = "events_api_v2_inbound_integration",
+        vendor_key: str | None = None,
+        now: datetime,
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO integrations (id, service_id, integration_key, name, type, vendor_key, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(integration_key) DO UPDATE SET"
+                " service_id = excluded.service_id, name = excluded.name, type = excluded.type,"
+                " vendor_key = excluded.vendor_key",
+                (id, service_id, integration_key, name, type, vendor_key, iso(now)),
+            )
+
+    async def account_by_subdomain(self, subdomain: str) -> dict | None:
+        row = await self._one("SELECT * FROM accounts WHERE subdomain = ?", (subdomain,))
+        return dict(row) if row else None
+
+    # ---- the events journal and what events do -----------------------------------------------------------
+
+    async def _journal(self, db: aiosqlite.Connection, entry: JournalEntry) -> int:
+        cursor = await db.execute(
+            "INSERT INTO events (received_at, api, method, path, content_type, raw_body, routing_key, dedup_key,"
+            " action, response_status, response_body, outcome, outcome_detail, account_id, service_id,"
+            " incident_id, alert_id, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.received_at, entry.api, entry.method, entry.path, entry.content_type, entry.raw_body,
+             entry.routing_key, entry.dedup_key, entry.action, entry.response_status, entry.response_body,
+             entry.outcome, entry.outcome_detail, entry.account_id, entry.service_id, entry.incident_id,
+             entry.alert_id, _dumps(entry.warnings)),
+        )
+        return cursor.lastrowid
+
+    async def record_request(self, entry: JournalEntry) -> int:
+        """Journal a request that changed nothing (rejected, or answered by an injected fault)."""
+        async with self.transaction() as db:
+            return await self._journal(db, entry)
+
+    async def _integration(self, db: aiosqlite.Connection, key: str) -> aiosqlite.Row | None:
+        async with db.execute(
+            "SELECT i.id, i.service_id, i.type, s.account_id, s.urgency_rule, s.acknowledgement_timeout,"
+            " s.auto_resolve_timeout FROM integrations i JOIN services s ON s.id = i.service_id"
+            " WHERE i.integration_key = ?",
+            (key,),
+        ) as cursor:
+            return await cursor.fetchone()
+
+    async def apply_alert_event(self, event: AlertEvent, entry: JournalEntry, now: datetime) -> EventResult:
+        """Apply a valid trigger/acknowledge/resolve and journal it, in one transaction."""
+        stamp = iso(now)
+        async with self.transaction() as db:
+            integration = await self._integration(db, event.routing_key)
+            if integration is None:
+                entry.outcome, entry.outcome_detail = lifecycle.DROPPED, "unknown integration key"
+                journal_id = await self._journal(db, entry)
+                return EventResult(journal_id, entry.outcome, entry.outcome_detail)
+            entry.account_id, entry.service_id = integration["account_id"], integration["service_id"]
+            async with db.execute(
+                "SELECT a.id, a.incident_id, i.status FROM alerts a JOIN incidents i ON i.id = a.incident_id"
+                " WHERE a.integration_id = ? AND a.alert_key = ? AND a.status != 'resolved'",
+                (integration["id"], event.dedup_key),
+            ) as cursor:
+                row = await cursor.fetchone()
+            open_alert = lifecycle.OpenAlert(row[0], row[1], row[2]) if row else None
+            decision = lifecycle.decide(event, open_alert)
+            agent = {
+                "id": integration["id"],
+                "type": f"{integration['type']}_reference",
+                "summary": event.client or "Events API",
+            }
+            channel = {"type": "api", "api": event.api, "summary": event.summary, "details": event.custom_details,
+                       "client": event.client, "client_url": event.client_url}
+            changes: list[IncidentChange] = []
+            incident_id = open_alert.incident_id if open_alert else None
+            entry.outcome, entry.outcome_detail = decision.outcome, decision.reason
+
+            if decision.outcome == lifecycle.CREATED:
+                incident_id, alert_id = ids.long_id(), ids.long_id()
+                async with db.execute(
+                    "SELECT COALESCE(MAX(incident_number), 0) + 1 FROM incidents WHERE account_id = ?",
+                    (integration["account_id"],),
+                ) as cursor:
+                    (number,) = await cursor.fetchone()
+                auto_resolve_at = lifecycle.deadline(now, integration["auto_resolve_timeout"])
+                await db.execute(
+                    "INSERT INTO incidents (id, account_id, service_id, incident_number, title, status, urgency,"
+                    " incident_key, created_at, updated_at, last_status_change_at, last_status_change_by,"
+                    " auto_resolve_at) VALUES (?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?)",
+                    (incident_id, integration["account_id"], integration["service_id"], number, event.summary,
+                     lifecycle.urgency(integration["urgency_rule"], event.severity), event.dedup_key,
+                     stamp, stamp, stamp, _dumps(agent), iso(auto_resolve_at) if auto_resolve_at else None),
+                )
+                await db.execute(
+                    "INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key,"
+                    " status, severity, summary, body, created_at) VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?)",
+                    (alert_id, integration["account_id"], integration["service_id"], integration["id"],
+                     incident_id, event.dedup_key, event.severity, event.summary, _dumps(event.alert_body()), stamp),
+                )
+                entry.alert_id = alert_id
+                entry.outcome_detail = f"created incident {incident_id} (#{number})"
+                changes.append(IncidentChange(integration["account_id"], incident_id, "incident.triggered"))
+                log_type, log_summary = "trigger_log_entry", f"Triggered through the API ({event.api})."
+            elif decision.outcome == lifecycle.DEDUPLICATED:
+                entry.alert_id = open_alert.alert_id
+                entry.outcome_detail = f"deduplicated into incident {incident_id}"
+                log_type, log_summary = "trigger_log_entry", f"Triggered through the API ({event.api}), deduplicated."
+            elif decision.outcome == lifecycle.ACKNOWLEDGED:
+                entry.alert_id = open_alert.alert_id
+                entry.outcome_detail = f"acknowledged incident {incident_id}"
+                ack_timeout_at = lifecycle.deadline(now, integration["acknowledgement_timeout"])
+                ack = {"at": stamp, "acknowledger": agent}
+                await db.execute(
+                    "UPDATE incidents SET status = 'acknowledged', updated_at = ?, last_status_change_at = ?,"
+                    " last_status_change_by = ?, ack_timeout_at = ?,"
+                    " acknowledgements = json_insert(acknowledgements, '$[#]', json(?)) WHERE id = ?",
+                    (stamp, stamp, _dumps(agent), iso(ack_timeout_at) if ack_timeout_at else None,
+                     _dumps(ack), incident_id),
+                )
+                if open_alert.incident_status != "acknowledged":
+                    changes.append(IncidentChange(integration["account_id"], incident_id, "incident.acknowledged"))
+                log_type, log_summary = "acknowledge_log_entry", f"Acknowledged through the API ({event.api})."
+            elif decision.outcome == lifecycle.RESOLVED:
+                entry.alert_id = open_alert.alert_id
+                entry.outcome_detail = f"resolved incident {incident_id}"
+                await db.execute(
+                    "UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE id = ?", (stamp, open_alert.alert_id)
+                )
+                await self._resolve_incident(db, incident_id, agent, stamp)
+                changes.append(IncidentChange(integration["account_id"], incident_id, "incident.resolved"))
+                log_type, log_summary = "resolve_log_entry", f"Resolved through the API ({event.api})."
+            else:
+                journal_id = await self._journal(db, entry)
+                return EventResult(journal_id, entry.outcome, entry.outcome_detail)
+
+            entry.incident_id = incident_id
+            journal_id = await self._journal(db, entry)
+            await self._log(db, integration["account_id"], incident_id, entry.alert_id, log_type, log_summary,
+                            agent, {**channel, "event_id": journal_id}, journal_id, stamp)
+            return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)
+
+    async def _resolve_incident(self, db: aiosqlite.Connection, incident_id: str, agent: dict, stamp: str) -> None:
+        await db.execute(
+            "UPDATE incidents SET status = 'resolved', updated_at = ?, last_status_change_at = ?, resolved_at = ?,"
+            " last_status_change_by = ?, ack_timeout_at = NULL, auto_resolve_at = NULL WHERE id = ?",
+            (stamp, stamp, stamp, _dumps(agent), incident_id),
+        )
+        await db.execute(
+            "UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE incident_id = ? AND status != 'resolved'",
+            (stamp, incident_id),
+        )
+
+    async def _log(
+        self,
+        db: aiosqlite.Connection,
+        account_id: str,
+        incident_id: str,
+        alert_id: str | None,
+        type: str,
+        summary: str,
+        agent: dict,
+        channel: dict,
+        event_id: int | None,
+        stamp: str,
+    ) -> None:
+        await db.execute(
+            "INSERT INTO log_entries (id, seq, account_id, incident_id, alert_id, type, summary, agent, channel,"
+            " event_id, created_at) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM log_entries"
+            " WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (ids.log_entry_id(), incident_id, account_id, incident_id, alert_id, type, summary, _dumps(agent),
+             _dumps(channel), event_id, stamp),
+        )
+
+    async def apply_change_event(self, event: ChangeEvent, entry: JournalEntry, now: datetime) -> EventResult:
+        async with self.transaction() as db:
+            integration = await self._integration(db, event.routing_key)
+            if integration is None:
+                entry.outcome, entry.outcome_detail = lifecycle.DROPPED, "unknown integration key"
+                return EventResult(await self._journal(db, entry), entry.outcome, entry.outcome_detail)
+            entry.account_id, entry.service_id = integration["account_id"], integration["service_id"]
+            change_id = ids.long_id()
+            entry.outcome, entry.outcome_detail = lifecycle.RECORDED, f"recorded change event {change_id}"
+            journal_id = await self._journal(db, entry)
+            await db.execute(
+                "INSERT INTO change_events (id, account_id, service_id, integration_id, summary, source, timestamp,"
+                " custom_details, links, images, event_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (change_id, integration["account_id"], integration["service_id"], integration["id"], event.summary,
+                 event.source, event.timestamp or iso(now), _dumps(event.custom_details or {}),
+                 _dumps(event.links), _dumps(event.images), journal_id, iso(now)),
+            )
+            return EventResult(journal_id, entry.outcome, entry.outcome_detail)
+
+    # ---- service timeouts --------------------------------------------------------------------------------
+
+    async def apply_due_timeouts(self, now: datetime) -> list[IncidentChange]:
+        """Acknowledgement timeouts return incidents to triggered; auto-resolve timeouts resolve them."""
+        stamp = iso(now)
+        changes: list[IncidentChange] = []
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status != 'resolved'"
+                " AND i.auto_resolve_at IS NOT NULL AND i.auto_resolve_at <= ?",
+                (stamp,),
+            ) as cursor:
+                to_resolve = list(await cursor.fetchall())
+            for incident_id, account_id, service_id in to_resolve:
+                agent = {"id": service_id, "type": "service_reference", "summary": "auto-resolve timeout"}
+                await self._resolve_incident(db, incident_id, agent, stamp)
+                await self._log(db, account_id, incident_id, None, "resolve_log_entry",
+                                "Resolved by timeout.", agent, {"type": "timeout"}, None, stamp)
+                changes.append(IncidentChange(account_id, incident_id, "incident.resolved"))
+            async with db.execute(
+                "SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status = 'acknowledged'"
+                " AND i.ack_timeout_at IS NOT NULL AND i.ack_timeout_at <= ?",
+                (stamp,),
+            ) as cursor:
+                to_unack = list(await cursor.fetchall())
+            for incident_id, account_id, service_id in to_unack:
+                agent = {"id": service_id, "type": "service_reference", "summary": "acknowledgement timeout"}
+                await db.execute(
+                    "UPDATE incidents SET status = 'triggered', updated_at = ?, last_status_change_at = ?,"
+                    " last_status_change_by = ?, ack_timeout_at = NULL, acknowledgements = '[]' WHERE id = ?",
+                    (stamp, stamp, _dumps(agent), incident_id),
+                )
+                await self._log(db, account_id, incident_id, None, "unacknowledge_log_entry",
+                                "Unacknowledged due to timeout.", agent, {"type": "timeout"}, None, stamp)
+                changes.append(IncidentChange(account_id, incident_id, "incident.unacknowledged"))
+        return changes

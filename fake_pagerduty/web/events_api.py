@@ -1,0 +1,144 @@
+"""Events API handlers: v1 generic events, v2 alert events and change events.
+
+Every request is journaled, whatever becomes of it. A 2xx leaves only after the event and its effect are
+committed to SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from fake_pagerduty.domain import ids, lifecycle
+from fake_pagerduty.domain.clock import iso
+from fake_pagerduty.domain.events import MAX_BODY_BYTES, AlertEvent, validate_change, validate_v1, validate_v2
+from fake_pagerduty.errors import EventsApiError, compact_json
+from fake_pagerduty.store import JournalEntry
+
+SUCCESS = {"status": "success", "message": "Event processed"}
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(value: str) -> float:
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("number out of range")
+    return number
+
+
+def parse_document(raw: bytes) -> dict:
+    """Strict JSON: UTF-8, no NaN/Infinity, an object at the top. Raises EventsApiError otherwise."""
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise EventsApiError.unrecognized() from None
+    if not isinstance(doc, dict):
+        raise EventsApiError.unrecognized()
+    return doc
+
+
+def _key(doc: dict, name: str) -> str | None:
+    value = doc.get(name)
+    return value[:255] if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class _Surface:
+    """What differs between the three endpoints: how keys are named, what success looks like."""
+
+    api: str
+    status: int
+    routing_field: str
+    dedup_field: str | None
+    action_field: str | None
+    validate: Callable[[dict], Any]
+    echo_field: str | None
+
+
+V1 = _Surface("v1", 200, "service_key", "incident_key", "event_type", validate_v1, "incident_key")
+V2 = _Surface("v2", 202, "routing_key", "dedup_key", "event_action", validate_v2, "dedup_key")
+CHANGE = _Surface("change", 202, "routing_key", None, None, validate_change, None)
+
+
+async def _handle(request: Request, surface: _Surface) -> Response:
+    state = request.app.state
+    now = state.clock.now()
+    entry = JournalEntry(
+        received_at=iso(now), api=surface.api, method=request.method, path=request.url.path,
+        content_type=request.headers.get("content-type"), raw_body=b"", response_status=0, response_body="",
+        action="change" if surface is CHANGE else None,
+    )
+    try:
+        try:
+            entry.raw_body = await _read_body(request)
+        except _BodyTooLarge:
+            raise EventsApiError.too_large(MAX_BODY_BYTES) from None
+        doc = parse_document(entry.raw_body)
+        entry.routing_key = _key(doc, surface.routing_field)
+        if surface.dedup_field:
+            entry.dedup_key = _key(doc, surface.dedup_field)
+        if surface.action_field:
+            entry.action = _key(doc, surface.action_field)
+        event = surface.validate(doc)
+        if isinstance(event, list):
+            raise EventsApiError.invalid(event)
+    except EventsApiError as exc:
+        entry.response_status, entry.response_body = exc.status, compact_json(exc.body)
+        entry.outcome = lifecycle.REJECTED
+        entry.outcome_detail = "; ".join(exc.body.get("errors", [])) or exc.body.get("message", "")
+        await state.store.record_request(entry)
+        return exc.response()
+    except ClientDisconnect:
+        return Response(status_code=400)
+
+    body = dict(SUCCESS)
+    if isinstance(event, AlertEvent):
+        if event.dedup_key is None:
+            event = event.with_dedup_key(ids.dedup_key())
+        entry.dedup_key = event.dedup_key
+        body[surface.echo_field] = event.dedup_key
+        entry.response_status, entry.response_body = surface.status, compact_json(body)
+        result = await state.store.apply_alert_event(event, entry, now)
+    else:
+        entry.response_status, entry.response_body = surface.status, compact_json(body)
+        result = await state.store.apply_change_event(event, entry, now)
+    state.changes.publish(result.changes)
+    return Response(entry.response_body, status_code=surface.status, media_type="application/json")
+
+
+async def create_event_v1(request: Request) -> Response:
+    return await _handle(request, V1)
+
+
+async def enqueue_v2(request: Request) -> Response:
+    return await _handle(request, V2)
+
+
+async def enqueue_change(request: Request) -> Response:
+    return await _handle(request, CHANGE)
