@@ -1,0 +1,93 @@
+"""Pure rules: validation wording, decisions, urgency, timestamps."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from fake_pagerduty.domain import lifecycle
+from fake_pagerduty.domain.clock import Clock, iso, parse_iso
+from fake_pagerduty.domain.events import AlertEvent, validate_change, validate_v1, validate_v2
+
+KEY = "e93facc04764012d7bfb002500d5d1a6"
+
+
+def test_v2_normalises_a_trigger():
+    event = validate_v2({"routing_key": KEY, "event_action": "trigger", "dedup_key": "k",
+                         "payload": {"summary": "s", "source": "h", "severity": "warning", "component": 7,
+                                     "custom_details": {"a": [1]}},
+                         "links": [{"href": "https://x.test", "text": "x"}], "images": [{"src": "https://i.test"}]})
+    assert isinstance(event, AlertEvent)
+    assert (event.api, event.action, event.dedup_key, event.severity, event.component) == (
+        "v2", "trigger", "k", "warning", "7")
+    assert event.custom_details == {"a": [1]}
+    assert event.links == [{"href": "https://x.test", "text": "x"}] and event.images == [{"src": "https://i.test"}]
+
+
+def test_v2_link_and_image_problems_are_named_by_index():
+    errors = validate_v2({"routing_key": KEY, "event_action": "resolve", "dedup_key": "k",
+                          "links": [{"text": "no href"}], "images": "nope"})
+    assert errors == ["'links[0].href' is missing or blank", "'images' is invalid (must be a list)"]
+
+
+def test_v2_bad_timestamp():
+    errors = validate_v2({"routing_key": KEY, "event_action": "trigger",
+                          "payload": {"summary": "s", "source": "h", "severity": "info", "timestamp": "yesterday"}})
+    assert errors == ["'payload.timestamp' is invalid (must be an ISO 8601 timestamp)"]
+
+
+def test_v1_maps_contexts_to_links_and_images():
+    event = validate_v1({"service_key": KEY, "event_type": "trigger", "description": "d",
+                         "contexts": [{"type": "link", "href": "https://a.test"},
+                                      {"type": "image", "src": "https://b.test/c.png", "alt": "c"}]})
+    assert event.links == [{"href": "https://a.test"}]
+    assert event.images == [{"src": "https://b.test/c.png", "alt": "c"}]
+    assert event.severity == "error"
+
+
+def test_v1_context_problems():
+    errors = validate_v1({"service_key": KEY, "event_type": "trigger", "description": "d",
+                          "contexts": [{"type": "video"}, {"type": "link"}]})
+    assert errors == ["contexts[0].type is invalid (must be one of: link image)", "contexts[1].href is missing or blank"]
+
+
+def test_change_needs_a_summary():
+    assert validate_change({"routing_key": KEY, "payload": {}}) == ["'payload.summary' is missing or blank"]
+    assert validate_change({"routing_key": KEY}) == ["'payload' is missing or blank"]
+
+
+def _event(action: str) -> AlertEvent:
+    return AlertEvent(api="v2", routing_key=KEY, action=action, dedup_key="k")
+
+
+@pytest.mark.parametrize(
+    ("action", "open_alert", "outcome"),
+    [("trigger", None, "created"), ("trigger", True, "deduplicated"), ("acknowledge", True, "acknowledged"),
+     ("resolve", True, "resolved"), ("acknowledge", None, "dropped"), ("resolve", None, "dropped")],
+)
+def test_decide(action, open_alert, outcome):
+    alert = lifecycle.OpenAlert("A", "I", "triggered") if open_alert else None
+    assert lifecycle.decide(_event(action), alert).outcome == outcome
+
+
+def test_urgency_rule_can_fix_it():
+    assert lifecycle.urgency("severity_based", "info") == "low"
+    assert lifecycle.urgency("high", "info") == "high"
+    assert lifecycle.urgency("low", "critical") == "low"
+
+
+def test_timestamps():
+    assert iso(datetime(2026, 11, 26, 11, 14, 43, 999, tzinfo=UTC)) == "2026-11-26T11:14:43Z"
+    assert parse_iso("2015-07-17T08:42:58.315+0000") == datetime(2015, 7, 17, 8, 42, 58, 315000, tzinfo=UTC)
+    assert parse_iso("2015-07-17T08:42:58Z") == datetime(2015, 7, 17, 8, 42, 58, tzinfo=UTC)
+    assert parse_iso("soon") is None
+
+
+def test_clock_only_moves_forward():
+    clock = Clock()
+    before = clock.now()
+    clock.advance(3600)
+    assert (clock.now() - before).total_seconds() >= 3600
+    with pytest.raises(ValueError):
+        clock.advance(-1)
