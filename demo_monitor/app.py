@@ -1,0 +1,74 @@
+"""create_app(settings) -> Starlette. The lifespan opens the store, restores state, and runs the simulator and
+the outbox worker as background tasks (unless settings.autostart is off: tests then drive them by hand)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+
+import httpx
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from demo_monitor.broadcast import Broadcaster
+from demo_monitor.monitor import Monitor
+from demo_monitor.pagerduty import Backoff, OutboxWorker
+from demo_monitor.routes import routes
+from demo_monitor.settings import Settings
+from demo_monitor.store import Store
+from demo_monitor.web.errors import exception_handlers
+from demo_monitor.web.security import SessionMiddleware
+
+
+def create_app(
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    backoff: Callable[[int], float] | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The monitor app. `transport` replaces the network for PagerDuty calls (tests pass the sandbox app in
+    an httpx.ASGITransport or a MockTransport); `backoff(attempts) -> seconds` replaces the retry delays."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        store = await Store.open(settings.db_path)
+        client = httpx.AsyncClient(transport=transport, timeout=settings.http_timeout_seconds)
+        broadcaster = Broadcaster()
+        worker = OutboxWorker(
+            store,
+            client,
+            backoff=backoff or Backoff(settings.retry_base_seconds, settings.retry_cap_seconds),
+            clock=clock,
+            cap=settings.retry_cap_seconds,
+        )
+        monitor = Monitor(settings, store, worker, broadcaster, clock=clock)
+        worker.on_change = monitor.on_delivery_change
+        await monitor.load()
+        app.state.settings = settings
+        app.state.store = store
+        app.state.monitor = monitor
+        app.state.worker = worker
+        app.state.broadcaster = broadcaster
+        app.state.secret_key = await store.secret_key()
+        tasks: list[asyncio.Task] = []
+        if settings.autostart:
+            tasks.append(asyncio.create_task(monitor.run(), name="demo-monitor-simulator"))
+            tasks.append(asyncio.create_task(worker.run(), name="demo-monitor-outbox"))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await client.aclose()
+            await store.close()
+
+    return Starlette(
+        routes=routes(),
+        middleware=[Middleware(SessionMiddleware)],
+        exception_handlers=exception_handlers(),
+        lifespan=lifespan,
+    )

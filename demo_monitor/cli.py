@@ -1,0 +1,83 @@
+"""`demo-monitor serve …`: a thin argparse CLI over create_app(settings)."""
+
+from __future__ import annotations
+
+import argparse
+
+from demo_monitor.settings import (
+    DEFAULT_HOST,
+    DEFAULT_PAGERDUTY_URL,
+    DEFAULT_PORT,
+    DEFAULT_VENDOR_KEY,
+    DEFAULT_WEBHOOK_SECRET,
+    Settings,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="demo-monitor", description="A demo monitoring service.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the monitor web server")
+    serve.add_argument("--host", default=None, help=f"address to bind (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, default=None, help=f"port to bind (default {DEFAULT_PORT})")
+    serve.add_argument("--db", dest="db_path", default=None, help="SQLite file, or :memory: (default)")
+    serve.add_argument(
+        "--pagerduty-url", default=None, help=f"PagerDuty (or sandbox) base URL (default {DEFAULT_PAGERDUTY_URL})"
+    )
+    serve.add_argument("--vendor-key", default=None, help=f"Connect vendor key (default {DEFAULT_VENDOR_KEY})")
+    serve.add_argument("--public-url", default=None, help="URL the monitor is reached at (default http://HOST:PORT)")
+    serve.add_argument(
+        "--webhook-secret", default=None, help=f"v3 webhook signing secret (default {DEFAULT_WEBHOOK_SECRET})"
+    )
+    serve.add_argument("--fleet-size", type=int, default=None, help="number of simulated servers (default 24)")
+    serve.add_argument("--tick-interval", type=float, default=None, help="seconds between ticks (default 1)")
+    serve.add_argument("--seed", type=int, default=None, help="random seed of the simulation (default 42)")
+    serve.add_argument(
+        "--events-api", dest="events_api_version", type=int, choices=(1, 2), default=None,
+        help="PagerDuty Events API version to send with (default 1, the Connect generic API)",
+    )
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env(
+        host=args.host,
+        port=args.port,
+        db_path=args.db_path,
+        pagerduty_url=args.pagerduty_url,
+        vendor_key=args.vendor_key,
+        public_url=args.public_url,
+        webhook_secret=args.webhook_secret,
+        fleet_size=args.fleet_size,
+        tick_interval=args.tick_interval,
+        seed=args.seed,
+        events_api_version=args.events_api_version,
+    )
+    if settings.fleet_size < 1:
+        raise SystemExit("demo-monitor: --fleet-size must be at least 1")
+    if settings.tick_interval <= 0:
+        raise SystemExit("demo-monitor: --tick-interval must be positive")
+    return settings
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from demo_monitor.app import create_app
+
+    print(f"Demo monitor on {settings.base_url}  (PagerDuty: {settings.pagerduty_base})", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        timeout_graceful_shutdown=2,
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(settings_from_args(args))
+    return 2

@@ -1,0 +1,83 @@
+"""The bodies of PagerDuty events for an alert: generic Events API v1 (the Connect seed) and Events API v2."""
+
+from __future__ import annotations
+
+from demo_monitor.domain.alerts import Alert
+
+CLIENT = "Demo Monitor"
+V1_PATH = "/generic/2010-04-15/create_event.json"
+V2_PATH = "/v2/enqueue"
+
+
+def event_path(version: int) -> str:
+    return V2_PATH if version == 2 else V1_PATH
+
+
+def v1_event(alert: Alert, event_type: str, *, service_key: str, vendor: str, alert_url: str,
+             who: str | None = None) -> dict:
+    body: dict = {
+        "service_key": service_key,
+        "event_type": event_type,
+        "incident_key": alert.incident_key,
+        "vendor": vendor,
+    }
+    if event_type == "trigger":
+        body.update(
+            description=alert.description,
+            client=CLIENT,
+            client_url=alert_url,
+            details=dict(alert.details),
+        )
+    else:
+        verb = "Acknowledged" if event_type == "acknowledge" else "Resolved"
+        suffix = f" by {who}" if who else ""
+        body["description"] = f"{verb} in {CLIENT}{suffix}: {alert.description}"
+        if who:
+            body["details"] = {"by": who}
+    return body
+
+
+def v2_event(alert: Alert, event_action: str, *, routing_key: str, alert_url: str, timestamp: str) -> dict:
+    body: dict = {
+        "routing_key": routing_key,
+        "event_action": event_action,
+        "dedup_key": alert.incident_key,
+    }
+    if event_action == "trigger":
+        body.update(
+            payload={
+                "summary": alert.description,
+                "source": alert.server,
+                "severity": alert.severity,
+                "timestamp": timestamp,
+                "component": alert.metric,
+                "class": "threshold",
+                "custom_details": dict(alert.details),
+            },
+            client=CLIENT,
+            client_url=alert_url,
+            links=[{"href": alert_url, "text": f"Alert {alert.id} in {CLIENT}"}],
+        )
+    return body
+
+
+def classify_response(status_code: int, body: object) -> tuple[str, str | None]:
+    """('sent' | 'retry' | 'failed', reason) for a response from the Events API.
+
+    2xx → sent. 400 and other client errors → failed, with the body's errors. 403 (v1 throttle), 408, 429 and
+    5xx → retry, with the body's message (e.g. PagerDuty's "throttle exceeded" body).
+    """
+    data = body if isinstance(body, dict) else {}
+    message = data.get("message") if isinstance(data.get("message"), str) else None
+    status_text = data.get("status") if isinstance(data.get("status"), str) else None
+    errors = data.get("errors")
+    if 200 <= status_code < 300:
+        return "sent", None
+    if status_code in (403, 408, 429) or status_code >= 500:
+        text = " — ".join(t for t in (status_text, message) if t) or "no explanation in the body"
+        return "retry", f"HTTP {status_code}: {text}"
+    if isinstance(errors, list) and errors:
+        detail = "; ".join(str(e) for e in errors)
+    else:
+        detail = message or status_text or "no explanation in the body"
+    return "failed", f"HTTP {status_code}: {detail}"

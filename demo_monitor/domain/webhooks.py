@@ -1,0 +1,91 @@
+"""PagerDuty v3 webhooks: signature check and what an incident event means for the alert it names."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from demo_monitor.domain.alerts import Alert
+
+
+class WebhookError(ValueError):
+    """A signed webhook body that is not a v3 event we understand (400)."""
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
+    """True if any `v1=<hex>` in the comma-separated header is the HMAC-SHA256 of the body (constant time)."""
+    if not header:
+        return False
+    expected = sign(secret, body)
+    ok = False
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate.startswith("v1=") and hmac.compare_digest(candidate.encode(), expected.encode()):
+            ok = True
+    return ok
+
+
+def parse_event(payload: object) -> dict:
+    """{"id", "event_type", "incident_key", "status", "agent", "html_url"} from a v3 webhook body."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("event"), dict):
+        raise WebhookError("The body must be a JSON object with an 'event' object.")
+    event = payload["event"]
+    event_id = event.get("id")
+    event_type = event.get("event_type")
+    if not isinstance(event_id, str) or not event_id:
+        raise WebhookError("event.id is missing.")
+    if not isinstance(event_type, str) or not event_type:
+        raise WebhookError("event.event_type is missing.")
+    data = event.get("data") if isinstance(event.get("data"), dict) else {}
+    agent = event.get("agent") if isinstance(event.get("agent"), dict) else {}
+    agent_name = agent.get("summary") or agent.get("name")
+    return {
+        "id": event_id,
+        "event_type": event_type,
+        "incident_key": data.get("incident_key") if isinstance(data.get("incident_key"), str) else None,
+        "status": data.get("status") if isinstance(data.get("status"), str) else None,
+        "agent": agent_name if isinstance(agent_name, str) else None,
+        "html_url": data.get("html_url") if isinstance(data.get("html_url"), str) else None,
+    }
+
+
+def changes_for(alert: Alert, event: dict, now: str) -> dict:
+    """The alert columns an incident event changes. Acknowledge/resolve in PagerDuty carry over to the alert."""
+    changes: dict = {}
+    if event["html_url"]:
+        changes["pd_incident_url"] = event["html_url"]
+    kind = event["event_type"]
+    agent = event["agent"]
+    if kind == "incident.triggered":
+        changes["pd_status"] = "triggered"
+    elif kind in ("incident.unacknowledged", "incident.reopened"):
+        changes["pd_status"] = "triggered"
+        changes["pd_agent"] = agent
+    elif kind == "incident.acknowledged":
+        changes["pd_status"] = "acknowledged"
+        changes["pd_agent"] = agent
+        if alert.state == "open":
+            changes.update(state="acknowledged", acknowledged_at=now,
+                           acknowledged_by=f"{agent or 'someone'} (in PagerDuty)")
+    elif kind == "incident.resolved":
+        changes["pd_status"] = "resolved"
+        changes["pd_agent"] = agent
+        if alert.state != "resolved":
+            changes.update(state="resolved", resolved_at=now, resolved_by=f"{agent or 'someone'} (in PagerDuty)")
+    return changes
+
+
+def pagerduty_status_text(alert: Alert) -> str | None:
+    """'Acknowledged in PagerDuty by Dana Demo', 'Resolved in PagerDuty by …', 'Triggered in PagerDuty'."""
+    if not alert.pd_status:
+        return None
+    by = f" by {alert.pd_agent}" if alert.pd_agent else ""
+    if alert.pd_status == "acknowledged":
+        return f"Acknowledged in PagerDuty{by}"
+    if alert.pd_status == "resolved":
+        return f"Resolved in PagerDuty{by}"
+    return "Triggered in PagerDuty"

@@ -1,0 +1,473 @@
+"""The running monitor: ties the pure fleet, rules and alerts to the store, the outbox and the live stream.
+
+Everything that changes state goes through here, writes SQLite first, then tells the outbox worker and the
+dashboards. `tick()` is one step of the simulation; `run()` calls it every tick interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from demo_monitor.broadcast import Broadcaster
+from demo_monitor.domain import webhooks
+from demo_monitor.domain.alerts import (
+    Alert,
+    Delivery,
+    check_transition,
+    delivery_summary,
+    new_alert_from_rule,
+)
+from demo_monitor.domain.events import event_path, v1_event, v2_event
+from demo_monitor.domain.fleet import BREAK_VALUES, LIMITS, METRICS, Fleet
+from demo_monitor.domain.rules import Cleared, Fired, Rule, RuleEngine, server_status
+from demo_monitor.pagerduty import OutboxWorker, utcnow_iso
+from demo_monitor.settings import Settings
+from demo_monitor.store import Store
+
+log = logging.getLogger("demo_monitor")
+
+
+class NotFound(LookupError):
+    """Unknown server, alert or rule (404)."""
+
+
+class BadRequest(ValueError):
+    """Input that does not make sense (400); the message is shown as is."""
+
+
+@dataclass(frozen=True)
+class ScenarioStep:
+    at_tick: int
+    server: str
+    metric: str
+    value: float | None  # None = recover
+    ramp_ticks: int = 2
+
+
+SCENARIOS: dict[str, dict] = {
+    "memory-leak": {
+        "title": "Memory leak on www15",
+        "story": "Memory on www15 climbs over ten seconds past 90 %, an alert opens and PagerDuty is paged; "
+        "thirty seconds later the leak is fixed and everything resolves.",
+        "steps": [
+            ScenarioStep(0, "www15", "memory_usage", 97.5, ramp_ticks=10),
+            ScenarioStep(40, "www15", "memory_usage", None, ramp_ticks=4),
+        ],
+    },
+}
+
+
+def validate_fault(metric: object, value: object) -> tuple[str, float]:
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise BadRequest(f"'metric' must be one of: {', '.join(METRICS)}.")
+    if value is None:
+        return metric, BREAK_VALUES[metric]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest("'value' must be a number.")
+    if not 0 <= value <= LIMITS[metric]:
+        raise BadRequest(f"'value' for {metric} must be between 0 and {LIMITS[metric]:g}.")
+    return metric, float(value)
+
+
+class Monitor:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        worker: OutboxWorker,
+        broadcaster: Broadcaster,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.worker = worker
+        self.broadcaster = broadcaster
+        self.clock = clock
+        self.fleet = Fleet(
+            settings.fleet_size,
+            seed=settings.seed,
+            start=clock(),
+            interval=settings.tick_interval,
+            history=settings.history_size,
+        )
+        self.engine = RuleEngine()
+        self.rules: list[Rule] = []
+        self._scenario: list[ScenarioStep] = []
+        self.scenario_name: str | None = None
+        self.last_message: dict | None = None
+        self._fault_lock = asyncio.Lock()
+
+    # -- start-up -------------------------------------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Restore rules, faults (held at their target) and the firing state of open alerts."""
+        self.rules = await self.store.list_rules()
+        for fault in await self.store.list_faults():
+            if fault["server"] in self.fleet.servers and fault["metric"] in METRICS:
+                self.fleet.set_fault(fault["server"], fault["metric"], fault["value"], ramp_ticks=1)
+        for alert in await self.store.list_alerts(open_only=True, limit=10000):
+            if alert.server in self.fleet.servers:
+                self.engine.mark_firing(alert.server, alert.rule_id, self.fleet.now)
+
+    # -- the simulation ---------------------------------------------------------------------------------------
+
+    async def tick(self) -> None:
+        await self._run_scenario_steps()
+        sample = self.fleet.tick()
+        transitions = self.engine.evaluate(self.rules, sample, self.fleet.now)
+        changed = False
+        for transition in transitions:
+            if isinstance(transition, Fired):
+                await self._open_alert(transition)
+            else:
+                await self._clear_alert(transition)
+            changed = True
+        self.broadcaster.publish("tick", self.tick_message(sample))
+        if changed:
+            await self.publish_alerts()
+
+    async def run(self) -> None:
+        interval = self.settings.tick_interval
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("tick failed")
+            next_at += interval
+            delay = next_at - loop.time()
+            if delay < -interval * 5:  # fell far behind (e.g. laptop slept): do not race to catch up
+                next_at = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+
+    def tick_message(self, sample: dict[str, dict[str, float]]) -> dict:
+        rows = []
+        for name, values in sample.items():
+            rows.append([name, server_status(self.rules, values), *(round(values[m], 1) for m in METRICS)])
+        message = {"t": round(self.fleet.now, 3), "metrics": list(METRICS), "servers": rows}
+        self.last_message = message
+        return message
+
+    def thresholds(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {m: [] for m in METRICS}
+        for rule in self.rules:
+            if rule.enabled:
+                out[rule.metric].append({"value": rule.threshold, "severity": rule.severity})
+        return out
+
+    def servers_json(self) -> list[dict]:
+        out = []
+        for name, server in self.fleet.servers.items():
+            out.append({
+                "name": name,
+                "role": server.role,
+                "status": server_status(self.rules, server.current) if server.current else "ok",
+                "metrics": dict(server.current),
+                "faults": self.fleet.active_faults(name),
+            })
+        return out
+
+    def server_json(self, name: str) -> dict:
+        if name not in self.fleet.servers:
+            raise NotFound(f"There is no server named {name!r}.")
+        return next(s for s in self.servers_json() if s["name"] == name)
+
+    # -- faults and scenarios ---------------------------------------------------------------------------------
+
+    async def set_fault(self, name: str, metric: object, value: object, ramp_ticks: int = 2) -> dict:
+        if name not in self.fleet.servers:
+            raise NotFound(f"There is no server named {name!r}.")
+        metric, target = validate_fault(metric, value)
+        async with self._fault_lock:
+            await self.store.put_fault(name, metric, target, utcnow_iso(self.clock))
+            self.fleet.set_fault(name, metric, target, ramp_ticks=ramp_ticks)
+        return {"server": name, "metric": metric, "value": target, "fault": "active"}
+
+    async def clear_fault(self, name: str, metric: object | None, ramp_ticks: int | None = None) -> dict:
+        if name not in self.fleet.servers:
+            raise NotFound(f"There is no server named {name!r}.")
+        if metric is not None and (not isinstance(metric, str) or metric not in METRICS):
+            raise BadRequest(f"'metric' must be one of: {', '.join(METRICS)}.")
+        async with self._fault_lock:
+            await self.store.delete_fault(name, metric)
+            metrics = [metric] if metric else list(self.fleet.servers[name].faults)
+            cleared = []
+            for m in metrics:
+                fault = self.fleet.servers[name].faults.get(m)
+                if fault is not None and ramp_ticks:
+                    fault.ramp_ticks = ramp_ticks
+                    fault.progress = min(fault.progress, ramp_ticks)
+                if self.fleet.clear_fault(name, m):
+                    cleared.append(m)
+        return {"server": name, "metric": metric, "recovering": cleared}
+
+    async def play_scenario(self, name: str) -> dict:
+        scenario = SCENARIOS.get(name)
+        if scenario is None:
+            raise NotFound(f"There is no scenario named {name!r}.")
+        steps = [s for s in scenario["steps"] if s.server in self.fleet.servers]
+        if not steps:
+            raise BadRequest("This fleet is too small for the scenario (it needs www15).")
+        start = self.fleet.ticks
+        self._scenario = [ScenarioStep(start + s.at_tick, s.server, s.metric, s.value, s.ramp_ticks) for s in steps]
+        self.scenario_name = name
+        await self._run_scenario_steps()
+        return {"scenario": name, "title": scenario["title"], "steps": len(steps)}
+
+    async def stop_scenario(self) -> None:
+        self._scenario = []
+        self.scenario_name = None
+
+    async def _run_scenario_steps(self) -> None:
+        while self._scenario and self._scenario[0].at_tick <= self.fleet.ticks:
+            step = self._scenario.pop(0)
+            if step.value is None:
+                await self.clear_fault(step.server, step.metric, ramp_ticks=step.ramp_ticks)
+            else:
+                await self.set_fault(step.server, step.metric, step.value, ramp_ticks=step.ramp_ticks)
+        if not self._scenario:
+            self.scenario_name = None
+
+    # -- rules --------------------------------------------------------------------------------------------
+
+    async def update_rule(self, rule_id: int, values: dict, enabled: bool) -> Rule:
+        if not await self.store.update_rule(rule_id, enabled=enabled, **values):
+            raise NotFound(f"There is no rule {rule_id}.")
+        self.rules = await self.store.list_rules()
+        return next(r for r in self.rules if r.id == rule_id)
+
+    # -- alerts -------------------------------------------------------------------------------------------
+
+    def alert_url(self, alert_id: str) -> str:
+        return f"{self.settings.base_url}/alerts/{alert_id}"
+
+    async def events_api_version(self) -> int:
+        stored = await self.store.get_meta("events_api_version")
+        return int(stored) if stored in ("1", "2") else self.settings.events_api_version
+
+    async def set_events_api_version(self, version: int) -> None:
+        if version not in (1, 2):
+            raise BadRequest("The Events API version must be 1 or 2.")
+        await self.store.set_meta("events_api_version", str(version))
+        await self.publish_integration()
+
+    def _trigger_row(self, alert: Alert, integration: dict, version: int) -> dict:
+        url = self.settings.pagerduty_base + event_path(version)
+        if version == 2:
+            body = v2_event(alert, "trigger", routing_key=integration["service_key"],
+                            alert_url=self.alert_url(alert.id), timestamp=utcnow_iso(self.clock))
+        else:
+            body = v1_event(alert, "trigger", service_key=integration["service_key"],
+                            vendor=self.settings.vendor_key, alert_url=self.alert_url(alert.id))
+        return {"alert_id": alert.id, "incident_key": alert.incident_key, "event_type": "trigger",
+                "api_version": version, "url": url, "body": body, "created_at": utcnow_iso(self.clock)}
+
+    async def _follow_up_rows(self, alert: Alert, event_type: str, who: str | None) -> list[dict]:
+        """An acknowledge/resolve event, sent the same way (API version, key, URL) as the alert's trigger."""
+        trigger = await self.store.first_outbox(alert.id, "trigger")
+        if trigger is None:
+            return []
+        sent = json.loads(trigger["body"])
+        if trigger["api_version"] == 2:
+            body = v2_event(alert, event_type, routing_key=sent["routing_key"], alert_url=self.alert_url(alert.id),
+                            timestamp=utcnow_iso(self.clock))
+        else:
+            body = v1_event(alert, event_type, service_key=sent["service_key"], vendor=self.settings.vendor_key,
+                            alert_url=self.alert_url(alert.id), who=who)
+        return [{"alert_id": alert.id, "incident_key": alert.incident_key, "event_type": event_type,
+                 "api_version": trigger["api_version"], "url": trigger["url"], "body": body,
+                 "created_at": utcnow_iso(self.clock)}]
+
+    async def _open_alert(self, fired: Fired) -> Alert:
+        integration = await self.store.get_integration()
+        version = await self.events_api_version()
+        opened_at = utcnow_iso(self.clock)
+
+        def make(number: int) -> Alert:
+            alert_id = f"alert-{number}-{secrets.token_hex(3)}"
+            return new_alert_from_rule(alert_id, number, fired.server, fired.rule, fired.value, opened_at)
+
+        def rows(alert: Alert) -> list[dict]:
+            return [self._trigger_row(alert, integration, version)] if integration else []
+
+        alert = await self.store.create_alert(make, rows)
+        log.info("alert %s opened: %s", alert.id, alert.description)
+        if integration:
+            self.worker.wake()
+        return alert
+
+    async def _clear_alert(self, cleared: Cleared) -> None:
+        for alert in await self.store.list_alerts(open_only=True, limit=10000):
+            if alert.server == cleared.server and alert.rule_id == cleared.rule_id:
+                await self._transition(alert, "resolve", who="Demo Monitor (recovered)")
+
+    async def _transition(self, alert: Alert, action: str, who: str) -> Alert:
+        new_state = check_transition(alert, action)
+        now = utcnow_iso(self.clock)
+        if action == "acknowledge":
+            changes = {"state": new_state, "acknowledged_at": now, "acknowledged_by": who}
+        else:
+            changes = {"state": new_state, "resolved_at": now, "resolved_by": who}
+        rows = await self._follow_up_rows(alert, action, who)
+        await self.store.update_alert(alert.id, changes, rows)
+        if rows:
+            self.worker.wake()
+        return await self.store.get_alert(alert.id)
+
+    async def act_on_alert(self, alert_id: str, action: str, who: str) -> Alert:
+        """A person acknowledged or resolved the alert in the monitor: record it and tell PagerDuty."""
+        alert = await self.store.get_alert(alert_id)
+        if alert is None:
+            raise NotFound(f"There is no alert {alert_id!r}.")
+        alert = await self._transition(alert, action, who)
+        await self.publish_alerts()
+        return alert
+
+    async def alerts_json(self, *, open_only: bool = False, limit: int = 200) -> list[dict]:
+        alerts = await self.store.list_alerts(open_only=open_only, limit=limit)
+        outbox = await self.store.outbox_for_alerts([a.id for a in alerts])
+        return [self.alert_json(a, outbox[a.id]) for a in alerts]
+
+    async def alert_json_by_id(self, alert_id: str) -> tuple[Alert, dict, list[dict]]:
+        alert = await self.store.get_alert(alert_id)
+        if alert is None:
+            raise NotFound(f"There is no alert {alert_id!r}.")
+        rows = (await self.store.outbox_for_alerts([alert.id]))[alert.id]
+        return alert, self.alert_json(alert, rows), rows
+
+    def alert_json(self, alert: Alert, outbox_rows: list[dict]) -> dict:
+        rule = next((r for r in self.rules if r.id == alert.rule_id), None)
+        deliveries = [Delivery(r["event_type"], r["status"], r["attempts"], r["last_error"]) for r in outbox_rows]
+        return {
+            "id": alert.id,
+            "number": alert.number,
+            "state": alert.state,
+            "server": alert.server,
+            "metric": alert.metric,
+            "severity": alert.severity,
+            "value": alert.value,
+            "description": alert.description,
+            "details": alert.details,
+            "rule": {
+                "id": alert.rule_id,
+                "metric": alert.metric,
+                "operator": alert.operator,
+                "threshold": alert.threshold,
+                "severity": alert.severity,
+                "for_seconds": rule.for_seconds if rule else None,
+            },
+            "incident_key": alert.incident_key,
+            "opened_at": alert.opened_at,
+            "acknowledged_at": alert.acknowledged_at,
+            "acknowledged_by": alert.acknowledged_by,
+            "resolved_at": alert.resolved_at,
+            "resolved_by": alert.resolved_by,
+            "url": self.alert_url(alert.id),
+            "delivery": delivery_summary(deliveries),
+            "events": [
+                {"event_type": r["event_type"], "status": r["status"], "attempts": r["attempts"],
+                 "last_error": r["last_error"], "created_at": r["created_at"], "sent_at": r["sent_at"]}
+                for r in outbox_rows
+            ],
+            "pagerduty": {
+                "status": alert.pd_status,
+                "by": alert.pd_agent,
+                "incident_url": alert.pd_incident_url,
+                "text": webhooks.pagerduty_status_text(alert),
+            },
+        }
+
+    async def publish_alerts(self, changed: str | None = None) -> None:
+        if not self.broadcaster.subscribers:
+            return
+        open_alerts = await self.alerts_json(open_only=True, limit=50)
+        self.broadcaster.publish("alerts", {"open": open_alerts, "changed": changed})
+
+    async def on_delivery_change(self, alert_id: str) -> None:
+        await self.publish_alerts(changed=alert_id)
+
+    # -- the PagerDuty integration ---------------------------------------------------------------------------
+
+    async def integration_json(self) -> dict:
+        integration = await self.store.get_integration()
+        version = await self.events_api_version()
+        if not integration:
+            return {"connected": False, "account": None, "service_name": None, "service_key": None,
+                    "connected_at": None, "events_api_version": version, "pagerduty_url": self.settings.pagerduty_base}
+        return {"connected": True, **integration, "events_api_version": version,
+                "pagerduty_url": self.settings.pagerduty_base}
+
+    async def publish_integration(self) -> None:
+        self.broadcaster.publish("integration", await self.integration_json())
+
+    async def start_connect(self) -> str:
+        """Make a single-use state token and return the PagerDuty Connect URL to send the browser to."""
+        token = secrets.token_urlsafe(24)
+        await self.store.add_connect_state(token, self.clock())
+        callback = f"{self.settings.base_url}/integrations/pagerduty/callback?{urlencode({'state': token})}"
+        query = urlencode({"vendor": self.settings.vendor_key, "callback": callback})
+        return f"{self.settings.pagerduty_base}/connect?{query}"
+
+    async def connect_callback(self, params: dict[str, str]) -> str:
+        """Check the state and store the integration; returns 'connected' or 'cancelled', or raises BadRequest."""
+        state = params.get("state")
+        if not state:
+            raise BadRequest("The PagerDuty callback has no state token, so it cannot be trusted. "
+                             "Start again with the “Alert with PagerDuty” button.")
+        if not await self.store.consume_connect_state(state, self.clock()):
+            raise BadRequest("The PagerDuty callback's state token is wrong, expired or already used. "
+                             "Start again with the “Alert with PagerDuty” button.")
+        if params.get("error"):
+            if params["error"] == "cancelled":
+                return "cancelled"
+            raise BadRequest(f"PagerDuty reported an error: {params['error']}")
+        account = params.get("account", "").strip()
+        service_key = params.get("service_key", "").strip()
+        service_name = params.get("service_name", "").strip()
+        if not account or not service_key:
+            raise BadRequest("The PagerDuty callback is missing the account or the service key.")
+        if len(service_key) != 32 or not service_key.isalnum():
+            raise BadRequest("The service key PagerDuty sent is not a 32-character integration key.")
+        await self.store.save_integration(account, service_key, service_name or "(unnamed service)",
+                                          utcnow_iso(self.clock))
+        await self.publish_integration()
+        return "connected"
+
+    async def disconnect(self) -> None:
+        await self.store.delete_integration()
+        await self.publish_integration()
+
+    async def receive_webhook(self, body: bytes, signature: str | None) -> tuple[int, dict]:
+        """(status code, JSON) for a v3 webhook delivery. Bad signature → 401 and nothing changes."""
+        if not webhooks.verify_signature(self.settings.webhook_secret, body, signature):
+            return 401, {"error": "invalid or missing X-PagerDuty-Signature"}
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return 400, {"error": "the body is not JSON"}
+        try:
+            event = webhooks.parse_event(payload)
+        except webhooks.WebhookError as exc:
+            return 400, {"error": str(exc)}
+        alert = await self.store.get_alert(event["incident_key"]) if event["incident_key"] else None
+        changes = webhooks.changes_for(alert, event, utcnow_iso(self.clock)) if alert else {}
+        fresh = await self.store.apply_webhook(event["id"], event["event_type"], utcnow_iso(self.clock),
+                                               alert.id if alert else None, changes)
+        if not fresh:
+            return 200, {"status": "duplicate", "event_id": event["id"]}
+        if alert is None:
+            return 202, {"status": "ignored", "reason": "no alert has this incident_key"}
+        await self.publish_alerts(changed=alert.id)
+        return 200, {"status": "processed", "alert_id": alert.id}

@@ -1,0 +1,200 @@
+// Demo Monitor: live updates over server-sent events and uPlot charts with threshold lines. Hand-written, small.
+(function () {
+  "use strict";
+  var SEV_COLOURS = { critical: "#f85149", error: "#e8702a", warning: "#d29922", info: "#58a6ff" };
+  var LINE = "#58a6ff";
+  var charts = [];   // {metric, plot, data}
+  var chartsEl = document.getElementById("charts");
+  var dataEl = document.getElementById("chart-data");
+  var server = chartsEl ? chartsEl.getAttribute("data-server") : null;
+  var thresholds = {};
+  var MAX_POINTS = 300;
+
+  function thresholdPlugin(metric) {
+    return { hooks: { draw: [function (u) {
+      var lines = thresholds[metric] || [];
+      var ctx = u.ctx;
+      lines.forEach(function (t) {
+        var y = u.valToPos(t.value, "y", true);
+        if (y < u.bbox.top || y > u.bbox.top + u.bbox.height) return;
+        ctx.save();
+        ctx.strokeStyle = SEV_COLOURS[t.severity] || "#f85149";
+        ctx.setLineDash([6, 4]);
+        ctx.lineWidth = 2 * devicePixelRatio;
+        ctx.beginPath();
+        ctx.moveTo(u.bbox.left, y);
+        ctx.lineTo(u.bbox.left + u.bbox.width, y);
+        ctx.stroke();
+        ctx.restore();
+      });
+    }] } };
+  }
+
+  function yRange(metric) {
+    return function (u, min, max) {
+      var top = max;
+      (thresholds[metric] || []).forEach(function (t) { top = Math.max(top, t.value * 1.08); });
+      if (metric.indexOf("_usage") > 0) return [0, Math.max(100, top)];
+      return [0, top > 0 ? top * 1.1 : 1];
+    };
+  }
+
+  function makeCharts(history) {
+    if (!chartsEl || typeof uPlot === "undefined") return;
+    charts.forEach(function (c) { c.plot.destroy(); });
+    charts = [];
+    var figs = chartsEl.querySelectorAll(".chart");
+    figs.forEach(function (fig) {
+      var metric = fig.getAttribute("data-metric");
+      var data = [history.t.slice(), (history[metric] || []).slice()];
+      var width = Math.max(280, fig.clientWidth - 12);
+      var plot = new uPlot({
+        width: width, height: 190,
+        legend: { show: false },
+        cursor: { show: false },
+        scales: { x: { time: true }, y: { range: yRange(metric) } },
+        axes: [{ stroke: "#8b9bab", grid: { stroke: "#222c36" } }, { stroke: "#8b9bab", grid: { stroke: "#222c36" }, size: 55 }],
+        series: [{}, { stroke: LINE, width: 2, fill: "rgba(88,166,255,0.12)" }],
+        plugins: [thresholdPlugin(metric)]
+      }, data, fig);
+      charts.push({ metric: metric, plot: plot, data: data });
+    });
+  }
+
+  function pushSample(t, values) {
+    charts.forEach(function (c) {
+      c.data[0].push(t);
+      c.data[1].push(values[c.metric]);
+      if (c.data[0].length > MAX_POINTS) { c.data[0].shift(); c.data[1].shift(); }
+      c.plot.setData(c.data);
+    });
+  }
+
+  if (dataEl) {
+    try {
+      var initial = JSON.parse(dataEl.textContent);
+      thresholds = initial.thresholds || {};
+      makeCharts(initial.history);
+    } catch (e) { /* no charts, page still works */ }
+  }
+
+  function setText(el, text) { if (el) el.textContent = text; }
+
+  function onTick(msg) {
+    var idx = {};
+    msg.metrics.forEach(function (m, i) { idx[m] = i + 2; });
+    var counts = { ok: 0, warning: 0, error: 0, critical: 0, info: 0 };
+    var fleet = document.getElementById("fleet");
+    msg.servers.forEach(function (row) {
+      counts[row[1]] = (counts[row[1]] || 0) + 1;
+      if (fleet) {
+        var tile = fleet.querySelector('[data-server="' + row[0] + '"]');
+        if (tile) {
+          tile.className = "tile status-" + row[1];
+          setText(tile.querySelector('[data-m="memory_usage"]'), Math.round(row[idx.memory_usage]));
+          setText(tile.querySelector('[data-m="cpu_usage"]'), Math.round(row[idx.cpu_usage]));
+        }
+      }
+      if (row[0] === server) {
+        var values = {};
+        msg.metrics.forEach(function (m) { values[m] = row[idx[m]]; });
+        pushSample(msg.t, values);
+        document.querySelectorAll(".metrics [data-m]").forEach(function (el) {
+          setText(el, values[el.getAttribute("data-m")]);
+        });
+        var dot = document.getElementById("server-status");
+        if (dot) dot.className = "dot status-" + row[1];
+      }
+    });
+    setText(document.getElementById("count-ok"), counts.ok);
+    setText(document.getElementById("count-warning"), counts.warning + counts.error);
+    setText(document.getElementById("count-critical"), counts.critical);
+  }
+
+  function deliveryText(d) {
+    if (d.status === "retrying") return "retrying (" + d.attempts + ")";
+    if (d.status === "not_sent") return "not sent";
+    return d.status;
+  }
+
+  function badge(cls, text) {
+    var s = document.createElement("span");
+    s.className = "badge " + cls;
+    s.textContent = text;
+    return s;
+  }
+
+  function onAlerts(msg) {
+    setText(document.getElementById("count-alerts"), msg.open.length);
+    var list = document.getElementById("open-alerts");
+    if (list) {
+      list.textContent = "";
+      if (!msg.open.length) {
+        var li = document.createElement("li");
+        li.className = "empty";
+        li.textContent = "No open alerts. All quiet.";
+        list.appendChild(li);
+      }
+      msg.open.forEach(function (a) {
+        var li = document.createElement("li");
+        li.className = "sev-" + a.severity;
+        var link = document.createElement("a");
+        link.href = "/alerts/" + encodeURIComponent(a.id);
+        link.textContent = a.description;
+        li.appendChild(link);
+        li.appendChild(document.createTextNode(" "));
+        li.appendChild(badge("state-" + a.state, a.state));
+        li.appendChild(document.createTextNode(" "));
+        var d = badge("delivery-" + a.delivery.status, deliveryText(a.delivery));
+        d.title = a.delivery.reason || "";
+        li.appendChild(d);
+        if (a.pagerduty && a.pagerduty.text) {
+          var pd = document.createElement("span");
+          pd.className = "pd";
+          pd.textContent = a.pagerduty.text;
+          li.appendChild(pd);
+        }
+        list.appendChild(li);
+      });
+    }
+    // an alert's own page reloads when that alert changed (state, delivery, PagerDuty status)
+    var detail = document.getElementById("alert");
+    if (detail && msg.changed && msg.changed === detail.getAttribute("data-alert-id")) {
+      window.location.reload();
+    }
+    if (detail && !msg.changed) {
+      var id = detail.getAttribute("data-alert-id");
+      var now = null;
+      msg.open.forEach(function (a) { if (a.id === id) now = a; });
+      var shown = document.getElementById("alert-state");
+      if (shown && ((now && now.state !== shown.textContent) || (!now && shown.textContent !== "resolved"))) {
+        window.location.reload();
+      }
+    }
+  }
+
+  function onIntegration(msg) {
+    var b = document.getElementById("conn-badge");
+    if (!b) return;
+    b.className = "conn " + (msg.connected ? "conn-on" : "conn-off");
+    b.textContent = msg.connected ? "PagerDuty: " + msg.service_name : "PagerDuty: not connected";
+  }
+
+  if (window.EventSource) {
+    var es = new EventSource("/api/stream");
+    es.addEventListener("tick", function (e) { onTick(JSON.parse(e.data)); });
+    es.addEventListener("alerts", function (e) { onAlerts(JSON.parse(e.data)); });
+    es.addEventListener("integration", function (e) { onIntegration(JSON.parse(e.data)); });
+  }
+
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () {
+      charts.forEach(function (c) {
+        var fig = c.plot.root.parentNode;
+        c.plot.setSize({ width: Math.max(280, fig.clientWidth - 12), height: 190 });
+      });
+    }, 200);
+  });
+})();

@@ -1,0 +1,1 @@
+"""HTTP handlers, grouped by surface. They parse input, call the Monitor, and render pages or JSON."""

@@ -1,0 +1,113 @@
+"""The JSON API: servers and faults, alerts, rules, the integration."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from demo_monitor.monitor import BadRequest, NotFound
+
+MAX_BODY = 64 * 1024
+
+
+async def _json_body(request: Request, *, required: bool = True) -> dict:
+    body = await request.body()
+    if not body.strip():
+        if required:
+            raise BadRequest('Send a JSON object, e.g. {"metric": "memory_usage", "value": 98}.')
+        return {}
+    if len(body) > MAX_BODY:
+        raise BadRequest("The body is too large.")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        # browsers cannot send application/json across origins without asking first: this is our CSRF guard
+        return_error = "Send the body as application/json."
+        raise _UnsupportedMediaType(return_error)
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise BadRequest("The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return data
+
+
+class _UnsupportedMediaType(Exception):
+    pass
+
+
+async def servers(request: Request):
+    return JSONResponse({"servers": request.app.state.monitor.servers_json()})
+
+
+async def server(request: Request):
+    return JSONResponse(request.app.state.monitor.server_json(request.path_params["name"]))
+
+
+async def server_history(request: Request):
+    monitor = request.app.state.monitor
+    name = request.path_params["name"]
+    if name not in monitor.fleet.servers:
+        raise NotFound(f"There is no server named {name!r}.")
+    return JSONResponse({"server": name, "history": monitor.fleet.history(name), "thresholds": monitor.thresholds()})
+
+
+async def fault(request: Request):
+    monitor = request.app.state.monitor
+    name = request.path_params["name"]
+    if name not in monitor.fleet.servers:
+        raise NotFound(f"There is no server named {name!r}.")
+    try:
+        if request.method == "POST":
+            data = await _json_body(request)
+            return JSONResponse(await monitor.set_fault(name, data.get("metric"), data.get("value")))
+        data = await _json_body(request, required=False)
+        metric = data.get("metric", request.query_params.get("metric"))
+        return JSONResponse(await monitor.clear_fault(name, metric))
+    except _UnsupportedMediaType as exc:
+        return JSONResponse({"error": str(exc)}, status_code=415)
+
+
+async def alerts(request: Request):
+    monitor = request.app.state.monitor
+    state = request.query_params.get("state")
+    items = await monitor.alerts_json(limit=500)
+    if state:
+        items = [a for a in items if a["state"] == state]
+    return JSONResponse({"alerts": items})
+
+
+async def alert(request: Request):
+    _, data, _ = await request.app.state.monitor.alert_json_by_id(request.path_params["alert_id"])
+    return JSONResponse(data)
+
+
+async def alert_action(request: Request):
+    action = request.path_params["action"]
+    if action not in ("acknowledge", "resolve"):
+        raise NotFound("There is no such action.")
+    try:
+        data = await _json_body(request, required=False)
+    except _UnsupportedMediaType as exc:
+        return JSONResponse({"error": str(exc)}, status_code=415)
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        return JSONResponse({"error": "Send the request as application/json."}, status_code=415)
+    who = data.get("by") if isinstance(data.get("by"), str) and data.get("by") else "API user"
+    monitor = request.app.state.monitor
+    updated = await monitor.act_on_alert(request.path_params["alert_id"], action, who=who[:100])
+    _, body, _ = await monitor.alert_json_by_id(updated.id)
+    return JSONResponse(body)
+
+
+async def rules(request: Request):
+    return JSONResponse({"rules": [r.as_json() for r in request.app.state.monitor.rules]})
+
+
+async def integration(request: Request):
+    return JSONResponse(await request.app.state.monitor.integration_json())
+
+
+async def health(request: Request):
+    return JSONResponse({"status": "ok"})

@@ -1,0 +1,48 @@
+"""The dashboard: fleet overview, live charts, open alerts, connection status, scenario panel."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from demo_monitor.monitor import SCENARIOS, BadRequest
+from demo_monitor.web.security import checked_form
+from demo_monitor.web.templating import render
+
+
+async def home(request: Request):
+    monitor = request.app.state.monitor
+    servers = monitor.servers_json()
+    featured = "www15" if "www15" in monitor.fleet.servers else (servers[0]["name"] if servers else None)
+    counts = {"ok": 0, "warning": 0, "error": 0, "critical": 0, "info": 0}
+    for server in servers:
+        counts[server["status"]] = counts.get(server["status"], 0) + 1
+    return await render(request, "dashboard.html", {
+        "servers": servers,
+        "counts": counts,
+        "featured": featured,
+        "history": monitor.fleet.history(featured) if featured else {},
+        "thresholds": monitor.thresholds(),
+        "open_alerts": await monitor.alerts_json(open_only=True, limit=50),
+        "scenarios": SCENARIOS,
+        "scenario_running": monitor.scenario_name,
+        "message": request.query_params.get("message"),
+    })
+
+
+async def scenario(request: Request):
+    form = await checked_form(request)
+    monitor = request.app.state.monitor
+    action = form.get("action", "play")
+    if action == "stop":
+        await monitor.stop_scenario()
+        for server, metric in (("www15", "memory_usage"),):
+            if server in monitor.fleet.servers:
+                await monitor.clear_fault(server, metric)
+        return RedirectResponse("/?message=Scenario+stopped%3B+www15+is+recovering.", status_code=303)
+    name = form.get("scenario")
+    if not isinstance(name, str) or name not in SCENARIOS:
+        raise BadRequest("Choose a scenario to play.")
+    result = await monitor.play_scenario(name)
+    return RedirectResponse(f"/?message=Playing+%E2%80%9C{result['title'].replace(' ', '+')}%E2%80%9D.",
+                            status_code=303)

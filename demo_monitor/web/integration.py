@@ -1,0 +1,53 @@
+"""The PagerDuty integration page, the Connect handshake (state token, callback) and disconnect."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from demo_monitor.monitor import BadRequest
+from demo_monitor.web.security import checked_form
+from demo_monitor.web.templating import render
+
+_MESSAGES = {
+    "connected": "Connected to PagerDuty.",
+    "cancelled": "The PagerDuty integration was cancelled. The monitor is not connected.",
+    "disconnected": "Disconnected from PagerDuty. New alerts are no longer sent.",
+    "saved": "Settings saved.",
+}
+
+
+async def page(request: Request):
+    result = request.query_params.get("result")
+    return await render(request, "integration.html", {
+        "result": result if result in _MESSAGES else None,
+        "result_message": _MESSAGES.get(result or ""),
+        "pagerduty_url": request.app.state.settings.pagerduty_base,
+    })
+
+
+async def connect(request: Request):
+    """Issue a single-use state and send the browser to PagerDuty's Connect page."""
+    url = await request.app.state.monitor.start_connect()
+    return RedirectResponse(url, status_code=303)
+
+
+async def callback(request: Request):
+    outcome = await request.app.state.monitor.connect_callback(dict(request.query_params))
+    return RedirectResponse(f"/integrations/pagerduty?result={outcome}", status_code=303)
+
+
+async def disconnect(request: Request):
+    await checked_form(request)
+    await request.app.state.monitor.disconnect()
+    return RedirectResponse("/integrations/pagerduty?result=disconnected", status_code=303)
+
+
+async def settings_form(request: Request):
+    form = await checked_form(request)
+    try:
+        version = int(form.get("events_api_version", ""))
+    except ValueError:
+        raise BadRequest("The Events API version must be 1 or 2.") from None
+    await request.app.state.monitor.set_events_api_version(version)
+    return RedirectResponse("/integrations/pagerduty?result=saved", status_code=303)

@@ -1,0 +1,55 @@
+"""A server's page: live charts of every metric with threshold lines, and Break / Recover buttons."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from demo_monitor.domain.fleet import BREAK_VALUES, METRICS
+from demo_monitor.monitor import BadRequest, NotFound
+from demo_monitor.web.security import checked_form
+from demo_monitor.web.templating import render
+
+
+async def server_page(request: Request):
+    monitor = request.app.state.monitor
+    name = request.path_params["name"]
+    server = monitor.server_json(name)
+    alerts = [a for a in await monitor.alerts_json(limit=500) if a["server"] == name][:20]
+    return await render(request, "server.html", {
+        "server": server,
+        "metrics": METRICS,
+        "break_values": BREAK_VALUES,
+        "history": monitor.fleet.history(name),
+        "thresholds": monitor.thresholds(),
+        "alerts": alerts,
+        "message": request.query_params.get("message"),
+    })
+
+
+async def fault_form(request: Request):
+    form = await checked_form(request)
+    monitor = request.app.state.monitor
+    name = request.path_params["name"]
+    if name not in monitor.fleet.servers:
+        raise NotFound(f"There is no server named {name!r}.")
+    metric = form.get("metric")
+    action = form.get("action")
+    if action == "break":
+        raw = form.get("value") or ""
+        value = None
+        if raw.strip():
+            try:
+                value = float(raw)
+            except ValueError:
+                raise BadRequest("The value must be a number.") from None
+        result = await monitor.set_fault(name, metric, value)
+        message = f"Breaking {result['metric']} on {name}: driving it to {result['value']:g}."
+    elif action == "recover":
+        await monitor.clear_fault(name, metric or None)
+        message = f"{name} is recovering."
+    else:
+        raise BadRequest("Choose Break or Recover.")
+    return RedirectResponse(f"/servers/{quote(name)}?message={quote(message)}", status_code=303)
