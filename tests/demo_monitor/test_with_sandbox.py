@@ -1,0 +1,106 @@
+"""The monitor's delivery against the real sandbox app, in-process (httpx.ASGITransport, no ports)."""
+
+import json
+
+import httpx
+import pytest
+
+from demo_monitor.app import create_app
+from demo_monitor.settings import Settings
+from tests.demo_monitor.conftest import SERVICE_KEY, break_www15, connect, ticks
+
+
+class Switchable(httpx.AsyncBaseTransport):
+    """The sandbox, which can be 'stopped' (connection refused) and started again."""
+
+    def __init__(self, app) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.down = False
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            self.refused += 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+@pytest.fixture
+def pd_transport(sandbox_app) -> Switchable:
+    return Switchable(sandbox_app)
+
+
+@pytest.fixture
+async def monitor(tmp_path, clock, pd_transport):
+    settings = Settings(db_path=str(tmp_path / "monitor.db"), pagerduty_url="http://sandbox.test",
+                        public_url="http://monitor.test", autostart=False)
+    app = create_app(settings, transport=pd_transport, backoff=lambda attempts: 1.0, clock=clock)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def outbox(app) -> list[tuple[str, str]]:
+    return [(r["event_type"], r["status"]) for r in await app.state.store.list_outbox()]
+
+
+async def test_trigger_acknowledge_and_resolve_reach_the_sandbox(monitor, clock):
+    await connect(monitor, SERVICE_KEY)
+    alert = await break_www15(monitor, clock)
+    await monitor.state.worker.run_once()
+    rows = await monitor.state.store.list_outbox()
+    assert [(r["event_type"], r["status"]) for r in rows] == [("trigger", "sent")]
+    assert json.loads(rows[0]["response"]) == {"status": "success", "message": "Event processed",
+                                               "incident_key": alert["id"]}
+
+    await monitor.state.monitor.act_on_alert(alert["id"], "acknowledge", who="Sam")
+    await monitor.state.worker.run_once()
+    await monitor.state.monitor.clear_fault("www15", "memory_usage")
+    await ticks(monitor, 4, clock)
+    await monitor.state.worker.run_once()
+    assert await outbox(monitor) == [("trigger", "sent"), ("acknowledge", "sent"), ("resolve", "sent")]
+    assert (await monitor.state.store.get_alert(alert["id"])).state == "resolved"
+
+
+async def test_events_api_v2_reaches_the_sandbox(monitor, clock):
+    await connect(monitor, SERVICE_KEY)
+    await monitor.state.monitor.set_events_api_version(2)
+    alert = await break_www15(monitor, clock)
+    await monitor.state.worker.run_once()
+    row = (await monitor.state.store.list_outbox())[0]
+    assert row["url"] == "http://sandbox.test/v2/enqueue"
+    assert (row["status"], json.loads(row["response"])["dedup_key"]) == ("sent", alert["id"])
+
+
+async def test_an_invalid_key_fails_with_the_sandboxs_reason(monitor, clock):
+    await connect(monitor, "not-a-valid-key")
+    alert = await break_www15(monitor, clock)
+    await monitor.state.worker.run_once()
+    data = (await monitor.state.store.list_outbox())[0]
+    assert data["status"] == "failed"
+    assert data["last_error"].startswith("HTTP 400: ")
+    summary = (await monitor.state.monitor.alert_json_by_id(alert["id"]))[1]["delivery"]
+    assert summary["status"] == "failed" and summary["reason"] == data["last_error"]
+
+
+async def test_stopping_the_sandbox_loses_nothing_and_keeps_order(monitor, clock, pd_transport):
+    await connect(monitor, SERVICE_KEY)
+    pd_transport.down = True
+    alert = await break_www15(monitor, clock)
+    await monitor.state.worker.run_once()
+    await monitor.state.monitor.act_on_alert(alert["id"], "acknowledge", who="Sam")
+    await monitor.state.monitor.clear_fault("www15", "memory_usage")
+    await ticks(monitor, 4, clock)
+    for _ in range(5):  # a while of refused connections
+        clock.advance(1)
+        await monitor.state.worker.run_once()
+    assert pd_transport.refused >= 5
+    assert await outbox(monitor) == [("trigger", "retrying"), ("acknowledge", "queued"), ("resolve", "queued")]
+    summary = (await monitor.state.monitor.alert_json_by_id(alert["id"]))[1]["delivery"]
+    assert summary["status"] == "retrying" and "network error" in summary["reason"]
+
+    pd_transport.down = False
+    clock.advance(1)
+    await monitor.state.worker.run_once()
+    assert await outbox(monitor) == [("trigger", "sent"), ("acknowledge", "sent"), ("resolve", "sent")]
+    rows = await monitor.state.store.list_outbox()
+    assert rows[0]["attempts"] == 7 and rows[1]["attempts"] == 1
