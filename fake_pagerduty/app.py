@@ -11,7 +11,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.templating import Jinja2Templates
 
-from fake_pagerduty import seed
+from fake_pagerduty import seed, tls
 from fake_pagerduty.changes import ChangeFeed
 from fake_pagerduty.domain.clock import Clock
 from fake_pagerduty.errors import handlers
@@ -44,8 +44,19 @@ def banner(settings: Settings) -> str:
             f"  REST API:        {base}/api  (Authorization: Token token={seed.SANDBOX_API_KEY})",
             f"  Events API v2:   {base}/v2/enqueue  (routing key {seed.SAMPLE_ROUTING_KEY})",
             f"  Events API v1:   {base}/generic/2010-04-15/create_event.json",
+            *_https_lines(settings),
         ]
     )
+
+
+def _https_lines(settings: Settings) -> list[str]:
+    lines = []
+    if settings.https_port:
+        lines += [f"  HTTPS:           https://{settings.host}:{settings.https_port}  (trust {tls.ca_cert_path(settings)},"
+                  " also at /_sandbox/ca.pem)"]
+    if settings.strict:
+        lines += ["  strict mode:     Events API requests are checked against PagerDuty's OpenAPI; see warnings"]
+    return lines
 
 
 def create_app(settings: Settings | None = None, *, announce: bool = False) -> Starlette:

@@ -17,7 +17,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", dest="db_path", default=None, help="SQLite file, or :memory: (default)")
     serve.add_argument("--seed", dest="seed_file", type=Path, default=None, help="JSON or TOML seed file")
     serve.add_argument("--public-url", default=None, help="URL the sandbox is reached at (for self/html_url)")
-    serve.add_argument("--https-port", type=int, default=None, help="also serve HTTPS on this port")
+    serve.add_argument("--https-port", type=int, default=None,
+                       help="also serve HTTPS on this port, with a certificate from the sandbox's local CA")
+    serve.add_argument("--ca-dir", type=Path, default=None,
+                       help="where the local CA is kept (default: next to the --db file)")
+    serve.add_argument("--strict", action="store_true", default=None,
+                       help="record Events API requests that deviate from PagerDuty's OpenAPI as warnings")
     return parser
 
 
@@ -29,6 +34,8 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         seed_file=args.seed_file,
         public_url=args.public_url,
         https_port=args.https_port,
+        ca_dir=args.ca_dir,
+        strict=args.strict,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from fake_pagerduty.web import events_api
+from fake_pagerduty.web import events_api, sandbox_ca
 
 
 def routes() -> list[BaseRoute]:
@@ -15,4 +15,6 @@ def routes() -> list[BaseRoute]:
         Route("/v2/enqueue/", events_api.enqueue_v2, methods=["POST"]),
         Route("/v2/change/enqueue", events_api.enqueue_change, methods=["POST"]),
         Route("/v2/change/enqueue/", events_api.enqueue_change, methods=["POST"]),
+        # Sandbox controls
+        Route("/_sandbox/ca.pem", sandbox_ca.ca_pem, methods=["GET"]),
     ]

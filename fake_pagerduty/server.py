@@ -1,14 +1,24 @@
-"""Run the sandbox under uvicorn."""
+"""Run the sandbox under uvicorn: HTTP, and with `--https-port` HTTPS too, from one app in one event loop."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import signal
 import sys
 
 import uvicorn
+from starlette.applications import Starlette
 
+from fake_pagerduty import tls
 from fake_pagerduty.app import create_app
 from fake_pagerduty.seed import SeedError, load_seed_file
 from fake_pagerduty.settings import Settings
+
+
+def _config(app: Starlette, settings: Settings, port: int, **extra) -> uvicorn.Config:
+    return uvicorn.Config(app, host=settings.host, port=port, log_level="info",
+                          proxy_headers=False, server_header=False, **extra)
 
 
 def serve(settings: Settings) -> int:
@@ -19,7 +29,75 @@ def serve(settings: Settings) -> int:
             print(f"fake-pagerduty: {exc}", file=sys.stderr)
             return 2
     app = create_app(settings, announce=True)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="info",
-                            proxy_headers=False, server_header=False)
-    uvicorn.Server(config).run()
-    return 0
+    if settings.https_port is None:
+        uvicorn.Server(_config(app, settings, settings.port)).run()
+        return 0
+    return _serve_with_https(app, settings)
+
+
+def _serve_with_https(app: Starlette, settings: Settings) -> int:
+    try:
+        ca = tls.load_or_create_ca(tls.ca_dir(settings))
+    except OSError as exc:
+        print(f"fake-pagerduty: cannot create the local CA in {tls.ca_dir(settings)}: {exc}", file=sys.stderr)
+        return 2
+    state = "created" if ca.created else "kept"
+    print(f"fake-pagerduty local CA ({state}): {ca.cert_path}", flush=True)
+    print("Trust this certificate to call the sandbox over HTTPS (also served at /_sandbox/ca.pem):", flush=True)
+    print(ca.cert_pem, end="", flush=True)
+    with ca.server_cert_file(tls.server_names(settings)) as cert_file:
+        servers = [
+            _Server(_config(app, settings, settings.port, lifespan="off")),
+            _Server(_config(app, settings, settings.https_port, lifespan="off", ssl_certfile=cert_file)),
+        ]
+        with asyncio.Runner(loop_factory=_loop_factory(servers[0].config)) as runner:
+            return runner.run(_run_together(app, servers))
+
+
+def _loop_factory(config: uvicorn.Config):
+    """uvicorn's choice of event loop (uvloop when installed), as `uvicorn.Server.run` would make it."""
+    get = getattr(config, "get_loop_factory", None)
+    if get is not None:
+        return get()
+    config.setup_event_loop()  # uvicorn < 0.36 sets the policy instead
+    return None
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to `_run_together`, which stops every server at once."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+async def _run_together(app: Starlette, servers: list[uvicorn.Server]) -> int:
+    """Run the app's lifespan once, around several servers sharing the app; stop them all when one stops."""
+
+    def stop() -> None:
+        for server in servers:
+            if server.should_exit:
+                server.force_exit = True
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop)
+
+    async def run(server: uvicorn.Server) -> bool:
+        try:
+            await server.serve()
+            return server.started
+        except SystemExit:  # uvicorn exits this way when it cannot bind its port
+            return False
+        finally:
+            stop()
+
+    try:
+        async with app.router.lifespan_context(app):
+            results = await asyncio.gather(*(run(server) for server in servers))
+    except Exception as exc:  # a failed startup: say what, never a stack trace
+        print(f"fake-pagerduty: {exc}", file=sys.stderr)
+        return 1
+    return 0 if all(results) else 1

@@ -18,6 +18,8 @@ class Settings:
     seed_file: Path | None = None
     public_url: str = ""
     https_port: int | None = None
+    ca_dir: Path | None = None
+    strict: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -42,5 +44,11 @@ class Settings:
             values["seed_file"] = Path(env["FAKE_PAGERDUTY_SEED"])
         if "FAKE_PAGERDUTY_PUBLIC_URL" in env:
             values["public_url"] = env["FAKE_PAGERDUTY_PUBLIC_URL"]
+        if "FAKE_PAGERDUTY_HTTPS_PORT" in env:
+            values["https_port"] = int(env["FAKE_PAGERDUTY_HTTPS_PORT"])
+        if "FAKE_PAGERDUTY_CA_DIR" in env:
+            values["ca_dir"] = Path(env["FAKE_PAGERDUTY_CA_DIR"])
+        if "FAKE_PAGERDUTY_STRICT" in env:
+            values["strict"] = env["FAKE_PAGERDUTY_STRICT"].strip().lower() in ("1", "true", "yes", "on")
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
