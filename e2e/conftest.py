@@ -1,0 +1,271 @@
+"""End-to-end fixtures: the sandbox and the monitor as real uvicorn processes on free ports with fresh databases,
+wired to each other, and a headless Chromium driven through Playwright's sync API.
+
+Artifacts go to test-artifacts/ (or $E2E_ARTIFACTS): on failure a screenshot and both servers' logs per test
+under failures/<test>/, and on every run the demo's key screens under screens/ (see `screens`)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from e2e.browser import find_chromium
+from e2e.servers import ServerFailed, ServerProcess, free_port, wait_for
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "test-artifacts")).resolve()
+TIMEOUT_MS = 15_000
+MONITOR_TICK_SECONDS = "0.5"
+
+EMAIL = "demo@acme.test"
+PASSWORD = "demo"
+API_KEY = "sandbox-api-key-acme"
+REST_HEADERS = {"Authorization": f"Token token={API_KEY}", "Accept": "application/vnd.pagerduty+json;version=2"}
+WEBHOOK_SECRET = "demo-webhook-secret"
+
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+# -- artifacts ----------------------------------------------------------------------------------------------
+
+phase_reports = pytest.StashKey[dict]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    item.stash.setdefault(phase_reports, {})[report.when] = report
+    return report
+
+
+def _failed(request: pytest.FixtureRequest) -> bool:
+    reports = request.node.stash.get(phase_reports, {})
+    return any(r.failed for r in reports.values())
+
+
+def _test_dir(request: pytest.FixtureRequest) -> Path:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
+    path = ARTIFACTS / "failures" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def pytest_sessionstart(session):
+    for sub in ("failures", "screens"):
+        shutil.rmtree(ARTIFACTS / sub, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if (ARTIFACTS / "failures").exists() or (ARTIFACTS / "screens").exists():
+        terminalreporter.write_line(f"e2e artifacts (screenshots, server logs): {ARTIFACTS}")
+
+
+class Screens:
+    """Screenshots of the demo's key screens, for people to look at: test-artifacts/screens/<name>.png."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def take(self, page: Page, name: str) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(self.directory / f"{name}.png"))
+
+
+@pytest.fixture
+def screens() -> Screens:
+    return Screens(ARTIFACTS / "screens")
+
+
+# -- browser ------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    chromium = find_chromium()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(**chromium.launch_options())
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    if _failed(request):
+        try:
+            page.screenshot(path=str(_test_dir(request) / "screenshot.png"), full_page=True)
+            (_test_dir(request) / "page-url.txt").write_text(page.url + "\n")
+        except Exception as exc:  # a crashed page must not hide the test's own failure
+            (_test_dir(request) / "screenshot-error.txt").write_text(repr(exc))
+    context.close()
+
+
+# -- servers ------------------------------------------------------------------------------------------------
+
+@dataclass
+class Stack:
+    """The sandbox and the monitor, running and wired: the sandbox's demo-monitor partner app posts its
+    webhooks to this monitor, and the monitor's PagerDuty is this sandbox."""
+
+    sandbox: ServerProcess
+    monitor: ServerProcess
+
+    @property
+    def sandbox_url(self) -> str:
+        return self.sandbox.url
+
+    @property
+    def monitor_url(self) -> str:
+        return self.monitor.url
+
+    def monitor_json(self, path: str) -> dict:
+        response = httpx.get(self.monitor_url + path, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def sandbox_rest(self, path: str, **params) -> dict:
+        response = httpx.get(f"{self.sandbox_url}/api{path}", headers=REST_HEADERS, params=params, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def set_fault(self, server: str, metric: str, value: float) -> None:
+        response = httpx.post(f"{self.monitor_url}/api/servers/{server}/fault",
+                              json={"metric": metric, "value": value}, timeout=5)
+        assert response.status_code == 200, response.text
+
+    def clear_fault(self, server: str) -> None:
+        response = httpx.delete(f"{self.monitor_url}/api/servers/{server}/fault", timeout=5)
+        assert response.status_code == 200, response.text
+
+    def alerts(self, server: str | None = None) -> list[dict]:
+        alerts = self.monitor_json("/api/alerts")["alerts"]
+        return [a for a in alerts if server is None or a["server"] == server]
+
+    def wait_for_alert(self, server: str, condition, what: str, timeout: float = 20) -> dict:
+        def find():
+            return next((a for a in self.alerts(server) if condition(a)), None)
+
+        return wait_for(find, timeout=timeout, what=f"{what} (server {server})")
+
+
+def _seed_file(directory: Path, monitor_url: str) -> Path:
+    path = directory / "sandbox-seed.json"
+    path.write_text(json.dumps({
+        "partner_apps": [{
+            "vendor_key": "demo-monitor",
+            "app_id": "PDEMOMN",
+            "name": "Demo Monitor",
+            "webhook_url": f"{monitor_url}/integrations/pagerduty/webhook",
+            "webhook_secret": WEBHOOK_SECRET,
+        }]
+    }))
+    return path
+
+
+def sandbox_process(directory: Path, port: int, monitor_port: int) -> ServerProcess:
+    seed = _seed_file(directory, f"http://127.0.0.1:{monitor_port}")
+    return ServerProcess(
+        "sandbox",
+        ["-m", "fake_pagerduty", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--db", str(directory / "sandbox.db"), "--seed", str(seed)],
+        port=port, log_path=directory / "sandbox.log", ready_path="/",
+    )
+
+
+def monitor_process(directory: Path, port: int, sandbox_port: int) -> ServerProcess:
+    return ServerProcess(
+        "monitor",
+        ["-m", "demo_monitor", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--db", str(directory / "monitor.db"), "--pagerduty-url", f"http://127.0.0.1:{sandbox_port}",
+         "--public-url", f"http://127.0.0.1:{port}", "--tick-interval", MONITOR_TICK_SECONDS],
+        port=port, log_path=directory / "monitor.log", ready_path="/healthz",
+    )
+
+
+@contextlib.contextmanager
+def _running(request: pytest.FixtureRequest, *servers: ServerProcess) -> Iterator[None]:
+    """Start the servers in order; stop them all at the end; keep their logs if the test failed."""
+    try:
+        for server in servers:
+            server.start()
+        yield
+    except ServerFailed:
+        _keep_logs(_test_dir(request), *servers)
+        raise
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        if _failed(request):
+            _keep_logs(_test_dir(request), *servers)
+
+
+def _two_ports() -> tuple[int, int]:
+    first, second = free_port(), free_port()
+    while second == first:
+        second = free_port()
+    return first, second
+
+
+@pytest.fixture
+def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Both apps, fresh databases, wired to each other."""
+    sandbox_port, monitor_port = _two_ports()
+    sandbox = sandbox_process(tmp_path, sandbox_port, monitor_port)
+    monitor = monitor_process(tmp_path, monitor_port, sandbox_port)
+    with _running(request, sandbox, monitor):
+        yield Stack(sandbox, monitor)
+
+
+@pytest.fixture
+def sandbox_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
+    """The sandbox alone, fresh database (its demo-monitor webhook points at a port nobody listens on)."""
+    sandbox_port, nobody = _two_ports()
+    sandbox = sandbox_process(tmp_path, sandbox_port, nobody)
+    with _running(request, sandbox):
+        yield sandbox
+
+
+def _keep_logs(directory: Path, *servers: ServerProcess) -> None:
+    for server in servers:
+        if server.log_path.exists():
+            shutil.copy(server.log_path, directory / f"{server.name}.log")
+
+
+# -- people's steps ---------------------------------------------------------------------------------------
+
+def sign_in(page: Page, email: str = EMAIL, password: str = PASSWORD) -> None:
+    """Fill the sandbox's sign-in form (the page must be showing it)."""
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def alert_with_pagerduty(page: Page):
+    """The monitor's "Alert with PagerDuty" (a link or a button)."""
+    return page.get_by_role("link", name="Alert with PagerDuty").or_(
+        page.get_by_role("button", name="Alert with PagerDuty"))
+
+
+def connect(page: Page, stack: Stack, service_name: str) -> dict:
+    """Run the whole Connect handshake in the browser; returns the monitor's /api/integration afterwards."""
+    page.goto(stack.monitor_url + "/integrations/pagerduty")
+    alert_with_pagerduty(page).click()
+    sign_in(page)
+    page.get_by_label("Service name").fill(service_name)
+    page.get_by_role("button", name="Create service").click()
+    expect(page).to_have_url(re.compile("^" + re.escape(stack.monitor_url + "/integrations/pagerduty")))
+    integration = stack.monitor_json("/api/integration")
+    assert integration["connected"] is True, integration
+    return integration
