@@ -21,7 +21,7 @@ from typing import Any
 
 import aiosqlite
 
-from fake_pagerduty.domain import ids, lifecycle
+from fake_pagerduty.domain import ids, incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
 
@@ -467,3 +467,302 @@ class Store:
                                 "Unacknowledged due to timeout.", agent, {"type": "timeout"}, None, stamp)
                 changes.append(IncidentChange(account_id, incident_id, "incident.unacknowledged"))
         return changes
+
+    # ---- REST API: who is asking -------------------------------------------------------------------------
+
+    async def account_for_api_key(self, token: str) -> dict | None:
+        """The account a REST API key (or OAuth bearer token) belongs to."""
+        row = await self._one(
+            "SELECT a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.token = ?", (token,)
+        )
+        return dict(row) if row else None
+
+    async def user_by_email(self, account_id: str, email: str) -> dict | None:
+        row = await self._one("SELECT * FROM users WHERE account_id = ? AND email = ?", (account_id, email))
+        return dict(row) if row else None
+
+    # ---- REST API: incidents -----------------------------------------------------------------------------
+
+    _INCIDENT_SORT_COLUMNS = {
+        "incident_number": "i.incident_number",
+        "created_at": "i.created_at",
+        "resolved_at": "i.resolved_at",
+        "urgency": "i.urgency",
+    }
+
+    async def list_incidents(
+        self, account_id: str, query: rest_query.IncidentQuery, page: rest_query.Page
+    ) -> tuple[list[dict], bool, int | None]:
+        """One page of an account's incidents (rows plus `service_name`), whether there are more, and the
+        total (None unless the page asks for it)."""
+        where, params = ["i.account_id = ?"], [account_id]
+        for column, values in (("status", query.statuses), ("service_id", query.service_ids),
+                               ("urgency", query.urgencies)):
+            if values:
+                where.append(f"i.{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if query.incident_key is not None:
+            where.append("i.incident_key = ?")
+            params.append(query.incident_key)
+        if query.since is not None:
+            where.append("i.created_at >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            where.append("i.created_at <= ?")
+            params.append(query.until)
+        order = [f"{self._INCIDENT_SORT_COLUMNS[field]} {direction.upper()}" for field, direction in query.sort]
+        if query.sort[0][0] != "incident_number":  # a stable order, in the first field's direction
+            order.append(f"i.incident_number {query.sort[0][1].upper()}")
+        condition = " AND ".join(where)
+        rows = await self._all(
+            f"SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
+            f" WHERE {condition} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
+            (*params, page.limit + 1, page.offset),
+        )
+        total = None
+        if page.total:
+            (total,) = await self._one(f"SELECT COUNT(*) FROM incidents i WHERE {condition}", tuple(params))
+        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+
+    async def incident(self, account_id: str, incident_id: str) -> dict | None:
+        """One of an account's incidents (row plus `service_name`); None for another account's."""
+        row = await self._one(
+            "SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
+            " WHERE i.id = ? AND i.account_id = ?",
+            (incident_id, account_id),
+        )
+        return dict(row) if row else None
+
+    async def alert_counts(self, incident_ids: list[str]) -> dict[str, dict]:
+        """`{incident_id: {all, triggered, resolved}}` for a page of incidents, in one grouped query."""
+        if not incident_ids:
+            return {}
+        rows = await self._all(
+            "SELECT incident_id, COUNT(*), SUM(status = 'triggered'), SUM(status = 'resolved') FROM alerts"
+            f" WHERE incident_id IN ({', '.join('?' * len(incident_ids))}) GROUP BY incident_id",
+            tuple(incident_ids),
+        )
+        counts = {i: {"all": 0, "triggered": 0, "resolved": 0} for i in incident_ids}
+        for incident_id, total, triggered, resolved in rows:
+            counts[incident_id] = {"all": total, "triggered": triggered, "resolved": resolved}
+        return counts
+
+    async def incident_alerts(
+        self, account_id: str, incident_id: str, page: rest_query.Page
+    ) -> tuple[list[dict], bool, int | None]:
+        """An incident's alerts, oldest first, with what their references need."""
+        sql = (
+            "SELECT a.*, s.name AS service_name, i.incident_number, i.title AS incident_title,"
+            " g.type AS integration_type, g.name AS integration_name FROM alerts a"
+            " JOIN incidents i ON i.id = a.incident_id JOIN services s ON s.id = a.service_id"
+            " JOIN integrations g ON g.id = a.integration_id"
+            " WHERE a.incident_id = ? AND i.account_id = ? ORDER BY a.created_at, a.rowid LIMIT ? OFFSET ?"
+        )
+        rows = await self._all(sql, (incident_id, account_id, page.limit + 1, page.offset))
+        total = None
+        if page.total:
+            (total,) = await self._one(
+                "SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND account_id = ?", (incident_id, account_id)
+            )
+        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+
+    async def incident_log_entries(
+        self, account_id: str, incident_id: str, page: rest_query.Page
+    ) -> tuple[list[dict], bool, int | None]:
+        """An incident's log entries, newest first (as PagerDuty lists them)."""
+        sql = (
+            "SELECT l.*, i.service_id, s.name AS service_name, i.incident_number, i.title AS incident_title"
+            " FROM log_entries l JOIN incidents i ON i.id = l.incident_id JOIN services s ON s.id = i.service_id"
+            " WHERE l.incident_id = ? AND i.account_id = ? ORDER BY l.seq DESC LIMIT ? OFFSET ?"
+        )
+        rows = await self._all(sql, (incident_id, account_id, page.limit + 1, page.offset))
+        total = None
+        if page.total:
+            (total,) = await self._one(
+                "SELECT COUNT(*) FROM log_entries WHERE incident_id = ? AND account_id = ?",
+                (incident_id, account_id),
+            )
+        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+
+    async def change_incident_status(
+        self, account_id: str, incident_id: str, status: str, user: dict, now: datetime, channel: str = "api"
+    ) -> list[IncidentChange]:
+        """Acknowledge or resolve one incident as `user` (a users row); see `change_incidents_status`."""
+        return await self.change_incidents_status(
+            account_id, [incident_actions.StatusChange(incident_id, status)], user, now, channel
+        )
+
+    async def change_incidents_status(
+        self,
+        account_id: str,
+        changes: list[incident_actions.StatusChange],
+        user: dict,
+        now: datetime,
+        channel: str = "api",
+    ) -> list[IncidentChange]:
+        """Acknowledge or resolve incidents as a person, all in one transaction, all or nothing.
+
+        Raises `incident_actions.IncidentNotFound` (also for another account's incident),
+        `IncidentAlreadyResolved` or `InvalidStatus`; then nothing changed. `channel` is how it was done:
+        `api` (REST API) or `website` (the console). Returns the changes to publish."""
+        stamp = iso(now)
+        agent = {"id": user["id"], "type": "user_reference", "summary": user["name"]}
+        published: list[IncidentChange] = []
+        async with self.transaction() as db:
+            for change in changes:
+                async with db.execute(
+                    "SELECT i.id, i.status, s.acknowledgement_timeout FROM incidents i"
+                    " JOIN services s ON s.id = i.service_id WHERE i.id = ? AND i.account_id = ?",
+                    (change.incident_id, account_id),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    raise incident_actions.IncidentNotFound(change.incident_id)
+                incident_actions.check(row["status"], change)
+                if change.status == incident_actions.ACKNOWLEDGED:
+                    ack_timeout_at = lifecycle.deadline(now, row["acknowledgement_timeout"])
+                    changed = row["status"] != "acknowledged"
+                    await db.execute(
+                        "UPDATE incidents SET status = 'acknowledged', updated_at = ?,"
+                        " last_status_change_at = CASE WHEN status = 'acknowledged'"
+                        " THEN last_status_change_at ELSE ? END,"
+                        " last_status_change_by = CASE WHEN status = 'acknowledged'"
+                        " THEN last_status_change_by ELSE ? END, ack_timeout_at = ?,"
+                        " acknowledgements = json_insert(acknowledgements, '$[#]', json(?)) WHERE id = ?",
+                        (stamp, stamp, _dumps(agent), iso(ack_timeout_at) if ack_timeout_at else None,
+                         _dumps({"at": stamp, "acknowledger": agent}), change.incident_id),
+                    )
+                    log_type, event_type = "acknowledge_log_entry", "incident.acknowledged"
+                else:
+                    changed = True
+                    await self._resolve_incident(db, change.incident_id, agent, stamp)
+                    log_type, event_type = "resolve_log_entry", "incident.resolved"
+                await self._log(db, account_id, change.incident_id, None, log_type,
+                                incident_actions.log_summary(change.status, user["name"]), agent,
+                                {"type": channel}, None, stamp)
+                if changed:
+                    published.append(IncidentChange(account_id, change.incident_id, event_type))
+        return published
+
+    # ---- REST API: services, integrations, change events -------------------------------------------------
+
+    async def list_services(
+        self, account_id: str, page: rest_query.Page, name_query: str | None = None
+    ) -> tuple[list[dict], bool, int | None]:
+        """One page of an account's services by name; `name_query` keeps names containing it (any case)."""
+        where, params = "account_id = ?", [account_id]
+        if name_query:
+            where += " AND instr(lower(name), lower(?)) > 0"
+            params.append(name_query)
+        rows = await self._all(
+            f"SELECT * FROM services WHERE {where} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",
+            (*params, page.limit + 1, page.offset),
+        )
+        total = None
+        if page.total:
+            (total,) = await self._one(f"SELECT COUNT(*) FROM services WHERE {where}", tuple(params))
+        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+
+    async def service(self, account_id: str, service_id: str) -> dict | None:
+        row = await self._one("SELECT * FROM services WHERE id = ? AND account_id = ?", (service_id, account_id))
+        return dict(row) if row else None
+
+    async def services_extras(self, service_ids: list[str]) -> tuple[dict[str, list[dict]], dict[str, str]]:
+        """For a page of services: their integrations (oldest first) and their last incident's time."""
+        if not service_ids:
+            return {}, {}
+        marks = ", ".join("?" * len(service_ids))
+        integrations: dict[str, list[dict]] = {sid: [] for sid in service_ids}
+        for row in await self._all(
+            f"SELECT * FROM integrations WHERE service_id IN ({marks}) ORDER BY created_at, rowid", tuple(service_ids)
+        ):
+            integrations[row["service_id"]].append(dict(row))
+        last = await self._all(
+            f"SELECT service_id, MAX(created_at) FROM incidents WHERE service_id IN ({marks}) GROUP BY service_id",
+            tuple(service_ids),
+        )
+        return integrations, {sid: at for sid, at in last}
+
+    async def create_service(
+        self,
+        account_id: str,
+        *,
+        name: str,
+        description: str,
+        acknowledgement_timeout: int | None,
+        auto_resolve_timeout: int | None,
+        urgency_rule: str,
+        now: datetime,
+    ) -> dict | None:
+        """A new service; None if the account already has one by that name."""
+        service_id = ids.short_id()
+        try:
+            async with self.transaction() as db:
+                await db.execute(
+                    "INSERT INTO services (id, account_id, name, description, urgency_rule, acknowledgement_timeout,"
+                    " auto_resolve_timeout, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (service_id, account_id, name, description, urgency_rule, acknowledgement_timeout,
+                     auto_resolve_timeout, iso(now), iso(now)),
+                )
+        except aiosqlite.IntegrityError:
+            return None
+        return await self.service(account_id, service_id)
+
+    async def create_integration(
+        self, account_id: str, service_id: str, *, name: str, type: str, now: datetime
+    ) -> dict | None:
+        """A new Events API integration with a fresh 32-hex key; None if the service is not the account's."""
+        integration_id = ids.short_id()
+        async with self.transaction() as db:
+            async with db.execute(
+                "SELECT 1 FROM services WHERE id = ? AND account_id = ?", (service_id, account_id)
+            ) as cursor:
+                if await cursor.fetchone() is None:
+                    return None
+            await db.execute(
+                "INSERT INTO integrations (id, service_id, integration_key, name, type, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (integration_id, service_id, ids.integration_key(), name, type, iso(now)),
+            )
+        return await self.integration(account_id, service_id, integration_id)
+
+    async def integration(self, account_id: str, service_id: str, integration_id: str) -> dict | None:
+        """One integration of one of the account's services (row plus `service_name`)."""
+        row = await self._one(
+            "SELECT g.*, s.name AS service_name FROM integrations g JOIN services s ON s.id = g.service_id"
+            " WHERE g.id = ? AND g.service_id = ? AND s.account_id = ?",
+            (integration_id, service_id, account_id),
+        )
+        return dict(row) if row else None
+
+    async def list_change_events(
+        self,
+        account_id: str,
+        page: rest_query.Page,
+        since: str | None = None,
+        until: str | None = None,
+        integration_ids: tuple[str, ...] = (),
+    ) -> tuple[list[dict], bool, int | None]:
+        """One page of an account's change events, newest first."""
+        where, params = ["c.account_id = ?"], [account_id]
+        if since:
+            where.append("c.timestamp >= ?")
+            params.append(since)
+        if until:
+            where.append("c.timestamp <= ?")
+            params.append(until)
+        if integration_ids:
+            where.append(f"c.integration_id IN ({', '.join('?' * len(integration_ids))})")
+            params.extend(integration_ids)
+        condition = " AND ".join(where)
+        rows = await self._all(
+            "SELECT c.*, s.name AS service_name, g.type AS integration_type, g.name AS integration_name,"
+            " g.integration_key FROM change_events c JOIN services s ON s.id = c.service_id"
+            f" JOIN integrations g ON g.id = c.integration_id WHERE {condition}"
+            " ORDER BY c.created_at DESC, c.rowid DESC LIMIT ? OFFSET ?",
+            (*params, page.limit + 1, page.offset),
+        )
+        total = None
+        if page.total:
+            (total,) = await self._one(f"SELECT COUNT(*) FROM change_events c WHERE {condition}", tuple(params))
+        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total

@@ -1,0 +1,257 @@
+"""PagerDuty-shaped REST objects built from store rows (plain dicts): pure functions, no SQL, no HTTP.
+
+`base` is the sandbox's public base URL (`settings.base_url`): API URLs (`self`) live under `{base}/api`,
+people's pages (`html_url`) under `{base}`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# The sandbox has no escalation policies; every service and incident names this fixed one.
+ESCALATION_POLICY_ID = "PSANDEP"
+ESCALATION_POLICY_NAME = "Default"
+
+# Where each reference type lives: (API collection, page path).
+_COLLECTIONS = {
+    "user_reference": ("users", "users"),
+    "service_reference": ("services", "services"),
+    "incident_reference": ("incidents", "incidents"),
+    "escalation_policy_reference": ("escalation_policies", "escalation_policies"),
+}
+
+
+def _json(value: Any, default: Any) -> Any:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value
+
+
+def reference(base: str, ref: dict | None) -> dict | None:
+    """A stored `{id, type, summary}` reference with PagerDuty's `self` and `html_url` filled in."""
+    if not ref:
+        return None
+    out = {"id": ref.get("id"), "type": ref.get("type"), "summary": ref.get("summary")}
+    where = _COLLECTIONS.get(out["type"] or "")
+    out["self"] = f"{base}/api/{where[0]}/{out['id']}" if where else None
+    out["html_url"] = f"{base}/{where[1]}/{out['id']}" if where else None
+    return out
+
+
+def service_reference(base: str, service_id: str, name: str) -> dict:
+    return reference(base, {"id": service_id, "type": "service_reference", "summary": name})
+
+
+def user_reference(base: str, user: dict) -> dict:
+    return reference(base, {"id": user["id"], "type": "user_reference", "summary": user["name"]})
+
+
+def incident_reference(base: str, incident_id: str, number: int, title: str) -> dict:
+    return reference(base, {"id": incident_id, "type": "incident_reference", "summary": f"[#{number}] {title}"})
+
+
+def escalation_policy_reference(base: str) -> dict:
+    return reference(
+        base, {"id": ESCALATION_POLICY_ID, "type": "escalation_policy_reference", "summary": ESCALATION_POLICY_NAME}
+    )
+
+
+def integration_reference(base: str, row: dict) -> dict:
+    """An integration reference; `row` has `id`, `type`, `name`, `service_id`."""
+    return {
+        "id": row["id"],
+        "type": f"{row['type']}_reference",
+        "summary": row["name"],
+        "self": f"{base}/api/services/{row['service_id']}/integrations/{row['id']}",
+        "html_url": f"{base}/services/{row['service_id']}/integrations/{row['id']}",
+    }
+
+
+def agent_reference(base: str, agent: dict | None, service_id: str | None = None) -> dict | None:
+    """Log entry and status-change agents: users and services link home; integrations link to their service."""
+    if not agent:
+        return None
+    kind = agent.get("type") or ""
+    if kind.endswith("_inbound_integration_reference") and service_id:
+        return integration_reference(
+            base, {"id": agent.get("id"), "type": kind.removesuffix("_reference"), "name": agent.get("summary"),
+                   "service_id": service_id}
+        )
+    return reference(base, agent)
+
+
+def pagination(limit: int, offset: int, more: bool, total: int | None) -> dict:
+    return {"limit": limit, "offset": offset, "more": more, "total": total}
+
+
+def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
+    """An incident; `row` is an incidents row plus `service_name`."""
+    counts = alert_counts or {"all": 0, "triggered": 0, "resolved": 0}
+    number, title = row["incident_number"], row["title"]
+    acknowledgements = [
+        {"at": ack.get("at"), "acknowledger": agent_reference(base, ack.get("acknowledger"), row["service_id"])}
+        for ack in _json(row.get("acknowledgements"), [])
+    ] if row["status"] == "acknowledged" else []
+    return {
+        "id": row["id"],
+        "type": "incident",
+        "summary": f"[#{number}] {title}",
+        "self": f"{base}/api/incidents/{row['id']}",
+        "html_url": f"{base}/incidents/{row['id']}",
+        "incident_number": number,
+        "title": title,
+        "description": title,
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "status": row["status"],
+        "incident_key": row["incident_key"],
+        "service": service_reference(base, row["service_id"], row["service_name"]),
+        "assignments": [],
+        "assigned_via": "escalation_policy",
+        "last_status_change_at": row["last_status_change_at"],
+        "last_status_change_by": agent_reference(
+            base, _json(row.get("last_status_change_by"), None), row["service_id"]
+        ),
+        "resolved_at": row["resolved_at"],
+        "first_trigger_log_entry": None,
+        "alert_counts": {"all": counts["all"], "triggered": counts["triggered"], "resolved": counts["resolved"]},
+        "is_mergeable": True,
+        "incident_type": {"name": "incident_default"},
+        "escalation_policy": escalation_policy_reference(base),
+        "teams": [],
+        "pending_actions": [],
+        "acknowledgements": acknowledgements,
+        "alert_grouping": None,
+        "priority": None,
+        "resolve_reason": None,
+        "incidents_responders": [],
+        "responder_requests": [],
+        "urgency": row["urgency"],
+    }
+
+
+def urgency_rule(rule: str) -> dict:
+    """The service's `incident_urgency_rule`: constant high/low, or severity based."""
+    return {"type": "constant", "urgency": rule if rule in ("high", "low") else "severity_based"}
+
+
+def service(base: str, row: dict, integrations: list[dict], last_incident_at: str | None = None) -> dict:
+    """A service; `integrations` are integrations rows (`id`, `type`, `name`, `service_id`)."""
+    return {
+        "id": row["id"],
+        "type": "service",
+        "summary": row["name"],
+        "self": f"{base}/api/services/{row['id']}",
+        "html_url": f"{base}/services/{row['id']}",
+        "name": row["name"],
+        "description": row["description"],
+        "auto_resolve_timeout": row["auto_resolve_timeout"],
+        "acknowledgement_timeout": row["acknowledgement_timeout"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "status": row["status"],
+        "last_incident_timestamp": last_incident_at,
+        "escalation_policy": escalation_policy_reference(base),
+        "response_play": None,
+        "teams": [],
+        "integrations": [integration_reference(base, i) for i in integrations],
+        "incident_urgency_rule": urgency_rule(row["urgency_rule"]),
+        "support_hours": None,
+        "scheduled_actions": [],
+        "addons": [],
+        "alert_creation": "create_alerts_and_incidents",
+        "alert_grouping_parameters": {"type": None, "config": None},
+        "alert_grouping": None,
+        "alert_grouping_timeout": None,
+        "auto_pause_notifications_parameters": {"enabled": False, "timeout": None},
+    }
+
+
+def integration(base: str, row: dict, service_name: str) -> dict:
+    """An integration with its key; `row` is an integrations row."""
+    return {
+        **integration_reference(base, row),
+        "type": row["type"],
+        "name": row["name"],
+        "service": service_reference(base, row["service_id"], service_name),
+        "created_at": row["created_at"],
+        "vendor": None,
+        "integration_key": row["integration_key"],
+    }
+
+
+def alert(base: str, row: dict) -> dict:
+    """An alert; `row` is an alerts row plus `service_name`, `incident_number`, `incident_title`,
+    `integration_type`, `integration_name`."""
+    body = _json(row.get("body"), {})
+    return {
+        "id": row["id"],
+        "type": "alert",
+        "summary": row["summary"],
+        "self": f"{base}/api/alerts/{row['id']}",
+        "html_url": f"{base}/alerts/{row['id']}",
+        "created_at": row["created_at"],
+        "status": row["status"],
+        "resolved_at": row["resolved_at"],
+        "alert_key": row["alert_key"],
+        "suppressed": False,
+        "severity": row["severity"],
+        "service": service_reference(base, row["service_id"], row["service_name"]),
+        "incident": incident_reference(base, row["incident_id"], row["incident_number"], row["incident_title"]),
+        "integration": integration_reference(
+            base, {"id": row["integration_id"], "type": row["integration_type"], "name": row["integration_name"],
+                   "service_id": row["service_id"]}
+        ),
+        "first_trigger_log_entry": None,
+        "body": body,
+    }
+
+
+def log_entry(base: str, row: dict) -> dict:
+    """A log entry; `row` is a log_entries row plus `service_id`, `service_name`, `incident_number`,
+    `incident_title`."""
+    channel = _json(row.get("channel"), {})
+    return {
+        "id": row["id"],
+        "type": row["type"],
+        "summary": row["summary"],
+        "self": f"{base}/api/log_entries/{row['id']}?incident_id={row['incident_id']}",
+        "html_url": f"{base}/incidents/{row['incident_id']}/log_entries/{row['id']}",
+        "created_at": row["created_at"],
+        "agent": agent_reference(base, _json(row.get("agent"), None), row["service_id"]),
+        "channel": channel,
+        "service": service_reference(base, row["service_id"], row["service_name"]),
+        "incident": incident_reference(base, row["incident_id"], row["incident_number"], row["incident_title"]),
+        "teams": [],
+        "contexts": [],
+        "event_details": {"description": channel.get("summary") or row["summary"]},
+    }
+
+
+def change_event(base: str, row: dict) -> dict:
+    """A change event; `row` is a change_events row plus `service_name`, `integration_type`,
+    `integration_name`, `integration_key`."""
+    return {
+        "id": row["id"],
+        "type": "change_event",
+        "summary": row["summary"],
+        "self": f"{base}/api/change_events/{row['id']}",
+        "html_url": None,
+        "timestamp": row["timestamp"],
+        "source": row["source"],
+        "services": [service_reference(base, row["service_id"], row["service_name"])],
+        "integration": integration_reference(
+            base, {"id": row["integration_id"], "type": row["integration_type"], "name": row["integration_name"],
+                   "service_id": row["service_id"]}
+        ),
+        "routing_key": row["integration_key"],
+        "custom_details": _json(row.get("custom_details"), {}),
+        "links": _json(row.get("links"), []),
+        "images": _json(row.get("images"), []),
+    }

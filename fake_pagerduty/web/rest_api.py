@@ -1,0 +1,333 @@
+"""REST API handlers (the subset under `/api` a partner uses to check results; contract section 6).
+
+Every handler starts with `_account(request)`: `Authorization: Token token=<key>` or `Bearer <token>`,
+looked up in the account's API keys; an account only ever sees its own objects (another account's ids
+are 404, never 403). Writes that PagerDuty attributes to a person need `From: <user email>`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from fake_pagerduty.domain import incident_actions, rest_objects, rest_query
+from fake_pagerduty.errors import RestError
+
+_TOKEN = re.compile(r'^\s*Token\s+token\s*=\s*"?([^"\s]+)"?\s*$', re.IGNORECASE)
+_BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
+MISSING_FROM = 'You must specify a user\'s email address in the "From" header to perform this action'
+MISSING_FROM_CODE = 2016
+INTEGRATION_TYPES = ("events_api_v2_inbound_integration", "generic_events_api_inbound_integration")
+URGENCY_RULES = ("high", "low", "severity_based")
+
+
+# ---- plumbing -------------------------------------------------------------------------------------------
+
+
+async def _account(request: Request) -> dict:
+    header = request.headers.get("authorization", "")
+    match = _TOKEN.match(header) or _BEARER.match(header)
+    account = await request.app.state.store.account_for_api_key(match.group(1)) if match else None
+    if account is None:
+        raise RestError.unauthorized()
+    return account
+
+
+async def _requester(request: Request, account: dict) -> dict:
+    """The user named by the `From` header, who PagerDuty records as having made the change."""
+    email = request.headers.get("from", "").strip()
+    if not email:
+        raise RestError(400, MISSING_FROM, MISSING_FROM_CODE)
+    user = await request.app.state.store.user_by_email(account["id"], email)
+    if user is None:
+        raise RestError.invalid_input("Requester User Not Found")
+    return user
+
+
+async def _body(request: Request) -> dict:
+    try:
+        doc = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise RestError.invalid_input("The request body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise RestError.invalid_input("The request body must be a JSON object")
+    return doc
+
+
+def _base(request: Request) -> str:
+    return request.app.state.settings.base_url
+
+
+def _page(request: Request) -> rest_query.Page:
+    try:
+        return rest_query.page(request.query_params)
+    except rest_query.InvalidInput as exc:
+        raise RestError.invalid_input(*exc.errors) from None
+
+
+def _listing(name: str, items: list, page: rest_query.Page, more: bool, total: int | None) -> JSONResponse:
+    return JSONResponse({name: items, **rest_objects.pagination(page.limit, page.offset, more, total)})
+
+
+# ---- incidents ------------------------------------------------------------------------------------------
+
+
+async def _incident_objects(request: Request, rows: list[dict]) -> list[dict]:
+    counts = await request.app.state.store.alert_counts([row["id"] for row in rows])
+    base = _base(request)
+    return [rest_objects.incident(base, row, counts.get(row["id"])) for row in rows]
+
+
+async def _incident_row(request: Request, account: dict) -> dict:
+    row = await request.app.state.store.incident(account["id"], request.path_params["id"])
+    if row is None:
+        raise RestError.not_found()
+    return row
+
+
+async def list_incidents(request: Request) -> JSONResponse:
+    account = await _account(request)
+    try:
+        query, page = rest_query.incident_query(request.query_params, request.app.state.clock.now())
+    except rest_query.InvalidInput as exc:
+        raise RestError.invalid_input(*exc.errors) from None
+    rows, more, total = await request.app.state.store.list_incidents(account["id"], query, page)
+    return _listing("incidents", await _incident_objects(request, rows), page, more, total)
+
+
+async def get_incident(request: Request) -> JSONResponse:
+    account = await _account(request)
+    row = await _incident_row(request, account)
+    (incident,) = await _incident_objects(request, [row])
+    return JSONResponse({"incident": incident})
+
+
+async def incident_alerts(request: Request) -> JSONResponse:
+    account = await _account(request)
+    page = _page(request)
+    await _incident_row(request, account)
+    rows, more, total = await request.app.state.store.incident_alerts(
+        account["id"], request.path_params["id"], page
+    )
+    base = _base(request)
+    return _listing("alerts", [rest_objects.alert(base, row) for row in rows], page, more, total)
+
+
+async def incident_log_entries(request: Request) -> JSONResponse:
+    account = await _account(request)
+    page = _page(request)
+    await _incident_row(request, account)
+    rows, more, total = await request.app.state.store.incident_log_entries(
+        account["id"], request.path_params["id"], page
+    )
+    base = _base(request)
+    return _listing("log_entries", [rest_objects.log_entry(base, row) for row in rows], page, more, total)
+
+
+def _status_change(incident_id: str, item: Any) -> incident_actions.StatusChange | None:
+    """One `{type, status}` update from a PUT body; None when it asks for no status change."""
+    if not isinstance(item, dict):
+        raise RestError.invalid_input("Incident must be an object")
+    if item.get("type", "incident_reference") not in ("incident", "incident_reference"):
+        raise RestError.invalid_input("Type must be incident or incident_reference")
+    if "status" not in item:
+        return None
+    status = item["status"]
+    if status not in incident_actions.ALLOWED:
+        raise RestError.invalid_input("Status must be one of: acknowledged, resolved")
+    return incident_actions.StatusChange(incident_id, status)
+
+
+async def _apply(request: Request, account: dict, user: dict, changes: list[incident_actions.StatusChange]) -> None:
+    state = request.app.state
+    try:
+        published = await state.store.change_incidents_status(account["id"], changes, user, state.clock.now())
+    except incident_actions.IncidentNotFound:
+        raise RestError.not_found() from None
+    except incident_actions.StatusChangeError as exc:
+        raise RestError.invalid_input(exc.reason) from None
+    state.changes.publish(published)
+
+
+async def update_incident(request: Request) -> JSONResponse:
+    """`PUT /incidents/{id}` `{"incident": {"type": "incident_reference", "status": "acknowledged"}}`."""
+    account = await _account(request)
+    user = await _requester(request, account)
+    doc = await _body(request)
+    incident_id = request.path_params["id"]
+    if not isinstance(doc.get("incident"), dict):
+        raise RestError.invalid_input("Incident must be an object")
+    change = _status_change(incident_id, doc["incident"])
+    if change is None:
+        await _incident_row(request, account)
+    else:
+        await _apply(request, account, user, [change])
+    return await get_incident(request)
+
+
+async def update_incidents(request: Request) -> JSONResponse:
+    """`PUT /incidents` `{"incidents": [{"id", "type": "incident_reference", "status"}, …]}`, up to 250,
+    all in one transaction: if one cannot change, none does."""
+    account = await _account(request)
+    user = await _requester(request, account)
+    doc = await _body(request)
+    items = doc.get("incidents")
+    if not isinstance(items, list) or not items:
+        raise RestError.invalid_input("Incidents must be a non-empty array")
+    if len(items) > incident_actions.MAX_BULK:
+        raise RestError.invalid_input(f"Incidents must contain at most {incident_actions.MAX_BULK} items")
+    changes, wanted = [], []
+    for item in items:
+        incident_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(incident_id, str) or not incident_id:
+            raise RestError.invalid_input("Id can't be blank")
+        wanted.append(incident_id)
+        change = _status_change(incident_id, item)
+        if change is not None:
+            changes.append(change)
+    if changes:
+        await _apply(request, account, user, changes)
+    store = request.app.state.store
+    rows = []
+    for incident_id in dict.fromkeys(wanted):
+        row = await store.incident(account["id"], incident_id)
+        if row is None:
+            raise RestError.not_found()
+        rows.append(row)
+    page = rest_query.Page(limit=len(rows), offset=0, total=False)
+    return _listing("incidents", await _incident_objects(request, rows), page, False, None)
+
+
+# ---- services and integrations --------------------------------------------------------------------------
+
+
+async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
+    integrations, last = await request.app.state.store.services_extras([row["id"] for row in rows])
+    base = _base(request)
+    return [rest_objects.service(base, row, integrations.get(row["id"], []), last.get(row["id"])) for row in rows]
+
+
+async def list_services(request: Request) -> JSONResponse:
+    account = await _account(request)
+    page = _page(request)
+    rows, more, total = await request.app.state.store.list_services(
+        account["id"], page, request.query_params.get("query") or None
+    )
+    return _listing("services", await _service_objects(request, rows), page, more, total)
+
+
+async def get_service(request: Request) -> JSONResponse:
+    account = await _account(request)
+    row = await request.app.state.store.service(account["id"], request.path_params["id"])
+    if row is None:
+        raise RestError.not_found()
+    (service,) = await _service_objects(request, [row])
+    return JSONResponse({"service": service})
+
+
+def _timeout(doc: dict, name: str, errors: list[str]) -> int | None:
+    """Service timeouts: seconds; 0, null or unset turn the timeout off (as rest.json's Service says)."""
+    value = doc.get(name)
+    if value is None or value is False:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        errors.append(f"{name.replace('_', ' ').capitalize()} must be a non-negative integer or null")
+        return None
+    return value or None
+
+
+def _urgency_rule(doc: dict, errors: list[str]) -> str:
+    rule = doc.get("incident_urgency_rule")
+    if rule is None:
+        return "severity_based"
+    if not isinstance(rule, dict) or rule.get("type", "constant") != "constant" \
+            or rule.get("urgency", "high") not in URGENCY_RULES:
+        errors.append("Incident urgency rule must be constant with urgency high, low or severity_based")
+        return "severity_based"
+    return rule.get("urgency", "high")
+
+
+async def create_service(request: Request) -> JSONResponse:
+    """`POST /services` `{"service": {"type": "service", "name", "description", timeouts…}}` → 201."""
+    account = await _account(request)
+    doc = (await _body(request)).get("service")
+    if not isinstance(doc, dict):
+        raise RestError.invalid_input("Service must be an object")
+    errors: list[str] = []
+    name = doc.get("name")
+    if not isinstance(name, str) or not name.strip():
+        errors.append("Name can't be blank")
+    description = doc.get("description")
+    if description is not None and not isinstance(description, str):
+        errors.append("Description must be a string")
+    ack_timeout = _timeout(doc, "acknowledgement_timeout", errors)
+    resolve_timeout = _timeout(doc, "auto_resolve_timeout", errors)
+    urgency_rule = _urgency_rule(doc, errors)
+    if errors:
+        raise RestError.invalid_input(*errors)
+    row = await request.app.state.store.create_service(
+        account["id"], name=name.strip(), description=description or "", acknowledgement_timeout=ack_timeout,
+        auto_resolve_timeout=resolve_timeout, urgency_rule=urgency_rule, now=request.app.state.clock.now(),
+    )
+    if row is None:
+        raise RestError.invalid_input("Name has already been taken")
+    (service,) = await _service_objects(request, [row])
+    return JSONResponse({"service": service}, status_code=201)
+
+
+async def get_integration(request: Request) -> JSONResponse:
+    account = await _account(request)
+    row = await request.app.state.store.integration(
+        account["id"], request.path_params["id"], request.path_params["integration_id"]
+    )
+    if row is None:
+        raise RestError.not_found()
+    return JSONResponse({"integration": rest_objects.integration(_base(request), row, row["service_name"])})
+
+
+async def create_integration(request: Request) -> JSONResponse:
+    """`POST /services/{id}/integrations` `{"integration": {"type": "events_api_v2_inbound_integration",
+    "name"}}` → 201 with a new integration key."""
+    account = await _account(request)
+    doc = (await _body(request)).get("integration")
+    if not isinstance(doc, dict):
+        raise RestError.invalid_input("Integration must be an object")
+    kind = doc.get("type", "events_api_v2_inbound_integration")
+    if kind not in INTEGRATION_TYPES:
+        raise RestError.invalid_input(f"Type must be one of: {', '.join(INTEGRATION_TYPES)}")
+    name = doc.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise RestError.invalid_input("Name can't be blank")
+    default_name = "Events API V2" if kind == "events_api_v2_inbound_integration" else "Events API V1"
+    row = await request.app.state.store.create_integration(
+        account["id"], request.path_params["id"], name=(name or default_name).strip(), type=kind,
+        now=request.app.state.clock.now(),
+    )
+    if row is None:
+        raise RestError.not_found()
+    return JSONResponse(
+        {"integration": rest_objects.integration(_base(request), row, row["service_name"])}, status_code=201
+    )
+
+
+# ---- change events --------------------------------------------------------------------------------------
+
+
+async def list_change_events(request: Request) -> JSONResponse:
+    account = await _account(request)
+    errors: list[str] = []
+    page = rest_query.page(request.query_params, errors)
+    since, until = rest_query.change_event_window(request.query_params, errors)
+    if errors:
+        raise RestError.invalid_input(*errors)
+    params = request.query_params
+    integration_ids = tuple(params.getlist("integration_ids[]") + params.getlist("integration_ids"))
+    rows, more, total = await request.app.state.store.list_change_events(
+        account["id"], page, since, until, integration_ids
+    )
+    base = _base(request)
+    return _listing("change_events", [rest_objects.change_event(base, row) for row in rows], page, more, total)
