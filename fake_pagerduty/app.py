@@ -14,10 +14,14 @@ from starlette.templating import Jinja2Templates
 from fake_pagerduty import seed, tls
 from fake_pagerduty.changes import ChangeFeed
 from fake_pagerduty.domain.clock import Clock
+from fake_pagerduty.domain.faults import FaultBook
+from fake_pagerduty.domain.rate_limits import SlidingWindowLimiter
 from fake_pagerduty.errors import handlers
 from fake_pagerduty.routes import routes
 from fake_pagerduty.settings import Settings
+from fake_pagerduty.signals import Signal
 from fake_pagerduty.store import Store
+from fake_pagerduty.web import sandbox_api
 
 PACKAGE_DIR = Path(__file__).parent
 TIMEOUT_SWEEP_SECONDS = 1.0
@@ -74,6 +78,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
             if settings.seed_file:
                 await seed.apply_seed(store, seed.load_seed_file(settings.seed_file), now)
             app.state.store = store
+            await sandbox_api.restore(app.state)
             sweeper = asyncio.create_task(_sweep_timeouts(app))
             if announce:
                 print(banner(settings), flush=True)
@@ -89,5 +94,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
     app.state.settings = settings
     app.state.clock = Clock()
     app.state.changes = ChangeFeed()
+    app.state.journal_signal = Signal()  # poked after every journaled events request (sandbox waits)
+    app.state.faults = FaultBook()  # sandbox fault rules in force (kept in SQLite too)
+    app.state.rate_limiter = SlidingWindowLimiter()  # PagerDuty's events rate limit, off until turned on
     app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
     return app

@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where the local CA is kept (default: next to the --db file)")
     serve.add_argument("--strict", action="store_true", default=None,
                        help="record Events API requests that deviate from PagerDuty's OpenAPI as warnings")
+    serve.add_argument("--sandbox-token", default=None,
+                       help="token the sandbox controls (/_sandbox/) require; needed off loopback"
+                            " (or FAKE_PAGERDUTY_SANDBOX_TOKEN)")
     return parser
 
 
@@ -36,6 +39,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         https_port=args.https_port,
         ca_dir=args.ca_dir,
         strict=args.strict,
+        sandbox_token=args.sandbox_token,
     )
 
 

@@ -8,6 +8,7 @@ error leaves the sandbox in PagerDuty's format and never as a stack trace.
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -84,6 +85,61 @@ class RestError(Exception):
         return JSONResponse({"error": error}, status_code=self.status)
 
 
+class SandboxError(Exception):
+    """An error from the sandbox controls (`/_sandbox/…`): `{"error": {"message", "code", "errors"?}}`,
+    where `code` is the HTTP status."""
+
+    def __init__(self, status: int, message: str, errors: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, errors
+
+    @classmethod
+    def invalid(cls, errors: list[str], message: str = "Invalid Input Provided") -> SandboxError:
+        return cls(400, message, errors)
+
+    @classmethod
+    def not_found(cls, message: str = "Not Found") -> SandboxError:
+        return cls(404, message)
+
+    @classmethod
+    def unauthorized(cls) -> SandboxError:
+        return cls(401, "A sandbox token is required: send 'Authorization: Bearer <token>' or 'X-Sandbox-Token'")
+
+    def response(self) -> JSONResponse:
+        error: dict = {"message": self.message, "code": self.status}
+        if self.errors:
+            error["errors"] = self.errors
+        return JSONResponse({"error": error}, status_code=self.status)
+
+
+BAD_GATEWAY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+
+
+def fault_body(status: int, api: str) -> tuple[str, str]:
+    """What an injected fault answers for `status` on an Events API `api`: (body, media type).
+
+    403 and 429 carry PagerDuty's own throttle body (worded for v1 or v2); 502 is the HTML page a load
+    balancer sends; other statuses a JSON body in the Events API's shape."""
+    if status in (403, 429):
+        return compact_json(EventsApiError.throttled(api).body), "application/json"
+    if status == 502:
+        return BAD_GATEWAY_PAGE, "text/html"
+    messages = {
+        500: ("internal error", "An internal error occurred. Please retry later."),
+        503: ("service unavailable", "The service is temporarily unavailable. Please retry later."),
+        504: ("gateway timeout", "The request timed out. Please retry later."),
+    }
+    if status in messages:
+        name, message = messages[status]
+    else:
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        name, message = phrase.lower(), phrase
+    return compact_json({"status": name, "message": message}), "application/json"
+
+
 class PageError(Exception):
     """A clear 4xx page for people (a bad handshake link, a missing page)."""
 
@@ -109,6 +165,14 @@ def _wants_events_api(request: Request) -> bool:
     return path.startswith("/v2/") or path.startswith("/generic/")
 
 
+async def _sandbox_error(request: Request, exc: SandboxError) -> Response:
+    return exc.response()
+
+
+def _wants_sandbox_api(request: Request) -> bool:
+    return request.url.path.startswith("/_sandbox/")
+
+
 async def _page_error(request: Request, exc: PageError) -> Response:
     templates = getattr(request.app.state, "templates", None)
     if templates is None:
@@ -128,6 +192,9 @@ async def _http_exception(request: Request, exc: HTTPException) -> Response:
             response = RestError.not_found().response()
         else:
             response = RestError(exc.status_code, exc.detail or "Error", 2000).response()
+    elif _wants_sandbox_api(request):
+        titles = {404: "Not Found", 405: "Method Not Allowed"}
+        response = SandboxError(exc.status_code, titles.get(exc.status_code, exc.detail or "Error")).response()
     elif _wants_events_api(request):
         response = Response(
             compact_json({"status": "error", "message": exc.detail or "Error"}),
@@ -148,5 +215,6 @@ handlers = {
     EventsApiError: _events_api_error,
     RestError: _rest_error,
     PageError: _page_error,
+    SandboxError: _sandbox_error,
     HTTPException: _http_exception,
 }

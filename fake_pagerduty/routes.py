@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from fake_pagerduty.web import events_api, rest_api, sandbox_ca
+from fake_pagerduty.web import events_api, rest_api, sandbox_api, sandbox_ca
 
 
 def routes() -> list[BaseRoute]:
@@ -28,6 +28,27 @@ def routes() -> list[BaseRoute]:
         Route("/api/services/{id}/integrations", rest_api.create_integration, methods=["POST"]),
         Route("/api/services/{id}/integrations/{integration_id}", rest_api.get_integration, methods=["GET"]),
         Route("/api/change_events", rest_api.list_change_events, methods=["GET"]),
-        # Sandbox controls
+        # Sandbox controls (README "Sandbox controls"; OpenAPI at /_sandbox/openapi.json)
         Route("/_sandbox/ca.pem", sandbox_ca.ca_pem, methods=["GET"]),
+        Route("/_sandbox", sandbox_api.page, methods=["GET"]),
+        Route("/_sandbox/openapi.json", sandbox_api.openapi, methods=["GET"]),
+        Route("/_sandbox/reset", sandbox_api.reset, methods=["POST"]),
+        Route("/_sandbox/state", sandbox_api.state_dump, methods=["GET"]),
+        Route("/_sandbox/events", sandbox_api.events, methods=["GET"]),
+        Route("/_sandbox/events/wait", sandbox_api.wait_for_event, methods=["GET"]),
+        Route("/_sandbox/incidents/wait", sandbox_api.wait_for_incident, methods=["GET"]),
+        Route("/_sandbox/faults", sandbox_api.list_faults, methods=["GET"]),
+        Route("/_sandbox/faults", sandbox_api.add_fault, methods=["POST"]),
+        Route("/_sandbox/faults", sandbox_api.replace_faults, methods=["PUT"]),
+        Route("/_sandbox/faults", sandbox_api.clear_faults, methods=["DELETE"]),
+        Route("/_sandbox/faults/{fault_id}", sandbox_api.get_fault, methods=["GET"]),
+        Route("/_sandbox/faults/{fault_id}", sandbox_api.delete_fault, methods=["DELETE"]),
+        Route("/_sandbox/rate-limits", sandbox_api.get_rate_limits, methods=["GET"]),
+        Route("/_sandbox/rate-limits", sandbox_api.put_rate_limits, methods=["PUT"]),
+        Route("/_sandbox/clock", sandbox_api.get_clock, methods=["GET"]),
+        Route("/_sandbox/clock", sandbox_api.advance_clock, methods=["POST"]),
+        Route("/_sandbox/partner-apps", sandbox_api.list_partner_apps, methods=["GET"]),
+        Route("/_sandbox/partner-apps/{vendor_key}", sandbox_api.get_partner_app, methods=["GET"]),
+        Route("/_sandbox/partner-apps/{vendor_key}", sandbox_api.put_partner_app, methods=["PUT"]),
+        Route("/_sandbox/partner-apps/{vendor_key}", sandbox_api.delete_partner_app, methods=["DELETE"]),
     ]

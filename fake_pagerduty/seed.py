@@ -102,10 +102,14 @@ def _timeout(value: Any, default: int) -> int | None:
     return int(value)
 
 
-async def apply_seed(store: Store, seed: dict, now: datetime) -> None:
-    """Add or replace what a seed document describes."""
+async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: bool = False) -> None:
+    """Add or replace what a seed document describes; with `missing_only`, only add what does not exist
+    (a sandbox reset re-creates seeded things without undoing changes made to them since)."""
+    have = await store.existing_seed_keys() if missing_only else None
     try:
         for app in seed.get("partner_apps", []):
+            if have and app["vendor_key"] in have.vendor_keys:
+                continue
             await store.upsert_partner_app(
                 vendor_key=app["vendor_key"],
                 app_id=app.get("app_id") or ids.short_id(),
@@ -118,10 +122,14 @@ async def apply_seed(store: Store, seed: dict, now: datetime) -> None:
         for account in seed.get("accounts", []):
             existing = await store.account_by_subdomain(account["subdomain"])
             account_id = existing["id"] if existing else account.get("id") or ids.short_id()
-            await store.upsert_account(
-                id=account_id, subdomain=account["subdomain"], name=account.get("name", account["subdomain"]), now=now
-            )
+            if not (have and existing):
+                await store.upsert_account(
+                    id=account_id, subdomain=account["subdomain"], name=account.get("name", account["subdomain"]),
+                    now=now,
+                )
             for user in account.get("users", []):
+                if have and user["email"].lower() in have.emails:
+                    continue
                 await store.upsert_user(
                     id=user.get("id") or ids.short_id(),
                     account_id=account_id,
@@ -131,20 +139,26 @@ async def apply_seed(store: Store, seed: dict, now: datetime) -> None:
                     now=now,
                 )
             for token in account.get("api_keys", []):
+                if have and token in have.api_keys:
+                    continue
                 await store.upsert_api_key(token=token, account_id=account_id, description="seeded", now=now)
             for service in account.get("services", []):
-                service_id = await store.upsert_service(
-                    id=service.get("id") or ids.short_id(),
-                    account_id=account_id,
-                    name=service["name"],
-                    description=service.get("description", ""),
-                    urgency_rule=service.get("urgency_rule", "severity_based"),
-                    acknowledgement_timeout=_timeout(service.get("acknowledgement_timeout"), 1800),
-                    auto_resolve_timeout=_timeout(service.get("auto_resolve_timeout"), 14400),
-                    vendor_key=service.get("vendor_key"),
-                    now=now,
-                )
+                service_id = have.services.get((account_id, service["name"])) if have else None
+                if service_id is None:
+                    service_id = await store.upsert_service(
+                        id=service.get("id") or ids.short_id(),
+                        account_id=account_id,
+                        name=service["name"],
+                        description=service.get("description", ""),
+                        urgency_rule=service.get("urgency_rule", "severity_based"),
+                        acknowledgement_timeout=_timeout(service.get("acknowledgement_timeout"), 1800),
+                        auto_resolve_timeout=_timeout(service.get("auto_resolve_timeout"), 14400),
+                        vendor_key=service.get("vendor_key"),
+                        now=now,
+                    )
                 for integration in service.get("integrations", []):
+                    if have and integration["key"] in have.integration_keys:
+                        continue
                     await store.upsert_integration(
                         id=integration.get("id") or ids.short_id(),
                         service_id=service_id,

@@ -28,6 +28,11 @@ def serve(settings: Settings) -> int:
         except SeedError as exc:
             print(f"fake-pagerduty: {exc}", file=sys.stderr)
             return 2
+    if settings.sandbox_token_required and not settings.sandbox_token:
+        print(f"fake-pagerduty: refusing to bind {settings.host} without a sandbox token: anyone who can reach"
+              " it could reset or rewrite the sandbox. Pass --sandbox-token TOKEN (or set"
+              " FAKE_PAGERDUTY_SANDBOX_TOKEN), or bind 127.0.0.1.", file=sys.stderr)
+        return 2
     app = create_app(settings, announce=True)
     if settings.https_port is None:
         uvicorn.Server(_config(app, settings, settings.port)).run()

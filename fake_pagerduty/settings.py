@@ -8,6 +8,7 @@ from pathlib import Path
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8090
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Settings:
     https_port: int | None = None
     ca_dir: Path | None = None
     strict: bool = False
+    sandbox_token: str | None = None  # required for /_sandbox/ when bound to anything but loopback
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -28,6 +30,15 @@ class Settings:
         if self.public_url:
             return self.public_url.rstrip("/")
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.host.strip("[]").lower() in LOOPBACK_HOSTS
+
+    @property
+    def sandbox_token_required(self) -> bool:
+        """Off loopback, the sandbox controls (`/_sandbox/…`) need a token."""
+        return not self.is_loopback
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -50,5 +61,7 @@ class Settings:
             values["ca_dir"] = Path(env["FAKE_PAGERDUTY_CA_DIR"])
         if "FAKE_PAGERDUTY_STRICT" in env:
             values["strict"] = env["FAKE_PAGERDUTY_STRICT"].strip().lower() in ("1", "true", "yes", "on")
+        if env.get("FAKE_PAGERDUTY_SANDBOX_TOKEN"):
+            values["sandbox_token"] = env["FAKE_PAGERDUTY_SANDBOX_TOKEN"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

@@ -8,6 +8,7 @@ uses a private temporary file, deleted on close, so both connections see the sam
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -24,6 +25,7 @@ import aiosqlite
 from fake_pagerduty.domain import ids, incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
+from fake_pagerduty.domain.faults import FaultRule
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -38,6 +40,75 @@ def _migrations() -> list[tuple[int, str]]:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+# What a sandbox reset wipes, in an order that respects foreign keys: activity, never configuration.
+ACTIVITY_TABLES = ("events", "webhook_deliveries", "log_entries", "alerts", "incidents", "change_events",
+                   "sandbox_faults", "sandbox_settings")
+_REPORTED_AS = {"sandbox_faults": "faults", "sandbox_settings": "settings"}
+_JSON_COLUMNS = {"callback_origins", "acknowledgements", "last_status_change_by", "body", "agent", "channel",
+                 "custom_details", "links", "images", "warnings"}
+
+
+def _row(row: aiosqlite.Row, *, drop: tuple[str, ...] = ()) -> dict:
+    """A row as a dict, JSON columns decoded."""
+    out = {}
+    for key in row.keys():
+        if key in drop:
+            continue
+        value = row[key]
+        out[key] = _loads(value) if key in _JSON_COLUMNS and isinstance(value, str) else value
+    return out
+
+
+def _body(raw: bytes | str | None) -> tuple[Any, str]:
+    """A request or response body for people: parsed JSON when it is JSON, else text, else base64."""
+    if raw is None:
+        return None, "empty"
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if not raw:
+        return "", "empty"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"
+    try:
+        return json.loads(text), "json"
+    except ValueError:
+        return text, "text"
+
+
+def journal_event(row: aiosqlite.Row) -> dict:
+    """A journal row as the sandbox API shows it."""
+    body, body_format = _body(row["raw_body"])
+    response_body, response_format = _body(row["response_body"])
+    return {
+        "id": row["id"],
+        "received_at": row["received_at"],
+        "api": row["api"],
+        "method": row["method"],
+        "path": row["path"],
+        "content_type": row["content_type"],
+        "routing_key": row["routing_key"],
+        "dedup_key": row["dedup_key"],
+        "action": row["action"],
+        "body": body,
+        "body_format": body_format,
+        "response": {"status": row["response_status"], "body": response_body, "body_format": response_format},
+        "outcome": row["outcome"],
+        "detail": row["outcome_detail"],
+        "account_id": row["account_id"],
+        "service_id": row["service_id"],
+        "incident_id": row["incident_id"],
+        "alert_id": row["alert_id"],
+        "fault_id": row["fault_id"],
+        "warnings": _loads(row["warnings"]) or [],
+    }
 
 
 @dataclass
@@ -62,6 +133,56 @@ class JournalEntry:
     incident_id: str | None = None
     alert_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    fault_id: str | None = None  # the sandbox fault rule that answered, cut or delayed this request
+
+
+@dataclass(frozen=True)
+class JournalQuery:
+    """Which journal entries a sandbox client asks for; every field narrows the match."""
+
+    routing_key: str | None = None
+    dedup_key: str | None = None
+    outcomes: tuple[str, ...] = ()
+    apis: tuple[str, ...] = ()
+    incident_id: str | None = None
+    fault_id: str | None = None
+    since_id: int | None = None  # id >= since_id
+    since_time: str | None = None  # received_at >= since_time (ISO, UTC)
+    after_id: int | None = None  # id > after_id
+
+    def where(self) -> tuple[str, list]:
+        clauses, params = [], []
+        for column, value in (("routing_key", self.routing_key), ("dedup_key", self.dedup_key),
+                              ("incident_id", self.incident_id), ("fault_id", self.fault_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        for column, values in (("outcome", self.outcomes), ("api", self.apis)):
+            if values:
+                clauses.append(f"{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if self.since_id is not None:
+            clauses.append("id >= ?")
+            params.append(self.since_id)
+        if self.since_time is not None:
+            clauses.append("received_at >= ?")
+            params.append(self.since_time)
+        if self.after_id is not None:
+            clauses.append("id > ?")
+            params.append(self.after_id)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+@dataclass(frozen=True)
+class SeedKeys:
+    """What already exists of the things a seed document can describe (to re-create only what is missing)."""
+
+    vendor_keys: frozenset[str]
+    accounts: dict[str, str]  # subdomain -> account id
+    emails: frozenset[str]  # lower case
+    api_keys: frozenset[str]
+    services: dict[tuple[str, str], str]  # (account id, name) -> service id
+    integration_keys: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -265,12 +386,15 @@ class Store:
         cursor = await db.execute(
             "INSERT INTO events (received_at, api, method, path, content_type, raw_body, routing_key, dedup_key,"
             " action, response_status, response_body, outcome, outcome_detail, account_id, service_id,"
-            " incident_id, alert_id, warnings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " incident_id, alert_id, warnings, fault_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (entry.received_at, entry.api, entry.method, entry.path, entry.content_type, entry.raw_body,
              entry.routing_key, entry.dedup_key, entry.action, entry.response_status, entry.response_body,
              entry.outcome, entry.outcome_detail, entry.account_id, entry.service_id, entry.incident_id,
-             entry.alert_id, _dumps(entry.warnings)),
+             entry.alert_id, _dumps(entry.warnings), entry.fault_id),
         )
+        if entry.fault_id:
+            await db.execute("UPDATE sandbox_faults SET fired = fired + 1 WHERE id = ?", (entry.fault_id,))
         return cursor.lastrowid
 
     async def record_request(self, entry: JournalEntry) -> int:
@@ -766,3 +890,181 @@ class Store:
         if page.total:
             (total,) = await self._one(f"SELECT COUNT(*) FROM change_events c WHERE {condition}", tuple(params))
         return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+    # ---- sandbox controls: reset, state, journal, faults, settings, partner apps -------------------------
+
+    async def _tables(self, db: aiosqlite.Connection) -> list[str]:
+        async with db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ) as cursor:
+            return [name for (name,) in await cursor.fetchall()]
+
+    async def reset(self, *, full: bool) -> dict[str, int]:
+        """Wipe activity (journal, incidents, alerts, log entries, change events, webhook deliveries, fault
+        rules, sandbox settings), or with `full` every row of every table. Journal ids keep counting up."""
+        async with self.transaction() as db:
+            tables = await self._tables(db)
+            if full:
+                await db.execute("PRAGMA defer_foreign_keys = ON")
+                wipe = [t for t in ACTIVITY_TABLES if t in tables] + [t for t in tables if t not in ACTIVITY_TABLES]
+            else:
+                wipe = [t for t in ACTIVITY_TABLES if t in tables]
+            deleted = {}
+            for table in wipe:  # counted first: deleting incidents cascades to their alerts
+                async with db.execute(f'SELECT COUNT(*) FROM "{table}"') as cursor:
+                    (deleted[_REPORTED_AS.get(table, table)],) = await cursor.fetchone()
+            for table in wipe:
+                await db.execute(f'DELETE FROM "{table}"')
+        return deleted
+
+    async def existing_seed_keys(self) -> SeedKeys:
+        return SeedKeys(
+            vendor_keys=frozenset(r[0] for r in await self._all("SELECT vendor_key FROM partner_apps")),
+            accounts={r[0]: r[1] for r in await self._all("SELECT subdomain, id FROM accounts")},
+            emails=frozenset(r[0].lower() for r in await self._all("SELECT email FROM users")),
+            api_keys=frozenset(r[0] for r in await self._all("SELECT token FROM api_keys")),
+            services={(r[0], r[1]): r[2] for r in await self._all("SELECT account_id, name, id FROM services")},
+            integration_keys=frozenset(r[0] for r in await self._all("SELECT integration_key FROM integrations")),
+        )
+
+    async def last_event_id(self) -> int:
+        row = await self._one("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+        return row[0] if row else 0
+
+    async def journal(self, query: JournalQuery, *, limit: int, offset: int = 0,
+                      newest_first: bool = True) -> tuple[list[dict], int]:
+        """A page of the journal and how many entries match in all."""
+        where, params = query.where()
+        (total,) = await self._one(f"SELECT COUNT(*) FROM events{where}", params)
+        order = "DESC" if newest_first else "ASC"
+        rows = await self._all(f"SELECT * FROM events{where} ORDER BY id {order} LIMIT ? OFFSET ?",
+                               [*params, limit, offset])
+        return [journal_event(row) for row in rows], total
+
+    async def first_journal_match(self, query: JournalQuery) -> dict | None:
+        """The oldest journal entry that matches (with `after_id`: the first one after it)."""
+        where, params = query.where()
+        row = await self._one(f"SELECT * FROM events{where} ORDER BY id ASC LIMIT 1", params)
+        return journal_event(row) if row else None
+
+    async def find_incident(self, *, status: str | None = None, incident_key: str | None = None,
+                            service_id: str | None = None, incident_number: int | None = None) -> dict | None:
+        """The newest incident that matches every filter given."""
+        clauses, params = [], []
+        for column, value in (("status", status), ("incident_key", incident_key), ("service_id", service_id),
+                              ("incident_number", incident_number)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        row = await self._one(f"SELECT * FROM incidents{where} ORDER BY created_at DESC, incident_number DESC"
+                              " LIMIT 1", params)
+        return _row(row) if row else None
+
+    async def snapshot(self, *, limit: int) -> dict:
+        """Everything the sandbox holds, as plain data; incidents and change events capped at `limit` newest."""
+        accounts = [_row(r) for r in await self._all("SELECT * FROM accounts ORDER BY created_at, id")]
+        users = await self._all("SELECT * FROM users ORDER BY created_at, id")
+        keys = await self._all("SELECT * FROM api_keys ORDER BY created_at, token")
+        services = [_row(r) for r in await self._all("SELECT * FROM services ORDER BY created_at, id")]
+        integrations = await self._all("SELECT * FROM integrations ORDER BY created_at, id")
+        by_service: dict[str, list] = {}
+        for row in integrations:
+            by_service.setdefault(row["service_id"], []).append(_row(row))
+        for service in services:
+            service["integrations"] = by_service.get(service["id"], [])
+        for account in accounts:
+            account["users"] = [_row(u, drop=("password_hash",)) for u in users if u["account_id"] == account["id"]]
+            account["api_keys"] = [_row(k) for k in keys if k["account_id"] == account["id"]]
+            account["services"] = [s for s in services if s["account_id"] == account["id"]]
+
+        latest = "SELECT id FROM incidents ORDER BY created_at DESC, incident_number DESC LIMIT ?"
+        incidents = [_row(r) for r in await self._all(
+            f"SELECT * FROM incidents WHERE id IN ({latest}) ORDER BY created_at DESC, incident_number DESC",
+            (limit,))]
+        alerts: dict[str, list] = {}
+        for row in await self._all(f"SELECT * FROM alerts WHERE incident_id IN ({latest}) ORDER BY created_at",
+                                   (limit,)):
+            alerts.setdefault(row["incident_id"], []).append(_row(row))
+        log_entries: dict[str, list] = {}
+        for row in await self._all(
+            f"SELECT * FROM log_entries WHERE incident_id IN ({latest}) ORDER BY incident_id, seq", (limit,)
+        ):
+            log_entries.setdefault(row["incident_id"], []).append(_row(row))
+        for incident in incidents:
+            incident["alerts"] = alerts.get(incident["id"], [])
+            incident["log_entries"] = log_entries.get(incident["id"], [])
+        (incident_count,) = await self._one("SELECT COUNT(*) FROM incidents")
+        change_events = [_row(r) for r in await self._all(
+            "SELECT * FROM change_events ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))]
+        (change_count,) = await self._one("SELECT COUNT(*) FROM change_events")
+        (journal_count,) = await self._one("SELECT COUNT(*) FROM events")
+        return {
+            "accounts": accounts,
+            "partner_apps": await self.partner_apps(),
+            "incidents": incidents,
+            "incident_count": incident_count,
+            "change_events": change_events,
+            "change_event_count": change_count,
+            "journal": {"count": journal_count, "last_event_id": await self.last_event_id()},
+        }
+
+    # fault rules
+
+    async def fault_rules(self) -> list[FaultRule]:
+        rows = await self._all("SELECT * FROM sandbox_faults ORDER BY position")
+        return [FaultRule(id=r["id"], **json.loads(r["rule"]), fired=r["fired"], created_at=r["created_at"])
+                for r in rows]
+
+    async def replace_fault_rules(self, rules: list[FaultRule]) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM sandbox_faults")
+            for position, rule in enumerate(rules):
+                await db.execute(
+                    "INSERT INTO sandbox_faults (id, position, rule, fired, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (rule.id, position, _dumps(rule.definition()), rule.fired, rule.created_at),
+                )
+
+    async def add_fault_rule(self, rule: FaultRule) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO sandbox_faults (id, position, rule, fired, created_at) VALUES"
+                " (?, (SELECT COALESCE(MAX(position), -1) + 1 FROM sandbox_faults), ?, ?, ?)",
+                (rule.id, _dumps(rule.definition()), rule.fired, rule.created_at),
+            )
+
+    async def delete_fault_rule(self, rule_id: str) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute("DELETE FROM sandbox_faults WHERE id = ?", (rule_id,))
+            return cursor.rowcount
+
+    # sandbox settings (JSON values by name)
+
+    async def sandbox_setting(self, name: str) -> Any:
+        row = await self._one("SELECT value FROM sandbox_settings WHERE name = ?", (name,))
+        return json.loads(row[0]) if row else None
+
+    async def put_sandbox_setting(self, name: str, value: Any) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO sandbox_settings (name, value) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, _dumps(value)),
+            )
+
+    # partner apps
+
+    async def partner_apps(self) -> list[dict]:
+        return [_row(r) for r in await self._all("SELECT * FROM partner_apps ORDER BY created_at, vendor_key")]
+
+    async def partner_app(self, vendor_key: str) -> dict | None:
+        row = await self._one("SELECT * FROM partner_apps WHERE vendor_key = ?", (vendor_key,))
+        return _row(row) if row else None
+
+    async def partner_app_by_app_id(self, app_id: str) -> dict | None:
+        row = await self._one("SELECT * FROM partner_apps WHERE app_id = ?", (app_id,))
+        return _row(row) if row else None
+
+    async def delete_partner_app(self, vendor_key: str) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute("DELETE FROM partner_apps WHERE vendor_key = ?", (vendor_key,))
+            return cursor.rowcount

@@ -40,3 +40,7 @@ class Clock:
         if seconds < 0:
             raise ValueError("the sandbox clock only moves forward")
         self.offset += timedelta(seconds=seconds)
+
+    def reset(self, offset_seconds: float = 0) -> None:
+        """Back to wall time (a sandbox reset), or to a saved offset (at start)."""
+        self.offset = timedelta(seconds=offset_seconds)

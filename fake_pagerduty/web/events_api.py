@@ -20,6 +20,7 @@ from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.events import MAX_BODY_BYTES, AlertEvent, validate_change, validate_v1, validate_v2
 from fake_pagerduty.errors import EventsApiError, compact_json
 from fake_pagerduty.store import JournalEntry
+from fake_pagerduty.web import sandbox_gate
 
 SUCCESS = {"status": "success", "message": "Event processed"}
 
@@ -99,12 +100,20 @@ async def _handle(request: Request, surface: _Surface) -> Response:
             entry.raw_body = await _read_body(request)
         except _BodyTooLarge:
             raise EventsApiError.too_large(MAX_BODY_BYTES) from None
-        doc = parse_document(entry.raw_body)
+        try:
+            doc, unparsable = parse_document(entry.raw_body), None
+        except EventsApiError as exc:
+            doc, unparsable = {}, exc
         entry.routing_key = _key(doc, surface.routing_field)
         if surface.dedup_field:
             entry.dedup_key = _key(doc, surface.dedup_field)
         if surface.action_field:
             entry.action = _key(doc, surface.action_field)
+        answer = await sandbox_gate.intercept(request, entry)  # sandbox faults and rate limit, journaled
+        if answer is not None:
+            return answer
+        if unparsable:
+            raise unparsable
         event = surface.validate(doc)
         if isinstance(event, list):
             raise EventsApiError.invalid(event)
@@ -113,6 +122,7 @@ async def _handle(request: Request, surface: _Surface) -> Response:
         entry.outcome = lifecycle.REJECTED
         entry.outcome_detail = "; ".join(exc.body.get("errors", [])) or exc.body.get("message", "")
         await state.store.record_request(entry)
+        state.journal_signal.notify()
         return exc.response()
     except ClientDisconnect:
         return Response(status_code=400)
@@ -128,6 +138,7 @@ async def _handle(request: Request, surface: _Surface) -> Response:
     else:
         entry.response_status, entry.response_body = surface.status, compact_json(body)
         result = await state.store.apply_change_event(event, entry, now)
+    state.journal_signal.notify()
     state.changes.publish(result.changes)
     return Response(entry.response_body, status_code=surface.status, media_type="application/json")
 

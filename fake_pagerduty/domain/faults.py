@@ -1,0 +1,176 @@
+"""Fault rules: what the sandbox does to an Events API request instead of (or before) handling it.
+
+A rule matches on the endpoint (`v1`, `v2`, `change` or `any`), the routing key and the path (a glob), and
+then answers with an HTTP status, adds latency, or cuts the connection. Rules are tried in order; the first
+one that matches, still has shots left (`count`) and wins its dice roll (`probability`, from a per-rule RNG
+seeded with `seed`, so runs repeat) fires, and no later rule is tried.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+APIS = ("any", "v1", "v2", "change")
+MAX_LATENCY_MS = 120_000
+FIELDS = ("label", "api", "routing_key", "path", "status", "body", "latency_ms", "disconnect", "probability",
+          "count", "seed")
+
+
+@dataclass
+class FaultRule:
+    id: str
+    api: str = "any"
+    routing_key: str | None = None
+    path: str | None = None
+    status: int | None = None
+    body: Any = None  # replaces the canned body for `status` when given (a JSON value, or a string sent as is)
+    latency_ms: int = 0
+    disconnect: bool = False
+    probability: float = 1.0
+    count: int | None = None  # fire this many times, then stop; None = forever
+    seed: int = 0
+    label: str = ""
+    fired: int = 0
+    created_at: str = ""
+
+    @property
+    def exhausted(self) -> bool:
+        return self.count is not None and self.fired >= self.count
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.count is None else max(self.count - self.fired, 0)
+
+    def matches(self, api: str, path: str, routing_key: str | None) -> bool:
+        if self.api != "any" and self.api != api:
+            return False
+        if self.routing_key is not None and self.routing_key != routing_key:
+            return False
+        if self.path is not None:
+            wanted, actual = self.path.rstrip("/") or "/", path.rstrip("/") or "/"
+            if not fnmatch.fnmatchcase(actual, wanted):
+                return False
+        return True
+
+    def describe(self) -> str:
+        """What the rule does, in a few words, for the journal."""
+        parts = []
+        if self.latency_ms:
+            parts.append(f"delayed {self.latency_ms} ms")
+        if self.disconnect:
+            parts.append("cut the connection")
+        elif self.status is not None:
+            parts.append(f"answered {self.status}")
+        return f"fault {self.id}: " + ", ".join(parts)
+
+    def definition(self) -> dict:
+        """The rule as a client gives it (what PUT accepts back)."""
+        return {name: getattr(self, name) for name in FIELDS}
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, **self.definition(), "fired": self.fired, "remaining": self.remaining,
+                "created_at": self.created_at}
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
+    """Check a rule a client sent; returns the rule or every problem found."""
+    if not isinstance(doc, dict):
+        return ["a fault rule must be a JSON object"]
+    errors: list[str] = []
+    unknown = sorted(set(doc) - set(FIELDS) - {"id", "fired", "remaining", "created_at"})
+    if unknown:
+        errors.append("unknown field(s): " + ", ".join(unknown))
+    api = doc.get("api", "any")
+    if api not in APIS:
+        errors.append("'api' must be one of: any v1 v2 change")
+    for name in ("routing_key", "path", "label"):
+        value = doc.get(name)
+        if value is not None and not isinstance(value, str):
+            errors.append(f"'{name}' must be a string")
+    path = doc.get("path")
+    if isinstance(path, str) and not path.startswith("/"):
+        errors.append("'path' must start with '/'")
+    status = doc.get("status")
+    if status is not None and not (_int(status) and 400 <= status <= 599):
+        errors.append("'status' must be an HTTP error status between 400 and 599")
+    latency = doc.get("latency_ms", 0)
+    if latency is None:
+        latency = 0
+    if not (_int(latency) and 0 <= latency <= MAX_LATENCY_MS):
+        errors.append(f"'latency_ms' must be a whole number between 0 and {MAX_LATENCY_MS}")
+    disconnect = doc.get("disconnect", False)
+    if not isinstance(disconnect, bool):
+        errors.append("'disconnect' must be true or false")
+    probability = doc.get("probability", 1.0)
+    if probability is None:
+        probability = 1.0
+    if not (isinstance(probability, int | float) and not isinstance(probability, bool) and 0 <= probability <= 1):
+        errors.append("'probability' must be a number between 0 and 1")
+    count = doc.get("count")
+    if count is not None and not (_int(count) and count >= 1):
+        errors.append("'count' must be a whole number of at least 1, or null for no limit")
+    seed = doc.get("seed", 0)
+    if not _int(seed):
+        errors.append("'seed' must be a whole number")
+    if status is not None and disconnect is True:
+        errors.append("a rule either answers with 'status' or cuts the connection ('disconnect'), not both")
+    if status is None and disconnect is not True and not latency:
+        errors.append("a rule needs at least one of 'status', 'latency_ms' or 'disconnect'")
+    if doc.get("body") is not None and status is None:
+        errors.append("'body' needs a 'status'")
+    if errors:
+        return errors
+    return FaultRule(
+        id=id, api=api, routing_key=doc.get("routing_key"), path=path, status=status, body=doc.get("body"),
+        latency_ms=latency, disconnect=disconnect, probability=float(probability), count=count, seed=seed,
+        label=doc.get("label") or "", created_at=created_at,
+    )
+
+
+@dataclass
+class FaultBook:
+    """The rules in force, in order, each with its own seeded random stream."""
+
+    _rules: list[FaultRule] = field(default_factory=list)
+    _dice: dict[str, random.Random] = field(default_factory=dict)
+
+    def rules(self) -> list[FaultRule]:
+        return list(self._rules)
+
+    def get(self, rule_id: str) -> FaultRule | None:
+        return next((rule for rule in self._rules if rule.id == rule_id), None)
+
+    def replace(self, rules: list[FaultRule]) -> None:
+        self._rules = list(rules)
+        self._dice = {rule.id: random.Random(rule.seed) for rule in rules}
+
+    def add(self, rule: FaultRule) -> None:
+        self._rules.append(rule)
+        self._dice[rule.id] = random.Random(rule.seed)
+
+    def remove(self, rule_id: str) -> bool:
+        before = len(self._rules)
+        self._rules = [rule for rule in self._rules if rule.id != rule_id]
+        self._dice.pop(rule_id, None)
+        return len(self._rules) != before
+
+    def clear(self) -> None:
+        self.replace([])
+
+    def pick(self, api: str, path: str, routing_key: str | None) -> FaultRule | None:
+        """The rule that fires for this request, counted as fired; None when no rule fires."""
+        for rule in self._rules:
+            if rule.exhausted or not rule.matches(api, path, routing_key):
+                continue
+            if rule.probability < 1.0 and self._dice[rule.id].random() >= rule.probability:
+                continue
+            rule.fired += 1
+            return rule
+        return None

@@ -1,0 +1,77 @@
+"""PagerDuty's Events API rate limit: about 120 events per minute per routing key, in a sliding 60 s window.
+
+Off by default; the sandbox controls turn it on. Only accepted requests count toward the window, so a client
+that backs off recovers once the window slides past its earlier events.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+DEFAULT_LIMIT = 120
+DEFAULT_WINDOW_SECONDS = 60
+MAX_LIMIT = 1_000_000
+MAX_WINDOW_SECONDS = 86_400
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    enabled: bool = False
+    limit: int = DEFAULT_LIMIT
+    window_seconds: int = DEFAULT_WINDOW_SECONDS
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def parse_settings(doc: Any, current: RateLimitSettings) -> RateLimitSettings | list[str]:
+    """A client's change to the settings; fields it leaves out keep their current value."""
+    if not isinstance(doc, dict):
+        return ["the body must be a JSON object like {\"enabled\": true}"]
+    errors = []
+    unknown = sorted(set(doc) - {"enabled", "limit", "window_seconds"})
+    if unknown:
+        errors.append("unknown field(s): " + ", ".join(unknown))
+    if "enabled" in doc and not isinstance(doc["enabled"], bool):
+        errors.append("'enabled' must be true or false")
+    if "limit" in doc and not _whole(doc["limit"], 1, MAX_LIMIT):
+        errors.append(f"'limit' must be a whole number between 1 and {MAX_LIMIT}")
+    if "window_seconds" in doc and not _whole(doc["window_seconds"], 1, MAX_WINDOW_SECONDS):
+        errors.append(f"'window_seconds' must be a whole number between 1 and {MAX_WINDOW_SECONDS}")
+    if errors:
+        return errors
+    return replace(current, **{k: doc[k] for k in ("enabled", "limit", "window_seconds") if k in doc})
+
+
+class SlidingWindowLimiter:
+    """Per routing key, the times of the requests accepted within the window (one deque per key)."""
+
+    def __init__(self, settings: RateLimitSettings | None = None) -> None:
+        self.settings = settings or RateLimitSettings()
+        self._hits: dict[str, deque[float]] = {}
+
+    def configure(self, settings: RateLimitSettings) -> None:
+        self.settings = settings
+        self._hits.clear()
+
+    def allow(self, key: str, now: float) -> bool:
+        """Whether a request for `key` at `now` (seconds) is within the limit; an allowed one is counted."""
+        settings = self.settings
+        if not settings.enabled:
+            return True
+        hits = self._hits.get(key)
+        if hits is None:
+            hits = self._hits[key] = deque()
+        cutoff = now - settings.window_seconds
+        while hits and hits[0] <= cutoff:
+            hits.popleft()
+        if len(hits) >= settings.limit:
+            return False
+        hits.append(now)
+        return True

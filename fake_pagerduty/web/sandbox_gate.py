@@ -1,0 +1,91 @@
+"""The sandbox controls' one hook in the Events API handlers: injected faults, then the rate limit.
+
+`intercept(request, entry)` runs after the body is read and its keys are picked out, before validation and
+processing. It returns the response to send (a fault's answer, or PagerDuty's throttle error), already
+journaled; or None to carry on (after any injected latency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from fake_pagerduty.domain import lifecycle
+from fake_pagerduty.domain.faults import FaultRule
+from fake_pagerduty.errors import EventsApiError, compact_json, fault_body
+from fake_pagerduty.store import JournalEntry
+
+FAULT = "fault"  # the journal outcome of a request answered or cut by a fault rule
+THROTTLED = "throttled"  # the journal detail of a request refused by the rate limit
+
+
+class ConnectionCut(Exception):  # noqa: N818 - it names what happened, like ClientDisconnect
+    """A fault rule cut the connection, but the server gives no socket to close (an in-process ASGI
+    transport, as in tests): the client sees this exception instead of a dropped connection."""
+
+
+def _transport(receive: object) -> object | None:
+    """The socket transport behind uvicorn's ASGI `receive` (its request cycle holds it), if any."""
+    owner = getattr(receive, "__self__", None)
+    for _ in range(4):  # through a middleware's wrapped receive, if someone adds one
+        if owner is None:
+            return None
+        transport = getattr(owner, "transport", None)
+        if transport is not None and hasattr(transport, "abort"):
+            return transport
+        inner = getattr(owner, "_receive", None) or getattr(owner, "receive", None)
+        owner = getattr(inner, "__self__", None)
+    return None
+
+
+async def _cut_connection(request: Request) -> Response:
+    transport = _transport(request.receive)
+    if transport is None:
+        raise ConnectionCut("the sandbox cut the connection (fault rule)")
+    transport.abort()  # closes the socket now: the client gets no status line, no headers, nothing
+    await asyncio.sleep(0)  # let the server notice, so it discards what follows
+    return Response(status_code=500)  # never reaches the client: the connection is gone
+
+
+def _fault_answer(rule: FaultRule, api: str) -> Response:
+    if rule.body is None:
+        text, media_type = fault_body(rule.status, api)
+    elif isinstance(rule.body, str):
+        text, media_type = rule.body, "text/plain"
+    else:
+        text, media_type = compact_json(rule.body), "application/json"
+    return Response(text, status_code=rule.status, media_type=media_type)
+
+
+async def _journal(request: Request, entry: JournalEntry) -> None:
+    await request.app.state.store.record_request(entry)
+    request.app.state.journal_signal.notify()
+
+
+async def intercept(request: Request, entry: JournalEntry) -> Response | None:
+    state = request.app.state
+    rule = state.faults.pick(entry.api, entry.path, entry.routing_key)
+    if rule is not None:
+        entry.fault_id = rule.id
+        if rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        if rule.disconnect or rule.status is not None:
+            entry.outcome, entry.outcome_detail = FAULT, rule.describe()
+            if rule.disconnect:
+                entry.response_status, entry.response_body = 0, ""
+                await _journal(request, entry)
+                return await _cut_connection(request)
+            response = _fault_answer(rule, entry.api)
+            entry.response_status, entry.response_body = response.status_code, response.body.decode("utf-8")
+            await _journal(request, entry)
+            return response
+        entry.warnings.append(rule.describe())
+    if entry.routing_key and not state.rate_limiter.allow(entry.routing_key, state.clock.now().timestamp()):
+        error = EventsApiError.throttled(entry.api)
+        entry.response_status, entry.response_body = error.status, compact_json(error.body)
+        entry.outcome, entry.outcome_detail = lifecycle.REJECTED, THROTTLED
+        await _journal(request, entry)
+        return error.response()
+    return None
