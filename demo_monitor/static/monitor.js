@@ -54,7 +54,7 @@
         cursor: { show: false },
         scales: { x: { time: true }, y: { range: yRange(metric) } },
         axes: [{ stroke: "#8b9bab", grid: { stroke: "#222c36" } }, { stroke: "#8b9bab", grid: { stroke: "#222c36" }, size: 55 }],
-        series: [{}, { stroke: LINE, width: 2, fill: "rgba(88,166,255,0.12)" }],
+        series: [{}, { stroke: LINE, width: 2, fill: "rgba(88,166,255,0.12)", points: { show: false } }],
         plugins: [thresholdPlugin(metric)]
       }, data, fig);
       charts.push({ metric: metric, plot: plot, data: data });
@@ -180,11 +180,29 @@
     b.textContent = msg.connected ? "PagerDuty: " + msg.service_name : "PagerDuty: not connected";
   }
 
+  var es = null;
   if (window.EventSource) {
-    var es = new EventSource("/api/stream");
+    es = new EventSource("/api/stream");
     es.addEventListener("tick", function (e) { onTick(JSON.parse(e.data)); });
     es.addEventListener("alerts", function (e) { onAlerts(JSON.parse(e.data)); });
     es.addEventListener("integration", function (e) { onIntegration(JSON.parse(e.data)); });
+  }
+
+  // the Connect button image comes from PagerDuty; if it cannot load, the link's text is enough
+  document.querySelectorAll(".connect-button img").forEach(function (img) {
+    function hide() { img.style.display = "none"; }
+    if (img.complete && img.naturalWidth === 0) hide();
+    img.addEventListener("error", hide);
+  });
+
+  // the alerts list reloads (at most every few seconds) when alerts change
+  var reloadPending = false;
+  if (document.body.getAttribute("data-page") === "alerts" && es) {
+    es.addEventListener("alerts", function () {
+      if (reloadPending) return;
+      reloadPending = true;
+      setTimeout(function () { window.location.reload(); }, 1500);
+    });
   }
 
   var resizeTimer = null;

@@ -1,0 +1,34 @@
+from demo_monitor.store import Store, migrations
+
+
+async def test_migrations_are_numbered_and_applied_once(tmp_path):
+    path = str(tmp_path / "m.db")
+    store = await Store.open(path)
+    assert [n for n, _ in migrations()] == list(range(1, len(migrations()) + 1))
+    assert await store.migrate() == len(migrations())
+    mode = await store._one("PRAGMA journal_mode")
+    assert mode[0] == "wal"
+    await store.close()
+    again = await Store.open(path)  # reopening does not re-run 0001 (it would fail on CREATE TABLE)
+    assert len(await again.list_rules()) == 4
+    await again.close()
+
+
+async def test_memory_database_is_a_temporary_file_removed_on_close():
+    store = await Store.open(":memory:")
+    tmpdir = store._tmpdir
+    import os
+
+    assert os.path.isdir(tmpdir)
+    await store.close()
+    assert not os.path.exists(tmpdir)
+
+
+async def test_connect_states_are_single_use_and_expire(tmp_path):
+    store = await Store.open(str(tmp_path / "s.db"))
+    await store.add_connect_state("tok", now=1000.0)
+    assert await store.consume_connect_state("tok", now=1001.0) is True
+    assert await store.consume_connect_state("tok", now=1002.0) is False
+    await store.add_connect_state("old", now=1000.0)
+    assert await store.consume_connect_state("old", now=1000.0 + 3601) is False
+    await store.close()
