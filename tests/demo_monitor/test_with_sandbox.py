@@ -39,11 +39,25 @@ async def monitor(tmp_path, clock, pd_transport):
         yield app
 
 
+REST_HEADERS = {"Authorization": "Token token=sandbox-api-key-acme",
+                "Accept": "application/vnd.pagerduty+json;version=2"}
+
+
+async def incidents(sandbox_app, incident_key: str) -> list[dict]:
+    """The sandbox's incidents for a key, through its REST API."""
+    transport = httpx.ASGITransport(app=sandbox_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as rest:
+        response = await rest.get("/api/incidents", headers=REST_HEADERS,
+                                  params={"incident_key": incident_key, "date_range": "all"})
+    assert response.status_code == 200, response.text
+    return response.json()["incidents"]
+
+
 async def outbox(app) -> list[tuple[str, str]]:
     return [(r["event_type"], r["status"]) for r in await app.state.store.list_outbox()]
 
 
-async def test_trigger_acknowledge_and_resolve_reach_the_sandbox(monitor, clock):
+async def test_trigger_acknowledge_and_resolve_reach_the_sandbox(monitor, clock, sandbox_app):
     await connect(monitor, SERVICE_KEY)
     alert = await break_www15(monitor, clock)
     await monitor.state.worker.run_once()
@@ -51,14 +65,20 @@ async def test_trigger_acknowledge_and_resolve_reach_the_sandbox(monitor, clock)
     assert [(r["event_type"], r["status"]) for r in rows] == [("trigger", "sent")]
     assert json.loads(rows[0]["response"]) == {"status": "success", "message": "Event processed",
                                                "incident_key": alert["id"]}
+    [incident] = await incidents(sandbox_app, alert["id"])
+    assert incident["status"] == "triggered"
+    assert incident["title"] == "Server www15 running low on memory"
+    assert incident["incident_key"] == alert["id"]
 
     await monitor.state.monitor.act_on_alert(alert["id"], "acknowledge", who="Sam")
     await monitor.state.worker.run_once()
+    assert [i["status"] for i in await incidents(sandbox_app, alert["id"])] == ["acknowledged"]
     await monitor.state.monitor.clear_fault("www15", "memory_usage")
     await ticks(monitor, 4, clock)
     await monitor.state.worker.run_once()
     assert await outbox(monitor) == [("trigger", "sent"), ("acknowledge", "sent"), ("resolve", "sent")]
     assert (await monitor.state.store.get_alert(alert["id"])).state == "resolved"
+    assert [i["status"] for i in await incidents(sandbox_app, alert["id"])] == ["resolved"]
 
 
 async def test_events_api_v2_reaches_the_sandbox(monitor, clock):
@@ -82,7 +102,7 @@ async def test_an_invalid_key_fails_with_the_sandboxs_reason(monitor, clock):
     assert summary["status"] == "failed" and summary["reason"] == data["last_error"]
 
 
-async def test_stopping_the_sandbox_loses_nothing_and_keeps_order(monitor, clock, pd_transport):
+async def test_stopping_the_sandbox_loses_nothing_and_keeps_order(monitor, clock, pd_transport, sandbox_app):
     await connect(monitor, SERVICE_KEY)
     pd_transport.down = True
     alert = await break_www15(monitor, clock)
@@ -104,3 +124,4 @@ async def test_stopping_the_sandbox_loses_nothing_and_keeps_order(monitor, clock
     assert await outbox(monitor) == [("trigger", "sent"), ("acknowledge", "sent"), ("resolve", "sent")]
     rows = await monitor.state.store.list_outbox()
     assert rows[0]["attempts"] == 7 and rows[1]["attempts"] == 1
+    assert [i["status"] for i in await incidents(sandbox_app, alert["id"])] == ["resolved"]
