@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -140,6 +141,12 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
+    def incident(self, incident_key: str) -> dict:
+        """The sandbox's one incident with this key (REST API)."""
+        incidents = self.sandbox_rest("/incidents", incident_key=incident_key)["incidents"]
+        assert len(incidents) == 1, incidents
+        return incidents[0]
+
     def set_fault(self, server: str, metric: str, value: float) -> None:
         response = httpx.post(f"{self.monitor_url}/api/servers/{server}/fault",
                               json={"metric": metric, "value": value}, timeout=5)
@@ -158,6 +165,15 @@ class Stack:
             return next((a for a in self.alerts(server) if condition(a)), None)
 
         return wait_for(find, timeout=timeout, what=f"{what} (server {server})")
+
+
+def delivery(alert: dict, event_type: str) -> dict | None:
+    """The monitor's outbox row for the alert's `event_type` event (trigger, acknowledge, resolve)."""
+    return next((e for e in alert["events"] if e["event_type"] == event_type), None)
+
+
+def delivered(alert: dict, event_type: str) -> bool:
+    return (delivery(alert, event_type) or {}).get("status") == "sent"
 
 
 def _seed_file(directory: Path, monitor_url: str) -> Path:
@@ -266,6 +282,25 @@ def connect(page: Page, stack: Stack, service_name: str) -> dict:
     page.get_by_label("Service name").fill(service_name)
     page.get_by_role("button", name="Create service").click()
     expect(page).to_have_url(re.compile("^" + re.escape(stack.monitor_url + "/integrations/pagerduty")))
+    integration = stack.monitor_json("/api/integration")
+    assert integration["connected"] is True, integration
+    return integration
+
+
+SAMPLE_KEY = "e93facc04764012d7bfb002500d5d1a6"
+
+
+def connect_directly(stack: Stack, service_key: str = SAMPLE_KEY, service_name: str = "Acme Website") -> dict:
+    """Connect the monitor without a browser: take a state token from the monitor's own Connect start and
+    answer its callback as the sandbox would, with the seeded "Acme Website" integration key. For tests whose
+    subject is not the handshake."""
+    start = httpx.get(stack.monitor_url + "/integrations/pagerduty/connect", follow_redirects=False, timeout=5)
+    assert start.status_code in (302, 303), start.text
+    callback = parse_qs(urlsplit(start.headers["location"]).query)["callback"][0]
+    answer_url = callback + ("&" if "?" in callback else "?") + urlencode(
+        {"account": "acme", "service_key": service_key, "service_name": service_name})
+    answer = httpx.get(answer_url, follow_redirects=False, timeout=5)
+    assert answer.status_code in (302, 303) and answer.headers["location"].endswith("result=connected"), answer
     integration = stack.monitor_json("/api/integration")
     assert integration["connected"] is True, integration
     return integration
