@@ -50,3 +50,8 @@ def request_examples(name: str, path: str) -> list[dict]:
     operation = spec(name)["paths"][path]["post"]
     examples = operation["requestBody"]["content"]["application/json"].get("examples", {})
     return [example["value"] for example in examples.values()]
+
+
+def component_validator(name: str, component: str) -> jsonschema.Validator:
+    """A validator for one of the spec's `#/components/schemas/...` (e.g. rest.json's Incident)."""
+    return _validator(name, {"$ref": f"#/components/schemas/{component}"})

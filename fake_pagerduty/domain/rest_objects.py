@@ -119,7 +119,6 @@ def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
             base, _json(row.get("last_status_change_by"), None), row["service_id"]
         ),
         "resolved_at": row["resolved_at"],
-        "first_trigger_log_entry": None,
         "alert_counts": {"all": counts["all"], "triggered": counts["triggered"], "resolved": counts["resolved"]},
         "is_mergeable": True,
         "incident_type": {"name": "incident_default"},
@@ -127,7 +126,6 @@ def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
         "teams": [],
         "pending_actions": [],
         "acknowledgements": acknowledgements,
-        "alert_grouping": None,
         "priority": None,
         "resolve_reason": None,
         "incidents_responders": [],
@@ -166,10 +164,7 @@ def service(base: str, row: dict, integrations: list[dict], last_incident_at: st
         "scheduled_actions": [],
         "addons": [],
         "alert_creation": "create_alerts_and_incidents",
-        "alert_grouping_parameters": {"type": None, "config": None},
-        "alert_grouping": None,
-        "alert_grouping_timeout": None,
-        "auto_pause_notifications_parameters": {"enabled": False, "timeout": None},
+        "auto_pause_notifications_parameters": {"enabled": False, "timeout": 0},
     }
 
 
@@ -208,7 +203,6 @@ def alert(base: str, row: dict) -> dict:
             base, {"id": row["integration_id"], "type": row["integration_type"], "name": row["integration_name"],
                    "service_id": row["service_id"]}
         ),
-        "first_trigger_log_entry": None,
         "body": body,
     }
 
@@ -241,8 +235,6 @@ def change_event(base: str, row: dict) -> dict:
         "id": row["id"],
         "type": "change_event",
         "summary": row["summary"],
-        "self": f"{base}/api/change_events/{row['id']}",
-        "html_url": None,
         "timestamp": row["timestamp"],
         "source": row["source"],
         "services": [service_reference(base, row["service_id"], row["service_name"])],
