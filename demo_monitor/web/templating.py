@@ -19,6 +19,7 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _env.filters["fmt"] = format_value
+_env.filters["when"] = lambda iso: (iso or "").replace("T", " ").replace("Z", " UTC")
 _env.globals["LABELS"] = LABELS
 _env.globals["UNITS"] = UNITS
 templates = Jinja2Templates(env=_env)

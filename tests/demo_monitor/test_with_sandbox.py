@@ -125,3 +125,27 @@ async def test_stopping_the_sandbox_loses_nothing_and_keeps_order(monitor, clock
     rows = await monitor.state.store.list_outbox()
     assert rows[0]["attempts"] == 7 and rows[1]["attempts"] == 1
     assert [i["status"] for i in await incidents(sandbox_app, alert["id"])] == ["resolved"]
+
+
+@pytest.mark.parametrize("status", [403, 429, 500, 503])
+async def test_the_sandboxs_throttling_and_errors_are_retried_until_the_incident_exists(
+        monitor, clock, sandbox_app, status):
+    transport = httpx.ASGITransport(app=sandbox_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as control:
+        r = await control.post("/_sandbox/faults", json={"api": "v1", "status": status, "count": 2})
+        assert r.status_code == 201, r.text
+    await connect(monitor, SERVICE_KEY)
+    alert = await break_www15(monitor, clock)
+    await monitor.state.worker.run_once()
+    row = (await monitor.state.store.list_outbox())[0]
+    assert (row["status"], row["attempts"]) == ("retrying", 1)
+    assert row["last_error"].startswith(f"HTTP {status}")
+    if status == 403:
+        assert "throttle exceeded" in row["last_error"]
+    assert await incidents(sandbox_app, alert["id"]) == []
+    for _ in range(2):
+        clock.advance(1)
+        await monitor.state.worker.run_once()
+    row = (await monitor.state.store.list_outbox())[0]
+    assert (row["status"], row["attempts"]) == ("sent", 3)
+    assert [i["status"] for i in await incidents(sandbox_app, alert["id"])] == ["triggered"]
