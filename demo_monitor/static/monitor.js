@@ -157,21 +157,65 @@
         list.appendChild(li);
       });
     }
-    // an alert's own page reloads when that alert changed (state, delivery, PagerDuty status)
     var detail = document.getElementById("alert");
-    if (detail && msg.changed && msg.changed === detail.getAttribute("data-alert-id")) {
-      window.location.reload();
-    }
-    if (detail && !msg.changed) {
-      var id = detail.getAttribute("data-alert-id");
-      var now = null;
-      msg.open.forEach(function (a) { if (a.id === id) now = a; });
-      var shown = document.getElementById("alert-state");
-      if (shown && ((now && now.state !== shown.textContent) || (!now && shown.textContent !== "resolved"))) {
-        window.location.reload();
-      }
+    if (detail && (!msg.changed || msg.changed === detail.getAttribute("data-alert-id"))) {
+      refreshAlert(detail.getAttribute("data-alert-id"));
     }
   }
+
+  // An alert's own page: delivery progress is updated in place; a change of state (which changes the
+  // buttons) or of the PagerDuty status reloads the page.
+  var refreshing = false, refreshAgain = false;
+  function refreshAlert(id) {
+    if (refreshing) { refreshAgain = true; return; }
+    refreshing = true;
+    fetch("/api/alerts/" + encodeURIComponent(id), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) {
+        if (!a) return;
+        var shownState = document.getElementById("alert-state");
+        var shownPd = document.getElementById("pd-status");
+        var pdText = (a.pagerduty && a.pagerduty.text) || "";
+        var shownPdText = shownPd ? shownPd.getAttribute("data-text") : "";
+        if ((shownState && shownState.textContent.trim() !== a.state) || pdText !== shownPdText) {
+          window.location.reload();
+          return;
+        }
+        var cell = document.getElementById("delivery");
+        if (cell) {
+          cell.textContent = "";
+          cell.appendChild(badge("delivery-" + a.delivery.status, deliveryText(a.delivery)));
+          if ((a.delivery.status === "failed" || a.delivery.status === "retrying") && a.delivery.reason) {
+            var reason = document.createElement("span");
+            reason.className = "reason";
+            reason.textContent = " " + a.delivery.reason;
+            cell.appendChild(reason);
+          }
+        }
+        var body = document.getElementById("events-body");
+        if (body && a.events.length) {
+          body.textContent = "";
+          a.events.forEach(function (e) {
+            var tr = document.createElement("tr");
+            [e.event_type, null, String(e.attempts), when(e.created_at), e.sent_at ? when(e.sent_at) : "\u2014",
+             e.last_error || ""].forEach(function (text, i) {
+              var td = document.createElement("td");
+              if (i === 1) td.appendChild(badge("delivery-" + e.status, e.status));
+              else td.textContent = text;
+              tr.appendChild(td);
+            });
+            body.appendChild(tr);
+          });
+        }
+      })
+      .catch(function () { /* the next change tries again */ })
+      .then(function () {
+        refreshing = false;
+        if (refreshAgain) { refreshAgain = false; refreshAlert(id); }
+      });
+  }
+
+  function when(iso) { return (iso || "").replace("T", " ").replace("Z", " UTC"); }
 
   function onIntegration(msg) {
     var b = document.getElementById("conn-badge");
