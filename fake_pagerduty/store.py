@@ -1012,7 +1012,7 @@ class Store:
 
     async def fault_rules(self) -> list[FaultRule]:
         rows = await self._all("SELECT * FROM sandbox_faults ORDER BY position")
-        return [FaultRule(id=r["id"], **json.loads(r["rule"]), fired=r["fired"], created_at=r["created_at"])
+        return [FaultRule.restore(r["id"], json.loads(r["rule"]), fired=r["fired"], created_at=r["created_at"])
                 for r in rows]
 
     async def replace_fault_rules(self, rules: list[FaultRule]) -> None:

@@ -1,7 +1,7 @@
 """Fault rules: what the sandbox does to an Events API request instead of (or before) handling it.
 
-A rule matches on the endpoint (`v1`, `v2`, `change` or `any`), the routing key and the path (a glob), and
-then answers with an HTTP status, adds latency, or cuts the connection. Rules are tried in order; the first
+A rule's `match` names the endpoint (`v1`, `v2`, `change` or `any`), the routing key and the path (a glob);
+left out, each matches anything. The rule then answers with an HTTP status, adds latency, or cuts the connection. Rules are tried in order; the first
 one that matches, still has shots left (`count`) and wins its dice roll (`probability`, from a per-rule RNG
 seeded with `seed`, so runs repeat) fires, and no later rule is tried.
 """
@@ -13,16 +13,16 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-APIS = ("any", "v1", "v2", "change")
+ENDPOINTS = ("any", "v1", "v2", "change")
 MAX_LATENCY_MS = 120_000
-FIELDS = ("label", "api", "routing_key", "path", "status", "body", "latency_ms", "disconnect", "probability",
-          "count", "seed")
+FIELDS = ("label", "match", "status", "body", "latency_ms", "disconnect", "probability", "count", "seed")
+MATCH_FIELDS = ("endpoint", "routing_key", "path")
 
 
 @dataclass
 class FaultRule:
     id: str
-    api: str = "any"
+    endpoint: str = "any"
     routing_key: str | None = None
     path: str | None = None
     status: int | None = None
@@ -44,8 +44,8 @@ class FaultRule:
     def remaining(self) -> int | None:
         return None if self.count is None else max(self.count - self.fired, 0)
 
-    def matches(self, api: str, path: str, routing_key: str | None) -> bool:
-        if self.api != "any" and self.api != api:
+    def matches(self, endpoint: str, path: str, routing_key: str | None) -> bool:
+        if self.endpoint != "any" and self.endpoint != endpoint:
             return False
         if self.routing_key is not None and self.routing_key != routing_key:
             return False
@@ -68,7 +68,21 @@ class FaultRule:
 
     def definition(self) -> dict:
         """The rule as a client gives it (what PUT accepts back)."""
-        return {name: getattr(self, name) for name in FIELDS}
+        return {
+            "label": self.label,
+            "match": {"endpoint": self.endpoint, "routing_key": self.routing_key, "path": self.path},
+            "status": self.status, "body": self.body, "latency_ms": self.latency_ms, "disconnect": self.disconnect,
+            "probability": self.probability, "count": self.count, "seed": self.seed,
+        }
+
+    @classmethod
+    def restore(cls, id: str, definition: dict, *, fired: int, created_at: str) -> FaultRule:
+        """A rule as it was kept (its definition, already checked when it was made)."""
+        rule = parse_rule(definition, id=id, created_at=created_at)
+        if isinstance(rule, list):
+            raise ValueError(f"stored fault rule {id} is invalid: {'; '.join(rule)}")
+        rule.fired = fired
+        return rule
 
     def to_dict(self) -> dict:
         return {"id": self.id, **self.definition(), "fired": self.fired, "remaining": self.remaining,
@@ -87,16 +101,28 @@ def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
     unknown = sorted(set(doc) - set(FIELDS) - {"id", "fired", "remaining", "created_at"})
     if unknown:
         errors.append("unknown field(s): " + ", ".join(unknown))
-    api = doc.get("api", "any")
-    if api not in APIS:
-        errors.append("'api' must be one of: any v1 v2 change")
-    for name in ("routing_key", "path", "label"):
-        value = doc.get(name)
+    match = doc.get("match")
+    if match is None:
+        match = {}
+    if not isinstance(match, dict):
+        errors.append("'match' must be an object like {\"endpoint\": \"v2\"}")
+        match = {}
+    unknown = sorted(set(match) - set(MATCH_FIELDS))
+    if unknown:
+        errors.append("unknown field(s) in 'match': " + ", ".join(unknown))
+    endpoint = match.get("endpoint") or "any"
+    if endpoint not in ENDPOINTS:
+        errors.append("'match.endpoint' must be one of: any v1 v2 change")
+    for name in ("routing_key", "path"):
+        value = match.get(name)
         if value is not None and not isinstance(value, str):
-            errors.append(f"'{name}' must be a string")
-    path = doc.get("path")
+            errors.append(f"'match.{name}' must be a string")
+    path = match.get("path")
     if isinstance(path, str) and not path.startswith("/"):
-        errors.append("'path' must start with '/'")
+        errors.append("'match.path' must start with '/'")
+    label = doc.get("label")
+    if label is not None and not isinstance(label, str):
+        errors.append("'label' must be a string")
     status = doc.get("status")
     if status is not None and not (_int(status) and 400 <= status <= 599):
         errors.append("'status' must be an HTTP error status between 400 and 599")
@@ -105,7 +131,7 @@ def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
         latency = 0
     if not (_int(latency) and 0 <= latency <= MAX_LATENCY_MS):
         errors.append(f"'latency_ms' must be a whole number between 0 and {MAX_LATENCY_MS}")
-    disconnect = doc.get("disconnect", False)
+    disconnect = doc.get("disconnect") or False
     if not isinstance(disconnect, bool):
         errors.append("'disconnect' must be true or false")
     probability = doc.get("probability", 1.0)
@@ -116,7 +142,7 @@ def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
     count = doc.get("count")
     if count is not None and not (_int(count) and count >= 1):
         errors.append("'count' must be a whole number of at least 1, or null for no limit")
-    seed = doc.get("seed", 0)
+    seed = doc.get("seed") or 0
     if not _int(seed):
         errors.append("'seed' must be a whole number")
     if status is not None and disconnect is True:
@@ -128,7 +154,7 @@ def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
     if errors:
         return errors
     return FaultRule(
-        id=id, api=api, routing_key=doc.get("routing_key"), path=path, status=status, body=doc.get("body"),
+        id=id, endpoint=endpoint, routing_key=match.get("routing_key"), path=path, status=status, body=doc.get("body"),
         latency_ms=latency, disconnect=disconnect, probability=float(probability), count=count, seed=seed,
         label=doc.get("label") or "", created_at=created_at,
     )
@@ -164,10 +190,10 @@ class FaultBook:
     def clear(self) -> None:
         self.replace([])
 
-    def pick(self, api: str, path: str, routing_key: str | None) -> FaultRule | None:
+    def pick(self, endpoint: str, path: str, routing_key: str | None) -> FaultRule | None:
         """The rule that fires for this request, counted as fired; None when no rule fires."""
         for rule in self._rules:
-            if rule.exhausted or not rule.matches(api, path, routing_key):
+            if rule.exhausted or not rule.matches(endpoint, path, routing_key):
                 continue
             if rule.probability < 1.0 and self._dice[rule.id].random() >= rule.probability:
                 continue
