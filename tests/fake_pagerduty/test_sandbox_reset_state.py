@@ -26,7 +26,7 @@ async def test_reset_wipes_activity_and_says_what_it_deleted(sandbox):
     await trigger(sandbox, "b")
     await sandbox.post("/v2/change/enqueue", json={"routing_key": "e93facc04764012d7bfb002500d5d1a6",
                                                    "payload": {"summary": "Deployed v2"}})
-    await sandbox.post("/_sandbox/faults", json={"routing_key": "nobody", "status": 500})
+    assert (await sandbox.post("/_sandbox/faults", json={"match": {"routing_key": "nobody"}, "status": 500})).status_code == 201
 
     response = await sandbox.post("/_sandbox/reset")
 
