@@ -78,6 +78,25 @@
     } catch (e) { /* no charts, page still works */ }
   }
 
+  // the dashboard's server picker: load that server's history and follow it live
+  var picker = document.getElementById("featured-select");
+  if (picker && chartsEl) {
+    picker.addEventListener("change", function () {
+      var name = picker.value;
+      fetch("/api/servers/" + encodeURIComponent(name) + "/history")
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (d) {
+          if (!d) return;
+          server = name;
+          thresholds = d.thresholds || thresholds;
+          chartsEl.setAttribute("data-server", name);
+          var link = document.getElementById("featured-name");
+          if (link) { link.textContent = name; link.href = "/servers/" + encodeURIComponent(name); }
+          makeCharts(d.history);
+        });
+    });
+  }
+
   function setText(el, text) { if (el) el.textContent = text; }
 
   function onTick(msg) {

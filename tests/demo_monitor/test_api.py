@@ -96,3 +96,21 @@ async def test_rules_and_integration_as_json(client):
     integration = (await client.get("/api/integration")).json()
     assert integration["connected"] is False and integration["account"] is None
     assert integration["events_api_version"] == 1
+
+
+async def test_server_history_feeds_the_charts(app, client, clock):
+    await ticks(app, 3, clock)
+    r = await client.get("/api/servers/db1/history")
+    assert r.status_code == 200
+    data = r.json()
+    assert data["server"] == "db1"
+    assert len(data["history"]["t"]) == 3 and len(data["history"]["memory_usage"]) == 3
+    assert data["thresholds"]["memory_usage"] == [{"value": 90.0, "severity": "critical"}]
+    assert (await client.get("/api/servers/nope/history")).status_code == 404
+
+
+async def test_unknown_api_paths_and_methods_answer_json(client):
+    r = await client.get("/api/nothing-here")
+    assert r.status_code == 404 and r.json() == {"error": "There is no page here."}
+    r = await client.put("/api/alerts")
+    assert r.status_code == 405 and r.json() == {"error": "That method is not allowed here."}
