@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.templating import Jinja2Templates
 
 from fake_pagerduty import seed, tls
@@ -16,12 +17,14 @@ from fake_pagerduty.changes import ChangeFeed
 from fake_pagerduty.domain.clock import Clock
 from fake_pagerduty.domain.faults import FaultBook
 from fake_pagerduty.domain.rate_limits import SlidingWindowLimiter
+from fake_pagerduty.domain.throttle import FailureWindow
 from fake_pagerduty.errors import handlers
+from fake_pagerduty.live import LiveVersions
 from fake_pagerduty.routes import routes
 from fake_pagerduty.settings import Settings
 from fake_pagerduty.signals import Signal
 from fake_pagerduty.store import Store
-from fake_pagerduty.web import sandbox_api
+from fake_pagerduty.web import sandbox_api, sessions
 
 PACKAGE_DIR = Path(__file__).parent
 TIMEOUT_SWEEP_SECONDS = 1.0
@@ -90,12 +93,16 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
                     await sweeper
             await store.close()
 
-    app = Starlette(routes=routes(), exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(routes=routes(), exception_handlers=handlers, lifespan=lifespan,
+                    middleware=[Middleware(sessions.SessionMiddleware)])
     app.state.settings = settings
     app.state.clock = Clock()
     app.state.changes = ChangeFeed()
     app.state.journal_signal = Signal()  # poked after every journaled events request (sandbox waits)
     app.state.faults = FaultBook()  # sandbox fault rules in force (kept in SQLite too)
     app.state.rate_limiter = SlidingWindowLimiter()  # PagerDuty's events rate limit, off until turned on
-    app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"))
+    app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"),
+                                          context_processors=[sessions.template_context])
+    app.state.live = LiveVersions(app.state.changes)
+    app.state.login_failures = FailureWindow(limit=10, window_seconds=300)
     return app

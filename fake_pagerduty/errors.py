@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
+from urllib.parse import urlencode
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 THROTTLE_MESSAGE_V1 = "Requests for this service are arriving too quickly. Please retry later."
 THROTTLE_MESSAGE_V2 = "Requests for this service are arriving too quickly.  Please retry later."
@@ -148,6 +149,18 @@ class PageError(Exception):
         self.status, self.title, self.detail = status, title, detail
 
 
+class SignInRequired(Exception):
+    """A person's page asked for without a session: off to the sign-in page, then back to `next_path`."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+async def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
+    return RedirectResponse("/login?" + urlencode({"next": exc.next_path}), status_code=303)
+
+
 async def _events_api_error(request: Request, exc: EventsApiError) -> Response:
     return exc.response()
 
@@ -178,7 +191,7 @@ async def _page_error(request: Request, exc: PageError) -> Response:
     if templates is None:
         return HTMLResponse(f"<h1>{exc.title}</h1>", status_code=exc.status)
     return templates.TemplateResponse(
-        request, "error.html", {"title": exc.title, "detail": exc.detail}, status_code=exc.status
+        request, "error.html", {"title": exc.title, "detail": exc.detail, "status": exc.status}, status_code=exc.status
     )
 
 
@@ -216,5 +229,6 @@ handlers = {
     RestError: _rest_error,
     PageError: _page_error,
     SandboxError: _sandbox_error,
+    SignInRequired: _sign_in_required,
     HTTPException: _http_exception,
 }

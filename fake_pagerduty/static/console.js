@@ -1,0 +1,73 @@
+// The console's small behaviours: live incident rows, copy buttons, more service-name fields.
+// No dependencies; everything degrades to plain forms and links without JavaScript.
+(function () {
+  "use strict";
+
+  // Live incidents: ask every second whether the account changed (204 = no); swap the rows when it did.
+  var rows = document.getElementById("incident-rows");
+  if (rows && window.fetch) {
+    var note = document.querySelector("[data-live-state]");
+    var busy = false;
+    var timer = window.setInterval(function () {
+      if (busy || document.hidden) return;
+      busy = true;
+      var url = rows.dataset.liveUrl + "&v=" + encodeURIComponent(rows.dataset.version);
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (response.status === 401) { window.clearInterval(timer); throw new Error("signed out"); }
+          if (response.status === 204) return null;
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          var version = response.headers.get("X-Console-Version");
+          return response.text().then(function (html) {
+            rows.innerHTML = html;
+            if (version) rows.dataset.version = version;
+          });
+        })
+        .then(function () { if (note) { note.classList.remove("stale"); note.textContent = "Live: this list updates by itself."; } })
+        .catch(function () { if (note) { note.classList.add("stale"); note.textContent = "Live updates paused; reload the page."; } })
+        .then(function () { busy = false; });
+    }, 1000);
+  }
+
+  // Copy buttons: <button data-copy="text">.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var text = button.getAttribute("data-copy");
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = "Copied";
+      window.setTimeout(function () { button.textContent = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    } else {
+      var area = document.createElement("textarea");
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      try { document.execCommand("copy"); done(); } catch (e) { /* nothing to do */ }
+      document.body.removeChild(area);
+    }
+  });
+
+  // Install flow: another "Service name" field.
+  var add = document.querySelector("[data-add-service]");
+  if (add) {
+    var count = 1;
+    add.addEventListener("click", function () {
+      count += 1;
+      var box = document.getElementById("new-services");
+      var label = document.createElement("label");
+      label.htmlFor = "service_name_" + count;
+      label.textContent = "Service name " + count;
+      var input = document.createElement("input");
+      input.id = "service_name_" + count;
+      input.name = "service_name";
+      input.maxLength = 255;
+      box.appendChild(label);
+      box.appendChild(input);
+      input.focus();
+    });
+  }
+})();
