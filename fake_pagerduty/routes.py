@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from fake_pagerduty.web import events_api, rest_api, sandbox_api, sandbox_ca
+from fake_pagerduty.web import auth, connect, console, events_api, rest_api, sandbox_api, sandbox_ca
 
 
 def routes() -> list[BaseRoute]:
@@ -51,4 +52,30 @@ def routes() -> list[BaseRoute]:
         Route("/_sandbox/partner-apps/{vendor_key}", sandbox_api.get_partner_app, methods=["GET"]),
         Route("/_sandbox/partner-apps/{vendor_key}", sandbox_api.put_partner_app, methods=["PUT"]),
         Route("/_sandbox/partner-apps/{vendor_key}", sandbox_api.delete_partner_app, methods=["DELETE"]),
+        # People: sign in, sign up, sign out
+        Route("/login", auth.login_page, methods=["GET"]),
+        Route("/login", auth.login, methods=["POST"]),
+        Route("/signup", auth.signup_page, methods=["GET"]),
+        Route("/signup", auth.signup, methods=["POST"]),
+        Route("/logout", auth.logout, methods=["POST"]),
+        # Handshakes: legacy Connect and the Simple Install Flow
+        Route("/connect", connect.connect_page, methods=["GET"]),
+        Route("/connect", connect.connect_submit, methods=["POST"]),
+        Route("/connect/cancel", connect.connect_cancel, methods=["POST"]),
+        Route("/install/integration", connect.install_page, methods=["GET"]),
+        Route("/install/integration", connect.install_submit, methods=["POST"]),
+        Route("/install/integration/cancel", connect.install_cancel, methods=["POST"]),
+        # The incident console
+        Route("/", console.home, methods=["GET"]),
+        Route("/incidents", console.incidents, methods=["GET"]),
+        Route("/incidents/live", console.incidents_live, methods=["GET"]),
+        Route("/incidents/{incident_id}", console.incident_detail, methods=["GET"]),
+        Route("/incidents/{incident_id}/acknowledge", console.acknowledge, methods=["POST"]),
+        Route("/incidents/{incident_id}/resolve", console.resolve, methods=["POST"]),
+        Route("/services", console.services, methods=["GET"]),
+        Route("/services/{service_id}", console.service_detail, methods=["GET"]),
+        Route("/events/{event_id:int}", console.journal_event, methods=["GET"]),
+        # Static files: the console's CSS/JS, and the Connect button partners hot-link
+        Mount("/static", app=StaticFiles(packages=[("fake_pagerduty", "static")]), name="static"),
+        Mount("/assets", app=StaticFiles(packages=[("fake_pagerduty", "static/assets")]), name="assets"),
     ]

@@ -194,6 +194,14 @@ class IncidentChange:
     event_type: str
 
 
+class Conflict(Exception):
+    """A write refused because a unique name is taken: `field` names the form field to blame."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
 @dataclass
 class EventResult:
     journal_id: int
@@ -890,6 +898,182 @@ class Store:
         if page.total:
             (total,) = await self._one(f"SELECT COUNT(*) FROM change_events c WHERE {condition}", tuple(params))
         return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+    # ---- people: accounts, users, sessions ---------------------------------------------------------------
+
+    async def user_for_sign_in(self, email: str) -> dict | None:
+        """The user with this email (any case), with the password hash to check."""
+        row = await self._one("SELECT id, name, email, password_hash, account_id FROM users WHERE email = ?", (email,))
+        return dict(row) if row else None
+
+    async def create_account(
+        self, *, subdomain: str, account_name: str, user_name: str, email: str, password_hash: str, now: datetime
+    ) -> tuple[str, str]:
+        """A new account with its first user; raises Conflict if the subdomain or email is taken."""
+        account_id, user_id = ids.short_id(), ids.short_id()
+        async with self.transaction() as db:
+            async with db.execute("SELECT 1 FROM accounts WHERE subdomain = ?", (subdomain,)) as cursor:
+                if await cursor.fetchone():
+                    raise Conflict("subdomain", "That subdomain is taken; choose another.")
+            async with db.execute("SELECT 1 FROM users WHERE email = ?", (email,)) as cursor:
+                if await cursor.fetchone():
+                    raise Conflict("email", "An account with that email already exists; sign in instead.")
+            await db.execute(
+                "INSERT INTO accounts (id, subdomain, name, created_at) VALUES (?, ?, ?, ?)",
+                (account_id, subdomain, account_name, iso(now)),
+            )
+            await db.execute(
+                "INSERT INTO users (id, account_id, name, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (user_id, account_id, user_name, email, password_hash, iso(now)),
+            )
+        return account_id, user_id
+
+    async def create_session(
+        self, *, id_hash: str, user_id: str, csrf_token: str, now: datetime, expires_at: datetime
+    ) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM sessions WHERE expires_at <= ?", (iso(now),))
+            await db.execute(
+                "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (id_hash, user_id, csrf_token, iso(now), iso(expires_at)),
+            )
+
+    async def session(self, id_hash: str, now: datetime) -> dict | None:
+        """A live session with its user and account, or None."""
+        row = await self._one(
+            "SELECT s.id_hash, s.csrf_token, s.expires_at, u.id AS user_id, u.name AS user_name, u.email,"
+            " a.id AS account_id, a.subdomain, a.name AS account_name FROM sessions s"
+            " JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = u.account_id"
+            " WHERE s.id_hash = ? AND s.expires_at > ?",
+            (id_hash, iso(now)),
+        )
+        return dict(row) if row else None
+
+    async def delete_session(self, id_hash: str) -> None:
+        async with self.transaction() as db:
+            await db.execute("DELETE FROM sessions WHERE id_hash = ?", (id_hash,))
+
+    # ---- the handshake ------------------------------------------------------------------------------------
+
+    async def connect_services(
+        self,
+        *,
+        account_id: str,
+        vendor_key: str,
+        integration_name: str,
+        new_names: list[str],
+        existing_ids: list[str],
+        now: datetime,
+    ) -> list[dict]:
+        """Create the services named in `new_names` (vendor_key set) and add one integration for the partner app
+        to each of them and to each service in `existing_ids`, all in one transaction.
+
+        Returns `{service_id, service_name, integration_id, integration_key}` per service, in order. Raises
+        Conflict when a new name is taken or an existing id is not one of the account's services.
+        """
+        stamp = iso(now)
+        made: list[dict] = []
+        async with self.transaction() as db:
+            targets: list[tuple[str, str]] = []
+            for name in new_names:
+                async with db.execute(
+                    "SELECT 1 FROM services WHERE account_id = ? AND name = ? COLLATE NOCASE", (account_id, name)
+                ) as cursor:
+                    if await cursor.fetchone():
+                        raise Conflict("service_name", f"A service named \u201c{name}\u201d already exists.")
+                service_id = ids.short_id()
+                await db.execute(
+                    "INSERT INTO services (id, account_id, name, description, vendor_key, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (service_id, account_id, name, f"Created for {integration_name}.", vendor_key, stamp, stamp),
+                )
+                targets.append((service_id, name))
+            for service_id in existing_ids:
+                async with db.execute(
+                    "SELECT id, name FROM services WHERE id = ? AND account_id = ?", (service_id, account_id)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    raise Conflict("service_id", "That service does not exist in this account.")
+                targets.append((row[0], row[1]))
+            for service_id, name in targets:
+                integration_id, key = ids.short_id(), ids.integration_key()
+                await db.execute(
+                    "INSERT INTO integrations (id, service_id, integration_key, name, type, vendor_key, created_at)"
+                    " VALUES (?, ?, ?, ?, 'generic_events_api_inbound_integration', ?, ?)",
+                    (integration_id, service_id, key, integration_name, vendor_key, stamp),
+                )
+                made.append({"service_id": service_id, "service_name": name,
+                             "integration_id": integration_id, "integration_key": key})
+        return made
+
+    # ---- the console: services, incidents, the journal ---------------------------------------------------
+
+    async def account_services(self, account_id: str) -> list[dict]:
+        rows = await self._all(
+            "SELECT s.id, s.name, s.description, s.status, s.vendor_key, s.created_at,"
+            " (SELECT COUNT(*) FROM incidents i WHERE i.service_id = s.id AND i.status != 'resolved') AS open_incidents,"
+            " (SELECT COUNT(*) FROM integrations g WHERE g.service_id = s.id) AS integrations"
+            " FROM services s WHERE s.account_id = ? ORDER BY s.name COLLATE NOCASE",
+            (account_id,),
+        )
+        return [dict(row) for row in rows]
+
+    async def service_integrations(self, service_id: str) -> list[dict]:
+        rows = await self._all(
+            "SELECT g.*, p.name AS vendor_name FROM integrations g LEFT JOIN partner_apps p"
+            " ON p.vendor_key = g.vendor_key WHERE g.service_id = ? ORDER BY g.created_at, g.id",
+            (service_id,),
+        )
+        return [dict(row) for row in rows]
+
+    async def incidents_page(
+        self,
+        account_id: str,
+        *,
+        statuses: tuple[str, ...] | None = None,
+        service_id: str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[dict]:
+        """Incidents newest first (by incident number), `limit` of them below `before` if given."""
+        sql = (
+            "SELECT i.id, i.incident_number, i.title, i.status, i.urgency, i.created_at, i.service_id,"
+            " s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id WHERE i.account_id = ?"
+        )
+        params: list = [account_id]
+        if statuses:
+            sql += f" AND i.status IN ({', '.join('?' for _ in statuses)})"
+            params += list(statuses)
+        if service_id:
+            sql += " AND i.service_id = ?"
+            params.append(service_id)
+        if before is not None:
+            sql += " AND i.incident_number < ?"
+            params.append(before)
+        sql += " ORDER BY i.incident_number DESC LIMIT ?"
+        params.append(limit)
+        return [dict(row) for row in await self._all(sql, tuple(params))]
+
+    async def incident_alert_bodies(self, incident_id: str) -> list[dict]:
+        rows = await self._all("SELECT * FROM alerts WHERE incident_id = ? ORDER BY created_at, id", (incident_id,))
+        return [_row(row) for row in rows]
+
+    async def incident_timeline(self, incident_id: str) -> list[dict]:
+        rows = await self._all("SELECT * FROM log_entries WHERE incident_id = ? ORDER BY seq", (incident_id,))
+        return [_row(row) for row in rows]
+
+    async def service_events(self, service_id: str, limit: int = 20) -> list[dict]:
+        rows = await self._all(
+            "SELECT id, received_at, api, action, dedup_key, outcome, outcome_detail, response_status, incident_id"
+            " FROM events WHERE service_id = ? ORDER BY id DESC LIMIT ?",
+            (service_id, limit),
+        )
+        return [dict(row) for row in rows]
+
+    async def account_journal_event(self, account_id: str, event_id: int) -> dict | None:
+        row = await self._one("SELECT * FROM events WHERE id = ? AND account_id = ?", (event_id, account_id))
+        return _row(row) if row else None
+
     # ---- sandbox controls: reset, state, journal, faults, settings, partner apps -------------------------
 
     async def _tables(self, db: aiosqlite.Connection) -> list[str]:

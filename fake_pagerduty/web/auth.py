@@ -57,7 +57,7 @@ async def login(request: Request) -> Response:
     now = state.clock.now()
     if state.login_failures.blocked(key, now):
         raise _too_many()
-    user = await state.store.user_by_email(email) if email else None
+    user = await state.store.user_for_sign_in(email) if email else None
     password = _field(form, "password")
     if user is None or not await run_in_threadpool(verify_password, user["password_hash"], password):
         state.login_failures.fail(key, now)

@@ -1,0 +1,212 @@
+"""The incident console: incidents (live), one incident, services, one journal event.
+
+Every page is scoped to the signed-in person's account; another account's ids are 404 pages. Acknowledge and
+Resolve are POST forms with the session's CSRF token; they are logged with the person's user reference and
+published to `app.state.changes` (live pages and webhooks).
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from fake_pagerduty.domain import alert_view, incident_actions
+from fake_pagerduty.domain.callbacks import safe_next
+from fake_pagerduty.errors import PageError
+from fake_pagerduty.web import sessions
+
+PAGE_SIZE = 50
+FILTERS = {
+    "all": None,
+    "open": ("triggered", "acknowledged"),
+    "triggered": ("triggered",),
+    "acknowledged": ("acknowledged",),
+    "resolved": ("resolved",),
+}
+LOG_LABELS = {
+    "trigger_log_entry": "Triggered",
+    "acknowledge_log_entry": "Acknowledged",
+    "resolve_log_entry": "Resolved",
+    "unacknowledge_log_entry": "Unacknowledged",
+}
+
+
+def _render(request: Request, template: str, context: dict, status: int = 200, headers: dict | None = None):
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status,
+                                                        headers=headers)
+
+
+def _not_found(what: str) -> PageError:
+    return PageError(404, f"{what} not found", f"This account has no such {what.lower()}.")
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/incidents", status_code=302)
+
+
+# ---- incidents -------------------------------------------------------------------------------------------
+
+
+def _listing(request: Request) -> tuple[str, int | None]:
+    status = request.query_params.get("status", "all")
+    if status not in FILTERS:
+        status = "all"
+    before = request.query_params.get("before", "")
+    return status, int(before) if before.isdigit() and len(before) < 12 else None
+
+
+async def _rows(request: Request, session: dict, status: str, before: int | None) -> tuple[list[dict], int | None]:
+    rows = await request.app.state.store.incidents_page(
+        session["account_id"], statuses=FILTERS[status], before=before, limit=PAGE_SIZE + 1
+    )
+    older = rows[PAGE_SIZE - 1]["incident_number"] if len(rows) > PAGE_SIZE else None
+    return rows[:PAGE_SIZE], older
+
+
+def _here(status: str, before: int | None) -> str:
+    query = {"status": status} | ({"before": str(before)} if before is not None else {})
+    return "/incidents?" + urlencode(query)
+
+
+async def incidents(request: Request) -> Response:
+    session = sessions.require(request)
+    status, before = _listing(request)
+    version = request.app.state.live.version(session["account_id"])  # before reading, so no change is missed
+    rows, older = await _rows(request, session, status, before)
+    live_query = urlencode({"status": status} | ({"before": str(before)} if before is not None else {}))
+    return _render(request, "incidents.html", {
+        "nav": "incidents", "incidents": rows, "status": status, "filters": list(FILTERS), "before": before,
+        "older": older, "version": version, "live_url": f"/incidents/live?{live_query}",
+        "here": _here(status, before),
+    })
+
+
+async def incidents_live(request: Request) -> Response:
+    """The rows of the incidents table, for the page's poller: 204 when the account has not changed."""
+    session = sessions.current(request)
+    if session is None:
+        return Response(status_code=401)
+    status, before = _listing(request)
+    version = request.app.state.live.version(session["account_id"])
+    if request.query_params.get("v") == version:
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    rows, _ = await _rows(request, session, status, before)
+    return _render(request, "_incident_rows.html", {"incidents": rows, "here": _here(status, before)},
+                   headers={"X-Console-Version": version, "Cache-Control": "no-store"})
+
+
+def _who(entry: dict) -> str:
+    agent = entry.get("agent") if isinstance(entry.get("agent"), dict) else {}
+    summary = agent.get("summary") or agent.get("id") or "someone"
+    kind = agent.get("type", "")
+    if kind == "user_reference":
+        return f"by {summary}"
+    if kind == "service_reference":
+        return f"by the service ({summary})"
+    return f"via {summary}"
+
+
+async def incident_detail(request: Request) -> Response:
+    session = sessions.require(request)
+    store = request.app.state.store
+    incident = await store.incident(session["account_id"], request.path_params["incident_id"])
+    if incident is None:
+        raise _not_found("Incident")
+    alerts = []
+    for alert in await store.incident_alert_bodies(incident["id"]):
+        body = alert["body"] if isinstance(alert["body"], dict) else {}
+        alerts.append({
+            **alert,
+            "rows": alert_view.detail_rows(body.get("details")),
+            "links": alert_view.links(body.get("links")),
+            "images": alert_view.images(body.get("images")),
+            "source": alert_view.source_link(body.get("client"), body.get("client_url")),
+            "payload": body.get("payload") if isinstance(body.get("payload"), dict) else {},
+        })
+    timeline = [
+        {**entry, "label": LOG_LABELS.get(entry["type"], entry["type"]), "who": _who(entry)}
+        for entry in await store.incident_timeline(incident["id"])
+    ]
+    return _render(request, "incident.html", {
+        "nav": "incidents", "incident": incident, "alerts": alerts, "timeline": timeline,
+        "here": f"/incidents/{incident['id']}",
+    })
+
+
+async def _change_status(request: Request, status: str) -> Response:
+    session = sessions.require(request)
+    form = await request.form()
+    sessions.check_csrf(request, form)
+    incident_id = request.path_params["incident_id"]
+    user = {"id": session["user_id"], "name": session["user_name"]}
+    try:
+        changes = await request.app.state.store.change_incident_status(
+            session["account_id"], incident_id, status, user, request.app.state.clock.now(), channel="website"
+        )
+    except incident_actions.IncidentNotFound:
+        raise _not_found("Incident") from None
+    except incident_actions.IncidentAlreadyResolved:
+        changes = []  # resolved meanwhile (another tab, the API, the monitor): nothing to do
+    request.app.state.changes.publish(changes)
+    back = form.get("next")
+    return RedirectResponse(safe_next(back if isinstance(back, str) else None, f"/incidents/{incident_id}"),
+                            status_code=303)
+
+
+async def acknowledge(request: Request) -> Response:
+    return await _change_status(request, "acknowledged")
+
+
+async def resolve(request: Request) -> Response:
+    return await _change_status(request, "resolved")
+
+
+# ---- services --------------------------------------------------------------------------------------------
+
+
+async def services(request: Request) -> Response:
+    session = sessions.require(request)
+    rows = await request.app.state.store.account_services(session["account_id"])
+    return _render(request, "services.html", {"nav": "services", "services": rows})
+
+
+async def service_detail(request: Request) -> Response:
+    session = sessions.require(request)
+    store = request.app.state.store
+    service = await store.service(session["account_id"], request.path_params["service_id"])
+    if service is None:
+        raise _not_found("Service")
+    return _render(request, "service.html", {
+        "nav": "services", "service": service,
+        "integrations": await store.service_integrations(service["id"]),
+        "incidents": await store.incidents_page(session["account_id"], service_id=service["id"], limit=20),
+        "events": await store.service_events(service["id"], limit=20),
+        "here": f"/services/{service['id']}",
+    })
+
+
+# ---- the journal -----------------------------------------------------------------------------------------
+
+
+def _pretty_body(raw: bytes | str | None) -> str:
+    if raw is None:
+        return ""
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
+
+
+async def journal_event(request: Request) -> Response:
+    session = sessions.require(request)
+    event = await request.app.state.store.account_journal_event(session["account_id"], request.path_params["event_id"])
+    if event is None:
+        raise _not_found("Event")
+    return _render(request, "event.html", {
+        "nav": "services", "event": event, "raw": _pretty_body(event["raw_body"]),
+        "response": _pretty_body(event["response_body"]),
+    })
