@@ -132,7 +132,7 @@ async def test_the_sandboxs_throttling_and_errors_are_retried_until_the_incident
         monitor, clock, sandbox_app, status):
     transport = httpx.ASGITransport(app=sandbox_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as control:
-        r = await control.post("/_sandbox/faults", json={"api": "v1", "status": status, "count": 2})
+        r = await control.post("/_sandbox/faults", json={"match": {"endpoint": "v1"}, "status": status, "count": 2})
         assert r.status_code == 201, r.text
     await connect(monitor, SERVICE_KEY)
     alert = await break_www15(monitor, clock)
