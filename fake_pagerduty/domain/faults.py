@@ -17,6 +17,8 @@ ENDPOINTS = ("any", "v1", "v2", "change")
 MAX_LATENCY_MS = 120_000
 FIELDS = ("label", "match", "status", "body", "latency_ms", "disconnect", "probability", "count", "seed")
 MATCH_FIELDS = ("endpoint", "routing_key", "path")
+# Shorthand: the match fields may also be given at the top level of a rule (`api` is `endpoint`).
+SHORTHAND = {"endpoint": "endpoint", "api": "endpoint", "routing_key": "routing_key", "path": "path"}
 
 
 @dataclass
@@ -98,7 +100,7 @@ def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
     if not isinstance(doc, dict):
         return ["a fault rule must be a JSON object"]
     errors: list[str] = []
-    unknown = sorted(set(doc) - set(FIELDS) - {"id", "fired", "remaining", "created_at"})
+    unknown = sorted(set(doc) - set(FIELDS) - set(SHORTHAND) - {"id", "fired", "remaining", "created_at"})
     if unknown:
         errors.append("unknown field(s): " + ", ".join(unknown))
     match = doc.get("match")
@@ -107,6 +109,11 @@ def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
     if not isinstance(match, dict):
         errors.append("'match' must be an object like {\"endpoint\": \"v2\"}")
         match = {}
+    shorthand = {SHORTHAND[name]: doc[name] for name in SHORTHAND if name in doc}
+    if shorthand:
+        if set(shorthand) & set(match) or ("api" in doc and "endpoint" in doc):
+            errors.append("give each of endpoint, routing_key and path once, in 'match' or at the top level")
+        match = {**match, **shorthand}
     unknown = sorted(set(match) - set(MATCH_FIELDS))
     if unknown:
         errors.append("unknown field(s) in 'match': " + ", ".join(unknown))

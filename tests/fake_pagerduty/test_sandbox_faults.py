@@ -279,3 +279,15 @@ async def test_rules_and_their_counts_survive_a_restart(tmp_path):
 
     assert await run(first) == 500
     assert await run(second) == ([500, 202], 2)
+
+
+async def test_match_fields_may_be_given_at_the_top_level(sandbox):
+    fault = await _add(sandbox, {"api": "v1", "routing_key": SAMPLE_KEY, "status": 403, "count": 2})
+
+    assert fault["match"] == {"endpoint": "v1", "routing_key": SAMPLE_KEY, "path": None}
+    assert (await _v1(sandbox)).status_code == 403
+    assert (await trigger(sandbox)).status_code == 202
+    both = await sandbox.post("/_sandbox/faults", json={"endpoint": "v1", "match": {"endpoint": "v2"},
+                                                        "status": 500})
+    assert both.json()["error"]["errors"] == [
+        "give each of endpoint, routing_key and path once, in 'match' or at the top level"]
