@@ -1,0 +1,41 @@
+"""The live stream: a dashboard connected to /api/stream receives each tick as a server-sent event."""
+
+import asyncio
+import json
+
+
+async def test_a_connected_dashboard_receives_the_tick_as_an_sse_event(app):
+    chunks: list[bytes] = []
+    got_tick = asyncio.Event()
+
+    async def receive():
+        await got_tick.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            chunks.append(b"status %d\n" % message["status"])
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+            if b"event: tick" in b"".join(chunks):
+                got_tick.set()
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": "/api/stream", "raw_path": b"/api/stream", "root_path": "", "query_string": b"",
+             "headers": [(b"host", b"monitor.test")], "client": ("127.0.0.1", 5000), "server": ("monitor.test", 80)}
+    task = asyncio.create_task(app(scope, receive, send))
+    for _ in range(1000):
+        if app.state.broadcaster.subscribers:
+            break
+        await asyncio.sleep(0)
+    assert app.state.broadcaster.subscribers == 1
+    await app.state.monitor.tick()
+    await asyncio.wait_for(task, timeout=10)
+    text = b"".join(chunks).decode()
+    assert text.startswith("status 200")
+    data_line = next(line for line in text.splitlines() if line.startswith("data: "))
+    message = json.loads(data_line.removeprefix("data: "))
+    assert message["metrics"] == ["cpu_usage", "memory_usage", "disk_usage", "latency_ms", "error_rate"]
+    assert len(message["servers"]) == 24
+    assert message["servers"][14][0] == "www15" and message["servers"][14][1] == "ok"
+    assert app.state.broadcaster.subscribers == 0
