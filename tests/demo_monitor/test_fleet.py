@@ -34,7 +34,7 @@ def test_a_healthy_fleet_raises_no_alert_with_the_default_rules():
     fleet = Fleet(200, seed=42, start=1_790_000_000)
     engine = RuleEngine()
     fired = []
-    for _ in range(600):
+    for _ in range(300):
         fired += engine.evaluate(DEFAULT_RULES, fleet.tick(), fleet.now)
     assert fired == []
 
