@@ -577,11 +577,10 @@ class Store:
         "urgency": "i.urgency",
     }
 
-    async def list_incidents(
-        self, account_id: str, query: rest_query.IncidentQuery, page: rest_query.Page
-    ) -> tuple[list[dict], bool, int | None]:
-        """One page of an account's incidents (rows plus `service_name`), whether there are more, and the
-        total (None unless the page asks for it)."""
+    def _incident_list_sql(
+        self, account_id: str, query: rest_query.IncidentQuery
+    ) -> tuple[str, str, list[Any]]:
+        """The WHERE condition, ORDER BY and parameters of an incident list query."""
         where, params = ["i.account_id = ?"], [account_id]
         for column, values in (("status", query.statuses), ("service_id", query.service_ids),
                                ("urgency", query.urgencies)):
@@ -591,23 +590,42 @@ class Store:
         if query.incident_key is not None:
             where.append("i.incident_key = ?")
             params.append(query.incident_key)
+        # The time window uses the (account, created_at) index only when the list is sorted by created_at;
+        # otherwise (`+` hides the column from the planner) the account's incident_number, status or key
+        # index serves, and a page stops after `limit` rows instead of sorting the whole window.
+        created_at = "i.created_at" if query.sort[0][0] == "created_at" else "+i.created_at"
         if query.since is not None:
-            where.append("i.created_at >= ?")
+            where.append(f"{created_at} >= ?")
             params.append(query.since)
         if query.until is not None:
-            where.append("i.created_at <= ?")
+            where.append(f"{created_at} <= ?")
             params.append(query.until)
         order = [f"{self._INCIDENT_SORT_COLUMNS[field]} {direction.upper()}" for field, direction in query.sort]
         if query.sort[0][0] != "incident_number":  # a stable order, in the first field's direction
             order.append(f"i.incident_number {query.sort[0][1].upper()}")
-        condition = " AND ".join(where)
-        rows = await self._all(
-            f"SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
-            f" WHERE {condition} ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
-            (*params, page.limit + 1, page.offset),
+        if query.incident_key is not None:  # few rows: find them by key, then sort them
+            order = [f"+{term}" for term in order]
+        return " AND ".join(where), ", ".join(order), params
+
+    def incident_page_sql(self, account_id: str, query: rest_query.IncidentQuery) -> tuple[str, list[Any]]:
+        """The SQL of one page of incidents (LIMIT and OFFSET parameters last); tests read its query plan."""
+        condition, order, params = self._incident_list_sql(account_id, query)
+        return (
+            "SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
+            f" WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            params,
         )
+
+    async def list_incidents(
+        self, account_id: str, query: rest_query.IncidentQuery, page: rest_query.Page
+    ) -> tuple[list[dict], bool, int | None]:
+        """One page of an account's incidents (rows plus `service_name`), whether there are more, and the
+        total (None unless the page asks for it)."""
+        sql, params = self.incident_page_sql(account_id, query)
+        rows = await self._all(sql, (*params, page.limit + 1, page.offset))
         total = None
         if page.total:
+            condition, _, params = self._incident_list_sql(account_id, query)
             (total,) = await self._one(f"SELECT COUNT(*) FROM incidents i WHERE {condition}", tuple(params))
         return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
 
