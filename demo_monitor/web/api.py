@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from demo_monitor.monitor import BadRequest, NotFound
+from demo_monitor.web.errors import UnsupportedMediaType
 
 MAX_BODY = 64 * 1024
 
@@ -23,8 +24,7 @@ async def _json_body(request: Request, *, required: bool = True) -> dict:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json":
         # browsers cannot send application/json across origins without asking first: this is our CSRF guard
-        return_error = "Send the body as application/json."
-        raise _UnsupportedMediaType(return_error)
+        raise UnsupportedMediaType("Send the body as application/json.")
     try:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -32,10 +32,6 @@ async def _json_body(request: Request, *, required: bool = True) -> dict:
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     return data
-
-
-class _UnsupportedMediaType(Exception):
-    pass
 
 
 async def servers(request: Request):
@@ -59,15 +55,12 @@ async def fault(request: Request):
     name = request.path_params["name"]
     if name not in monitor.fleet.servers:
         raise NotFound(f"There is no server named {name!r}.")
-    try:
-        if request.method == "POST":
-            data = await _json_body(request)
-            return JSONResponse(await monitor.set_fault(name, data.get("metric"), data.get("value")))
-        data = await _json_body(request, required=False)
-        metric = data.get("metric", request.query_params.get("metric"))
-        return JSONResponse(await monitor.clear_fault(name, metric))
-    except _UnsupportedMediaType as exc:
-        return JSONResponse({"error": str(exc)}, status_code=415)
+    if request.method == "POST":
+        data = await _json_body(request)
+        return JSONResponse(await monitor.set_fault(name, data.get("metric"), data.get("value")))
+    data = await _json_body(request, required=False)
+    metric = data.get("metric", request.query_params.get("metric"))
+    return JSONResponse(await monitor.clear_fault(name, metric))
 
 
 async def alerts(request: Request):
@@ -88,12 +81,10 @@ async def alert_action(request: Request):
     action = request.path_params["action"]
     if action not in ("acknowledge", "resolve"):
         raise NotFound("There is no such action.")
-    try:
-        data = await _json_body(request, required=False)
-    except _UnsupportedMediaType as exc:
-        return JSONResponse({"error": str(exc)}, status_code=415)
+    # a state change: even without a body it must come as application/json (no cross-site form posts)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-        return JSONResponse({"error": "Send the request as application/json."}, status_code=415)
+        raise UnsupportedMediaType("Send the request as application/json.")
+    data = await _json_body(request, required=False)
     who = data.get("by") if isinstance(data.get("by"), str) and data.get("by") else "API user"
     monitor = request.app.state.monitor
     updated = await monitor.act_on_alert(request.path_params["alert_id"], action, who=who[:100])

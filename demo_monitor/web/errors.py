@@ -14,6 +14,10 @@ from demo_monitor.monitor import BadRequest, NotFound
 
 log = logging.getLogger("demo_monitor")
 
+
+class UnsupportedMediaType(Exception):
+    """A JSON API call whose body is not application/json (415)."""
+
 _TITLES = {400: "Bad request", 401: "Not signed", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
            409: "Conflict", 415: "Unsupported media type", 500: "Something went wrong"}
 
@@ -55,6 +59,10 @@ async def bad_request(request: Request, exc: Exception) -> Response:
     return await error_response(request, 400, str(exc))
 
 
+async def unsupported_media_type(request: Request, exc: UnsupportedMediaType) -> Response:
+    return await error_response(request, 415, str(exc))
+
+
 async def conflict(request: Request, exc: AlertError) -> Response:
     return await error_response(request, 409, str(exc))
 
@@ -71,5 +79,6 @@ def exception_handlers() -> dict:
         BadRequest: bad_request,
         RuleError: bad_request,
         AlertError: conflict,
+        UnsupportedMediaType: unsupported_media_type,
         Exception: server_error,
     }

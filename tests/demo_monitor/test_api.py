@@ -114,3 +114,14 @@ async def test_unknown_api_paths_and_methods_answer_json(client):
     assert r.status_code == 404 and r.json() == {"error": "There is no page here."}
     r = await client.put("/api/alerts")
     assert r.status_code == 405 and r.json() == {"error": "That method is not allowed here."}
+
+
+async def test_api_state_changes_must_be_json(app, client, clock):
+    alert = await break_www15(app, clock)
+    r = await client.post(f"/api/alerts/{alert['id']}/acknowledge")
+    assert r.status_code == 415 and r.json() == {"error": "Send the request as application/json."}
+    r = await client.post(f"/api/alerts/{alert['id']}/acknowledge", data={"by": "x"})
+    assert r.status_code == 415
+    assert (await app.state.store.get_alert(alert["id"])).state == "open"
+    r = await client.post(f"/api/alerts/{alert['id']}/resolve", headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["state"] == "resolved" and r.json()["resolved_by"] == "API user"
