@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
@@ -39,10 +41,9 @@ async def scenario(request: Request):
         for server, metric in (("www15", "memory_usage"),):
             if server in monitor.fleet.servers:
                 await monitor.clear_fault(server, metric)
-        return RedirectResponse("/?message=Scenario+stopped%3B+www15+is+recovering.", status_code=303)
+        return RedirectResponse("/?message=" + quote("Scenario stopped; www15 is recovering."), status_code=303)
     name = form.get("scenario")
     if not isinstance(name, str) or name not in SCENARIOS:
         raise BadRequest("Choose a scenario to play.")
     result = await monitor.play_scenario(name)
-    return RedirectResponse(f"/?message=Playing+%E2%80%9C{result['title'].replace(' ', '+')}%E2%80%9D.",
-                            status_code=303)
+    return RedirectResponse("/?message=" + quote(f"Playing “{result['title']}”."), status_code=303)
