@@ -157,6 +157,7 @@ async def test_scenario_panel_plays_the_memory_leak_story(app, client, clock):
     token = await csrf(client, "/")
     r = await client.post("/scenario", data={"csrf_token": token, "scenario": "memory-leak", "action": "play"})
     assert r.status_code == 303
+    assert "Playing “Memory leak on www15”." in (await client.get(r.headers["location"])).text
     await ticks(app, 15, clock)
     alerts = (await client.get("/api/alerts")).json()["alerts"]
     assert [(a["server"], a["state"]) for a in alerts] == [("www15", "open")]
