@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from fake_pagerduty.domain import accounts
 from fake_pagerduty.domain.callbacks import callback_allowed, with_query
-from fake_pagerduty.errors import PageError
+from fake_pagerduty.errors import PageError, SignInRequired
 from fake_pagerduty.store import Conflict, Store
 from fake_pagerduty.web import sessions
 
@@ -41,6 +41,11 @@ class Handshake:
     @property
     def action(self) -> str:
         return "/connect" if self.kind == CONNECT else "/install/integration"
+
+    @property
+    def start_url(self) -> str:
+        """Where this handshake starts (and resumes after a sign-in)."""
+        return f"{self.action}?{urlencode(self.hidden)}"
 
     @property
     def cancel_action(self) -> str:
@@ -99,6 +104,14 @@ async def handshake_from_next(store: Store, next_path: str) -> Handshake | None:
         return None
 
 
+def _signed_in(request: Request, handshake: Handshake) -> dict:
+    """The session; without one (it expired on the way), sign in and come back to the handshake's start."""
+    session = sessions.current(request)
+    if session is None:
+        raise SignInRequired(handshake.start_url)
+    return session
+
+
 def _leave(url: str) -> Response:
     return RedirectResponse(url, status_code=302)
 
@@ -125,7 +138,7 @@ def _render(request: Request, handshake: Handshake, services: list[dict], *, sta
 
 async def _page(request: Request, kind: str) -> Response:
     handshake = await _from_params(request.app.state.store, kind, request.query_params)
-    session = sessions.require(request)
+    session = _signed_in(request, handshake)
     return _render(request, handshake, await _services(request, session))
 
 
@@ -162,7 +175,7 @@ async def connect_submit(request: Request) -> Response:
     form = await request.form()
     store = request.app.state.store
     handshake = await _from_params(store, CONNECT, form)
-    session = sessions.require(request)
+    session = _signed_in(request, handshake)
     sessions.check_csrf(request, form)
     action = _text(form.get("action"))
     if action == "cancel":
@@ -212,7 +225,7 @@ async def install_submit(request: Request) -> Response:
     form = await request.form()
     store = request.app.state.store
     handshake = await _from_params(store, INSTALL, form)
-    session = sessions.require(request)
+    session = _signed_in(request, handshake)
     sessions.check_csrf(request, form)
     if _text(form.get("action")) == "cancel":
         return _leave(handshake.cancel_url)
@@ -231,7 +244,6 @@ async def install_submit(request: Request) -> Response:
     existing = list(dict.fromkeys(_text(v) for v in form.getlist("service_id") if _text(v)))
     if not new_names and not existing and not errors:
         errors["service_name"] = "Name a new service or tick at least one existing service."
-    services = None
     if not errors:
         try:
             made = await store.connect_services(

@@ -49,8 +49,9 @@ async def test_connect_start_to_finish_creates_a_service_and_returns_its_key(san
     assert response.status_code == 302
     location = response.headers["location"]
     assert base_of(location) == "http://127.0.0.1:8123/cb"
-    assert location.startswith(CALLBACK + "&")
     params = query_of(location)
+    key = params["service_key"][0]
+    assert location == f"{CALLBACK}&account=acme&service_key={key}&service_name=Demo+Monitor"
     assert set(params) == {"state", "account", "service_key", "service_name"}
     assert params["state"] == ["x"]
     assert params["account"] == ["acme"]
@@ -127,6 +128,18 @@ async def test_cancel_at_the_sign_in_step(sandbox):
     # Without the browser's token: 403, no redirect.
     refused = await sandbox.post("/connect/cancel", data={"vendor": "demo-monitor", "callback": CALLBACK})
     assert refused.status_code == 403 and "location" not in refused.headers
+
+
+async def test_a_session_that_expired_on_the_handshake_page_resumes_it_after_sign_in(sandbox):
+    await sign_in(sandbox)
+    page = await connect_page(sandbox)
+    sandbox.cookies.delete("pd_session")
+    response = await sandbox.post("/connect", data=connect_form(csrf(page), action="create", service_name="X"))
+    assert response.status_code == 303
+    next_path = query_of(response.headers["location"])["next"][0]
+    assert next_path == "/connect?vendor=demo-monitor&callback=http%3A%2F%2F127.0.0.1%3A8123%2Fcb%3Fstate%3Dx"
+    resumed = await sign_in(sandbox, next_path=next_path)
+    assert resumed.headers["location"] == next_path
 
 
 async def test_connect_post_needs_the_sessions_csrf_token(sandbox, sandbox_settings):
