@@ -16,6 +16,7 @@ import re
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -57,11 +58,27 @@ def _authorized(request: Request) -> bool:
     return hmac.compare_digest(sent.encode(), token.encode())
 
 
+def _cross_origin(request: Request) -> bool:
+    """A browser request sent by another site's page (a form or fetch aimed at this sandbox). Browsers always
+    send `Origin` on such requests; clients like httpx or curl send none."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    allowed = {request.headers.get("host", "")}
+    public = request.app.state.settings.public_url
+    if public:
+        allowed.add(urlsplit(public).netloc)
+    return urlsplit(origin).netloc not in allowed
+
+
 def guarded(handler: Handler) -> Handler:
-    """Sandbox controls need the sandbox token when one is set, and always off loopback."""
+    """Sandbox controls need the sandbox token when one is set, and always off loopback; browsers may call
+    them only from the sandbox's own pages."""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
+        if _cross_origin(request):
+            raise SandboxError(403, "Cross-origin requests to the sandbox controls are refused")
         if not _authorized(request):
             raise SandboxError.unauthorized()
         return await handler(request)

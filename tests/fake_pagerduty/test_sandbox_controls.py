@@ -300,3 +300,12 @@ async def test_the_sandbox_page_is_served(sandbox):
     response = await sandbox.get("/_sandbox")
     assert response.status_code == 200
     assert "text/html" in response.headers["content-type"]
+
+
+async def test_other_sites_pages_cannot_drive_the_controls(sandbox):
+    evil = await sandbox.post("/_sandbox/reset", headers={"Origin": "http://evil.example"})
+    own = await sandbox.post("/_sandbox/reset", headers={"Origin": "http://sandbox.test"})
+
+    assert (evil.status_code, evil.json()) == (403, {"error": {
+        "message": "Cross-origin requests to the sandbox controls are refused", "code": 403}})
+    assert own.status_code == 200
