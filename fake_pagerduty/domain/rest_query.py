@@ -7,6 +7,7 @@ Pure: `params` is anything with `get(name)` and `getlist(name)` (Starlette's Que
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ DEFAULT_WINDOW = timedelta(days=30)
 INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 URGENCIES = ("high", "low")
 INCIDENT_SORT_FIELDS = ("incident_number", "created_at", "resolved_at", "urgency")
+_UNENCODED_PLUS = re.compile(r" (\d\d:?\d\d)$")
 
 
 class InvalidInput(ValueError):
@@ -92,7 +94,8 @@ def _moment(params: Params, name: str, errors: list[str]) -> datetime | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return None
-    moment = parse_iso(raw)
+    # An offset's "+" sent unencoded in a query string arrives as a space: `…T10:00:00 0000`.
+    moment = parse_iso(_UNENCODED_PLUS.sub(r"+\1", raw))
     if moment is None:
         errors.append(f"{name.capitalize()} must be a valid ISO 8601 date")
     return moment

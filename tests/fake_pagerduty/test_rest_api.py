@@ -257,6 +257,11 @@ async def test_since_and_until_accept_pagerduty_offsets(sandbox):
     assert _keys(await incidents(sandbox, f"?since={created}&until={created}")) == ["k1"]
     year = int(created[:4])
     assert _keys(await incidents(sandbox, f"?since={year + 1}-01-01T00:00:00%2B0000")) == []
+    assert _keys(await incidents(sandbox, f"?since={year - 1}-12-01T00:00:00-0500")) == ["k1"]
+    # date_range=all wins over since/until, as PagerDuty documents.
+    assert _keys(await incidents(sandbox, f"?since={year + 1}-01-01T00:00:00%2B00:00&date_range=all")) == ["k1"]
+    # An unencoded "+" arrives as a space; it still reads as an offset.
+    assert _keys(await incidents(sandbox, f"?since={year + 1}-01-01T00:00:00+0000")) == []
 
 
 @pytest.mark.parametrize(
