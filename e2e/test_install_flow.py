@@ -17,11 +17,12 @@ from e2e.conftest import sign_in
 
 
 class _Partner(BaseHTTPRequestHandler):
-    """A partner's redirect endpoint: records each request's path and query, answers with a small page."""
+    """A partner's redirect endpoint: records each page request's path and query, answers with a small page."""
 
     def do_GET(self) -> None:
-        self.server.requests.append(self.path)
-        body = b"<!doctype html><title>Partner</title><h1>Installed</h1>"
+        if self.path != "/favicon.ico":  # the browser's own extra request
+            self.server.requests.append(self.path)
+        body = b'<!doctype html><title>Partner</title><link rel="icon" href="data:,"><h1>Installed</h1>'
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
