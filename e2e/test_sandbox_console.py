@@ -75,6 +75,13 @@ def test_connect_then_live_incident_and_acknowledge(page, sandbox_server, screen
     expect(page.locator(".timeline")).to_contain_text("Acknowledged by Dana Demo")
     screens.take(page, "23-sandbox-incident")
 
+    # The monitor resolves it: the open incident page follows by itself.
+    resolved = httpx.post(base + "/v2/enqueue", timeout=5, json={
+        "routing_key": key, "event_action": "resolve", "dedup_key": "disk-db1"})
+    assert resolved.status_code == 202, resolved.text
+    expect(page.locator(".page-head .badge")).to_have_text("Resolved")
+    expect(page.locator(".timeline")).to_contain_text("Resolved via Events API")
+
 
 def test_cancel_at_sign_in_and_on_the_connect_page(page, sandbox_server):
     base = sandbox_server.url

@@ -70,6 +70,7 @@ def routes() -> list[BaseRoute]:
         Route("/incidents", console.incidents, methods=["GET"]),
         Route("/incidents/live", console.incidents_live, methods=["GET"]),
         Route("/incidents/{incident_id}", console.incident_detail, methods=["GET"]),
+        Route("/incidents/{incident_id}/live", console.incident_live, methods=["GET"]),
         Route("/incidents/{incident_id}/acknowledge", console.acknowledge, methods=["POST"]),
         Route("/incidents/{incident_id}/resolve", console.resolve, methods=["POST"]),
         Route("/services", console.services, methods=["GET"]),

@@ -29,6 +29,28 @@
     }, 1000);
   }
 
+  // An open incident page reloads when the incident changes (status, acknowledgement, resolution).
+  var single = document.getElementById("incident-live");
+  if (single && window.fetch) {
+    var waiting = false;
+    var poll = window.setInterval(function () {
+      if (waiting || document.hidden) return;
+      waiting = true;
+      var url = single.dataset.liveUrl + "?v=" + encodeURIComponent(single.dataset.version);
+      fetch(url, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (response.status === 401 || response.status === 404) { window.clearInterval(poll); return null; }
+          if (response.status !== 200) return null;
+          return response.json().then(function (state) {
+            if (state.fingerprint !== single.dataset.fingerprint) { window.clearInterval(poll); window.location.reload(); }
+            else { single.dataset.version = state.version; }
+          });
+        })
+        .catch(function () { /* try again on the next tick */ })
+        .then(function () { waiting = false; });
+    }, 1000);
+  }
+
   // Copy buttons: <button data-copy="text">.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy]");

@@ -11,7 +11,7 @@ import json
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from fake_pagerduty.domain import alert_view, incident_actions
 from fake_pagerduty.domain.callbacks import safe_next
@@ -112,6 +112,7 @@ def _who(entry: dict) -> str:
 async def incident_detail(request: Request) -> Response:
     session = sessions.require(request)
     store = request.app.state.store
+    version = request.app.state.live.version(session["account_id"])  # before reading, so no change is missed
     incident = await store.incident(session["account_id"], request.path_params["incident_id"])
     if incident is None:
         raise _not_found("Incident")
@@ -132,8 +133,28 @@ async def incident_detail(request: Request) -> Response:
     ]
     return _render(request, "incident.html", {
         "nav": "incidents", "incident": incident, "alerts": alerts, "timeline": timeline,
-        "here": f"/incidents/{incident['id']}",
+        "here": f"/incidents/{incident['id']}", "version": version, "fingerprint": _fingerprint(incident),
     })
+
+
+def _fingerprint(incident: dict) -> str:
+    """What an open incident page shows that can change: it reloads when this does."""
+    return f"{incident['status']}|{incident['updated_at']}"
+
+
+async def incident_live(request: Request) -> Response:
+    """For an open incident page: 204 while the account has not changed; else the incident's fingerprint."""
+    session = sessions.current(request)
+    if session is None:
+        return Response(status_code=401)
+    version = request.app.state.live.version(session["account_id"])
+    if request.query_params.get("v") == version:
+        return Response(status_code=204, headers={"Cache-Control": "no-store"})
+    incident = await request.app.state.store.incident(session["account_id"], request.path_params["incident_id"])
+    if incident is None:
+        return Response(status_code=404)
+    return JSONResponse({"version": version, "fingerprint": _fingerprint(incident)},
+                        headers={"Cache-Control": "no-store"})
 
 
 async def _change_status(request: Request, status: str) -> Response:

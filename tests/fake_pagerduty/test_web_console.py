@@ -244,3 +244,23 @@ async def test_connect_button_images(sandbox):
 async def test_root_goes_to_incidents(sandbox):
     response = await sandbox.get("/")
     assert response.status_code == 302 and response.headers["location"] == "/incidents"
+
+
+async def test_an_open_incident_page_learns_when_its_incident_changes(sandbox):
+    await sign_in(sandbox)
+    key = await trigger(sandbox, "watch me")
+    (incident_id,) = incident_ids((await sandbox.get("/incidents")).text)
+    page = (await sandbox.get(f"/incidents/{incident_id}")).text
+    found = re.search(r'data-live-url="([^"]+)" data-version="([^"]+)" data-fingerprint="([^"]+)"', page)
+    url, version, fingerprint = found.groups()
+    assert url == f"/incidents/{incident_id}/live" and fingerprint.startswith("triggered|")
+    assert (await sandbox.get(f"{url}?v={version}")).status_code == 204
+    await sandbox.post("/v2/enqueue", json={"routing_key": SAMPLE_KEY, "event_action": "resolve", "dedup_key": key})
+    changed = await sandbox.get(f"{url}?v={version}")
+    assert changed.status_code == 200
+    state = changed.json()
+    assert state["fingerprint"].startswith("resolved|") and state["version"] != version
+    assert (await sandbox.get(f"{url}?v={state['version']}")).status_code == 204
+    assert (await sandbox.get("/incidents/QNOPE/live?v=x")).status_code == 404
+    sandbox.cookies.delete("pd_session")
+    assert (await sandbox.get(f"{url}?v=x")).status_code == 401
