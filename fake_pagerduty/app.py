@@ -25,6 +25,7 @@ from fake_pagerduty.settings import Settings
 from fake_pagerduty.signals import Signal
 from fake_pagerduty.store import Store
 from fake_pagerduty.web import sandbox_api, sessions
+from fake_pagerduty.webhooks import Webhooks
 
 PACKAGE_DIR = Path(__file__).parent
 TIMEOUT_SWEEP_SECONDS = 1.0
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store(settings.db_path)
         await store.open()
-        sweeper = None
+        sweeper = webhooks = None
         try:
             now = app.state.clock.now()
             if await store.is_empty():
@@ -82,6 +83,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
                 await seed.apply_seed(store, seed.load_seed_file(settings.seed_file), now)
             app.state.store = store
             await sandbox_api.restore(app.state)
+            webhooks = app.state.webhooks = Webhooks(app.state)
+            await webhooks.start()
             sweeper = asyncio.create_task(_sweep_timeouts(app))
             if announce:
                 print(banner(settings), flush=True)
@@ -91,6 +94,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            if webhooks:
+                await webhooks.stop()
             await store.close()
 
     app = Starlette(routes=routes(), exception_handlers=handlers, lifespan=lifespan,

@@ -5,7 +5,16 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from fake_pagerduty.web import auth, connect, console, events_api, rest_api, sandbox_api, sandbox_ca
+from fake_pagerduty.web import (
+    auth,
+    connect,
+    console,
+    events_api,
+    rest_api,
+    sandbox_api,
+    sandbox_ca,
+    webhook_subscriptions,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -29,6 +38,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/services/{id}/integrations", rest_api.create_integration, methods=["POST"]),
         Route("/api/services/{id}/integrations/{integration_id}", rest_api.get_integration, methods=["GET"]),
         Route("/api/change_events", rest_api.list_change_events, methods=["GET"]),
+        Route("/api/webhook_subscriptions", webhook_subscriptions.list_subscriptions, methods=["GET"]),
+        Route("/api/webhook_subscriptions", webhook_subscriptions.create_subscription, methods=["POST"]),
+        Route("/api/webhook_subscriptions/{id}", webhook_subscriptions.get_subscription, methods=["GET"]),
+        Route("/api/webhook_subscriptions/{id}", webhook_subscriptions.delete_subscription, methods=["DELETE"]),
         # Sandbox controls (README "Sandbox controls"; OpenAPI at /_sandbox/openapi.json)
         Route("/_sandbox/ca.pem", sandbox_ca.ca_pem, methods=["GET"]),
         Route("/_sandbox", sandbox_api.page, methods=["GET"]),

@@ -22,6 +22,10 @@ class Settings:
     ca_dir: Path | None = None
     strict: bool = False
     sandbox_token: str | None = None  # required for /_sandbox/ when bound to anything but loopback
+    # Outbound webhooks: attempts per delivery, first retry delay (doubling after each failure), HTTP timeout.
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 1.0
+    webhook_timeout_seconds: float = 5.0
     extra: dict = field(default_factory=dict, compare=False)
 
     @property

@@ -1231,6 +1231,212 @@ class Store:
             cursor = await db.execute("DELETE FROM partner_apps WHERE vendor_key = ?", (vendor_key,))
             return cursor.rowcount
 
+    # ---- webhooks v3: subscriptions and durable deliveries -------------------------------------------------
+
+    async def create_webhook_subscription(
+        self,
+        *,
+        id: str,
+        account_id: str,
+        description: str,
+        active: bool,
+        events: list[str],
+        filter_type: str,
+        filter_id: str,
+        delivery_method_id: str,
+        url: str,
+        secret: str,
+        custom_headers: list[dict],
+        now: datetime,
+    ) -> dict:
+        stamp = iso(now)
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO webhook_subscriptions (id, account_id, description, active, events, filter_type,"
+                " filter_id, delivery_method_id, url, secret, custom_headers, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (id, account_id, description, int(active), _dumps(events), filter_type, filter_id,
+                 delivery_method_id, url, secret, _dumps(custom_headers), stamp, stamp),
+            )
+            async with db.execute("SELECT * FROM webhook_subscriptions WHERE id = ?", (id,)) as cursor:
+                return dict(await cursor.fetchone())
+
+    async def list_webhook_subscriptions(
+        self, account_id: str, *, limit: int, offset: int, filter_type: str | None = None,
+        filter_id: str | None = None,
+    ) -> tuple[list[dict], int]:
+        """One page of an account's subscriptions (oldest first), and how many there are in all."""
+        where, params = ["account_id = ?"], [account_id]
+        if filter_type:
+            where.append("filter_type = ?")
+            params.append(filter_type)
+        if filter_id:
+            where.append("filter_id = ?")
+            params.append(filter_id)
+        clause = " AND ".join(where)
+        (total,) = await self._one(f"SELECT COUNT(*) FROM webhook_subscriptions WHERE {clause}", tuple(params))
+        rows = await self._all(
+            f"SELECT * FROM webhook_subscriptions WHERE {clause} ORDER BY created_at, rowid LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+        return [dict(r) for r in rows], total
+
+    async def webhook_subscription(self, account_id: str, id: str) -> dict | None:
+        row = await self._one("SELECT * FROM webhook_subscriptions WHERE id = ? AND account_id = ?", (id, account_id))
+        return dict(row) if row else None
+
+    async def delete_webhook_subscription(self, account_id: str, id: str, now: datetime) -> bool:
+        """Delete a subscription; its pending deliveries fail (nothing more is sent to it)."""
+        stamp = iso(now)
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM webhook_subscriptions WHERE id = ? AND account_id = ?", (id, account_id)
+            )
+            if cursor.rowcount == 0:
+                return False
+            await db.execute(
+                "UPDATE webhook_deliveries SET status = 'failed', last_error = 'subscription deleted',"
+                " updated_at = ? WHERE subscription_id = ? AND status = 'pending'",
+                (stamp, id),
+            )
+            return True
+
+    async def webhook_event_context(self, incident_id: str, log_entry_type: str, first: bool = False) -> dict | None:
+        """What an incident event's body is made of: the incident row (plus `service_name`) and the log entry
+        that recorded the change (the first of its type when `first`, else the latest), or None."""
+        incident = await self._one(
+            "SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
+            " WHERE i.id = ?",
+            (incident_id,),
+        )
+        if incident is None:
+            return None
+        order = "ASC" if first else "DESC"
+        entry = await self._one(
+            f"SELECT agent, channel, created_at FROM log_entries WHERE incident_id = ? AND type = ?"
+            f" ORDER BY seq {order} LIMIT 1",
+            (incident_id, log_entry_type),
+        )
+        return {
+            "incident": dict(incident),
+            "log_entry": (
+                {"agent": json.loads(entry["agent"]), "channel": json.loads(entry["channel"]),
+                 "created_at": entry["created_at"]}
+                if entry else None
+            ),
+        }
+
+    async def webhook_targets(self, account_id: str, service_id: str, event_type: str) -> list[dict]:
+        """Where an incident event on a service goes: the account's active subscriptions that take the event
+        type (filtered on that service or on the account), and the partner app that owns the service."""
+        rows = await self._all(
+            "SELECT id, url, secret, custom_headers FROM webhook_subscriptions WHERE account_id = ? AND active = 1"
+            " AND ((filter_type = 'service_reference' AND filter_id = ?) OR filter_type = 'account_reference')"
+            " AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?) ORDER BY created_at, rowid",
+            (account_id, service_id, event_type),
+        )
+        targets = [
+            {"target": f"subscription:{r['id']}", "subscription_id": r["id"], "vendor_key": None,
+             "label": r["id"], "url": r["url"], "secret": r["secret"],
+             "custom_headers": json.loads(r["custom_headers"])}
+            for r in rows
+        ]
+        app = await self._one(
+            "SELECT p.vendor_key, p.app_id, p.webhook_url, p.webhook_secret FROM services s"
+            " JOIN partner_apps p ON p.vendor_key = s.vendor_key WHERE s.id = ? AND s.account_id = ?"
+            " AND COALESCE(p.webhook_url, '') != ''",
+            (service_id, account_id),
+        )
+        if app:
+            targets.append(
+                {"target": f"partner_app:{app['vendor_key']}", "subscription_id": None,
+                 "vendor_key": app["vendor_key"], "label": app["app_id"], "url": app["webhook_url"],
+                 "secret": app["webhook_secret"] or "", "custom_headers": []}
+            )
+        return targets
+
+    async def add_webhook_deliveries(self, deliveries: list[dict], now: datetime) -> None:
+        """Queue deliveries (each: webhook_id, event_id, event_type, account_id, service_id, incident_id, target,
+        subscription_id, vendor_key, url, headers, body), due now, in one short transaction."""
+        if not deliveries:
+            return
+        stamp = iso(now)
+        async with self.transaction() as db:
+            await db.executemany(
+                "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, account_id, service_id,"
+                " incident_id, target, subscription_id, vendor_key, url, headers, body, status, attempts,"
+                " next_attempt_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+                [
+                    (d["webhook_id"], d["event_id"], d["event_type"], d["account_id"], d["service_id"],
+                     d["incident_id"], d["target"], d["subscription_id"], d["vendor_key"], d["url"],
+                     _dumps(d["headers"]), d["body"], stamp, stamp, stamp)
+                    for d in deliveries
+                ],
+            )
+
+    @staticmethod
+    def _delivery(row: aiosqlite.Row) -> dict:
+        delivery = dict(row)
+        delivery["headers"] = json.loads(delivery["headers"])
+        return delivery
+
+    async def due_webhook_deliveries(self, now: datetime, limit: int = 20) -> list[dict]:
+        """Pending deliveries whose time has come and that are first in line for their incident and target
+        (a later event never overtakes an earlier one that is still being retried)."""
+        rows = await self._all(
+            "SELECT * FROM webhook_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'pending'"
+            " AND e.incident_id = d.incident_id AND e.target = d.target AND e.id < d.id)"
+            " ORDER BY d.id LIMIT ?",
+            (iso(now), limit),
+        )
+        return [self._delivery(r) for r in rows]
+
+    async def next_webhook_attempt_at(self) -> str | None:
+        """When the next delivery that is first in line falls due, or None when nothing is pending."""
+        row = await self._one(
+            "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d WHERE d.status = 'pending'"
+            " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.status = 'pending'"
+            " AND e.incident_id = d.incident_id AND e.target = d.target AND e.id < d.id)"
+        )
+        return row[0] if row else None
+
+    async def record_webhook_attempt(
+        self,
+        id: int,
+        *,
+        status: str,
+        status_code: int | None,
+        error: str | None,
+        next_attempt_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        """Record one attempt: `delivered`, `failed` (no more attempts), or `pending` again (retry later)."""
+        stamp = iso(now)
+        async with self.transaction() as db:
+            await db.execute(
+                "UPDATE webhook_deliveries SET status = ?, attempts = attempts + 1, last_status_code = ?,"
+                " last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at),"
+                " delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, updated_at = ?"
+                " WHERE id = ? AND status = 'pending'",
+                (status, status_code, error, iso(next_attempt_at) if next_attempt_at else None, status, stamp,
+                 stamp, id),
+            )
+
+    async def list_webhook_deliveries(self, service_id: str, limit: int = 20) -> list[dict]:
+        """A service's most recent webhook deliveries, newest first (for the service page)."""
+        rows = await self._all(
+            "SELECT * FROM webhook_deliveries WHERE service_id = ? ORDER BY id DESC LIMIT ?", (service_id, limit)
+        )
+        return [self._delivery(r) for r in rows]
+
+    async def webhook_deliveries_for_incident(self, incident_id: str) -> list[dict]:
+        """An incident's webhook deliveries, in the order they were made."""
+        rows = await self._all("SELECT * FROM webhook_deliveries WHERE incident_id = ? ORDER BY id", (incident_id,))
+        return [self._delivery(r) for r in rows]
+
+
 # ---- the event path, run on the events thread inside a group-commit batch --------------------------------
 
 MAX_BATCH = 256

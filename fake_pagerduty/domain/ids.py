@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid as _uuid
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
@@ -39,3 +40,13 @@ def integration_key() -> str:
 def dedup_key() -> str:
     """The key PagerDuty generates for a trigger that has none: 32 lowercase hex characters."""
     return secrets.token_hex(16)
+
+
+def uuid() -> str:
+    """A random UUID, like the `id` of a v3 webhook event and its `X-Webhook-Id`."""
+    return str(_uuid.uuid4())
+
+
+def webhook_secret() -> str:
+    """A webhook subscription's signing secret: 64 URL-safe characters."""
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,279 @@
+"""Webhooks v3, the pure part: subscription validation and rendering, event bodies, signatures, backoff.
+
+No SQL and no HTTP here: `fake_pagerduty.webhooks` feeds these functions rows and sends what they build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+# What the sandbox emits (contract section 7).
+EMITTED_EVENT_TYPES = (
+    "incident.triggered",
+    "incident.acknowledged",
+    "incident.unacknowledged",
+    "incident.resolved",
+    "incident.reopened",
+)
+# Every type PagerDuty accepts in a subscription: a partner's subscription that works against PagerDuty must be
+# accepted here too, even for types the sandbox never sends.
+KNOWN_EVENT_TYPES = frozenset(
+    EMITTED_EVENT_TYPES
+    + (
+        "incident.annotated",
+        "incident.conference_bridge.updated",
+        "incident.custom_field_values.updated",
+        "incident.delegated",
+        "incident.escalated",
+        "incident.incident_type.changed",
+        "incident.priority_updated",
+        "incident.reassigned",
+        "incident.responder.added",
+        "incident.responder.replied",
+        "incident.role.assigned",
+        "incident.service_updated",
+        "incident.status_update_published",
+        "incident.workflow.completed",
+        "incident.workflow.started",
+        "service.created",
+        "service.deleted",
+        "service.updated",
+        "pagey.ping",
+    )
+)
+FILTER_TYPES = ("service_reference", "account_reference", "team_reference")
+USER_AGENT = "PagerDuty-Webhook/V3.0"
+REDACTED = "-- redacted --"
+MAX_URL = 2048
+MAX_CUSTOM_HEADERS = 10
+# Headers the sandbox sets itself; a custom header may not replace them.
+RESERVED_HEADERS = frozenset(
+    {"content-type", "user-agent", "x-pagerduty-signature", "x-webhook-id", "x-webhook-subscription",
+     "content-length", "host"}
+)
+
+# The incident status each event leaves behind: an event's `data` shows it even when the incident has moved
+# on by the time the delivery row is written.
+STATUS_AFTER = {
+    "incident.triggered": "triggered",
+    "incident.acknowledged": "acknowledged",
+    "incident.unacknowledged": "triggered",
+    "incident.reopened": "triggered",
+    "incident.resolved": "resolved",
+}
+# The log entry that records each event (its agent and channel become the event's agent and client).
+LOG_ENTRY_TYPE = {
+    "incident.triggered": "trigger_log_entry",
+    "incident.acknowledged": "acknowledge_log_entry",
+    "incident.unacknowledged": "unacknowledge_log_entry",
+    "incident.reopened": "reopen_log_entry",
+    "incident.resolved": "resolve_log_entry",
+}
+
+
+@dataclass(frozen=True)
+class SubscriptionInput:
+    """A valid `webhook_subscription` from a create request."""
+
+    url: str
+    events: list[str]
+    filter_type: str
+    filter_id: str | None
+    description: str = ""
+    active: bool = True
+    custom_headers: list[dict] = field(default_factory=list)
+
+
+def _valid_url(value: Any) -> bool:
+    if not isinstance(value, str) or not value or len(value) > MAX_URL or value != value.strip():
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def _custom_headers(value: Any, errors: list[str]) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.append("Delivery method custom_headers must be a list")
+        return []
+    if len(value) > MAX_CUSTOM_HEADERS:
+        errors.append(f"Delivery method custom_headers may hold at most {MAX_CUSTOM_HEADERS} headers")
+        return []
+    headers = []
+    for i, item in enumerate(value):
+        name = item.get("name") if isinstance(item, dict) else None
+        header_value = item.get("value") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name.strip() or not _is_token(name):
+            errors.append(f"Delivery method custom_headers[{i}].name is invalid")
+        elif name.lower() in RESERVED_HEADERS:
+            errors.append(f"Delivery method custom_headers[{i}].name {name!r} is reserved")
+        elif not isinstance(header_value, str) or any(c in header_value for c in "\r\n\0"):
+            errors.append(f"Delivery method custom_headers[{i}].value is invalid")
+        else:
+            headers.append({"name": name, "value": header_value})
+    return headers
+
+
+def _is_token(name: str) -> bool:
+    """An HTTP header name (RFC 9110 token)."""
+    allowed = set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    return all(c in allowed for c in name)
+
+
+def validate_subscription(doc: Any) -> SubscriptionInput | list[str]:
+    """Check a create request's body; returns the subscription or every problem found."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("webhook_subscription"), dict):
+        return ["webhook_subscription is missing or not an object"]
+    sub = doc["webhook_subscription"]
+    errors: list[str] = []
+    if sub.get("type", "webhook_subscription") != "webhook_subscription":
+        errors.append("Type must be webhook_subscription")
+
+    method = sub.get("delivery_method")
+    url, custom_headers = "", []
+    if not isinstance(method, dict):
+        errors.append("Delivery method is missing or not an object")
+    else:
+        if method.get("type", "http_delivery_method") != "http_delivery_method":
+            errors.append("Delivery method type must be http_delivery_method")
+        url = method.get("url")
+        if not _valid_url(url):
+            errors.append("Delivery method url must be a valid http or https URL")
+        custom_headers = _custom_headers(method.get("custom_headers"), errors)
+
+    events = sub.get("events")
+    if not isinstance(events, list) or not events:
+        errors.append("Events must be a non-empty list of event types")
+        events = []
+    else:
+        for event in events:
+            if not isinstance(event, str) or event not in KNOWN_EVENT_TYPES:
+                errors.append(f"Events contains an unknown event type: {event!r}")
+        if len(set(map(str, events))) != len(events):
+            errors.append("Events must not repeat an event type")
+
+    flt = sub.get("filter")
+    filter_type = filter_id = None
+    if not isinstance(flt, dict):
+        errors.append("Filter is missing or not an object")
+    else:
+        filter_type, filter_id = flt.get("type"), flt.get("id")
+        if filter_type not in FILTER_TYPES:
+            errors.append("Filter type must be one of: service_reference account_reference team_reference")
+        elif filter_type == "team_reference":
+            errors.append("Filter type team_reference is not supported by the sandbox (it has no teams)")
+        elif filter_type == "service_reference" and (not isinstance(filter_id, str) or not filter_id):
+            errors.append("Filter id is required for a service_reference filter")
+        if filter_id is not None and not isinstance(filter_id, str):
+            errors.append("Filter id must be a string")
+
+    description = sub.get("description", "")
+    if description is None:
+        description = ""
+    if not isinstance(description, str):
+        errors.append("Description must be a string")
+    active = sub.get("active", True)
+    if not isinstance(active, bool):
+        errors.append("Active must be true or false")
+    if errors:
+        return errors
+    return SubscriptionInput(
+        url=url, events=list(events), filter_type=filter_type, filter_id=filter_id or None,
+        description=description, active=active, custom_headers=custom_headers,
+    )
+
+
+def render_subscription(row: dict, *, reveal: bool = False) -> dict:
+    """A subscription as the REST API shows it. `reveal` (the create response only) shows the secret and the
+    custom header values; everywhere else the secret is null and header values are redacted."""
+    headers = json.loads(row["custom_headers"])
+    return {
+        "id": row["id"],
+        "type": "webhook_subscription",
+        "active": bool(row["active"]),
+        "delivery_method": {
+            "id": row["delivery_method_id"],
+            "secret": row["secret"] if reveal else None,
+            "temporarily_disabled": False,
+            "type": "http_delivery_method",
+            "url": row["url"],
+            "custom_headers": [
+                {"name": h["name"], "value": h["value"] if reveal else REDACTED} for h in headers
+            ],
+        },
+        "description": row["description"],
+        "events": json.loads(row["events"]),
+        "filter": {"id": row["filter_id"], "type": row["filter_type"]},
+    }
+
+
+# ---- event bodies ---------------------------------------------------------------------------------------
+
+
+def client_of(channel: dict | None) -> dict | None:
+    """The `client` of an event: the monitoring tool named by the Events API event, else null."""
+    if isinstance(channel, dict) and isinstance(channel.get("client"), str) and channel["client"]:
+        return {"name": channel["client"]}
+    return None
+
+
+def event_data(incident_json: dict) -> dict:
+    """The `data` of an incident event: the incident as the REST API renders it, plus the fields v3 webhooks
+    add (`number`, `assignees`, `conference_bridge`)."""
+    data = dict(incident_json)
+    data.setdefault("number", data.get("incident_number"))
+    data.setdefault("assignees", [a.get("assignee") for a in data.get("assignments", []) if a.get("assignee")])
+    data.setdefault("conference_bridge", None)
+    return data
+
+
+def event_body(*, event_id: str, event_type: str, occurred_at: str, agent: dict | None, client: dict | None,
+               data: dict) -> bytes:
+    """The exact bytes of a delivery: `{"event": {...}}` as compact UTF-8 JSON."""
+    envelope = {
+        "event": {
+            "id": event_id,
+            "event_type": event_type,
+            "resource_type": "incident",
+            "occurred_at": occurred_at,
+            "agent": agent,
+            "client": client,
+            "data": data,
+        }
+    }
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign(secret: str, body: bytes) -> str:
+    """`X-PagerDuty-Signature`'s value: `v1=` and the hex HMAC-SHA256 of the raw body."""
+    return "v1=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def delivery_headers(*, body: bytes, secret: str, webhook_id: str, subscription_id: str,
+                     custom_headers: list[dict] | None = None) -> dict[str, str]:
+    headers = {h["name"]: h["value"] for h in custom_headers or []}
+    headers.update(
+        {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-PagerDuty-Signature": sign(secret, body),
+            "X-Webhook-Id": webhook_id,
+            "X-Webhook-Subscription": subscription_id,
+        }
+    )
+    return headers
+
+
+def backoff_seconds(attempts: int, base: float) -> float:
+    """Wait before the next attempt after `attempts` failed ones: base, 2·base, 4·base, ... capped at an hour."""
+    return min(base * (2 ** max(attempts - 1, 0)), 3600.0)

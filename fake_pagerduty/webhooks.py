@@ -1,0 +1,227 @@
+"""Outbound v3 webhooks: incident changes become durable delivery rows, and one worker sends them.
+
+`Webhooks` listens on `app.state.changes`. The listener only queues the changes (it must not block the
+request that published them); a writer task turns each batch into signed delivery rows in one short
+transaction. The delivery worker sends due rows with `httpx.AsyncClient`, retries failures with exponential
+backoff (`Settings.webhook_backoff_seconds`, doubling, up to `Settings.webhook_max_attempts`), keeps the order
+of events per incident and target, and picks pending rows up again after a restart.
+
+Hooks for tests: `app.state.webhook_transport` (an httpx transport, e.g. `httpx.MockTransport`, read when
+the lifespan starts), `app.state.webhooks.wake()`, and `await app.state.webhooks.wait_until(check)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import httpx
+
+from fake_pagerduty.domain import ids, rest_objects
+from fake_pagerduty.domain import webhooks as rules
+from fake_pagerduty.domain.clock import parse_iso
+from fake_pagerduty.store import IncidentChange
+
+log = logging.getLogger("fake_pagerduty.webhooks")
+T = TypeVar("T")
+IDLE_RECHECK_SECONDS = 1.0  # re-read the schedule at least this often (the sandbox clock can jump forward)
+BATCH = 20
+SHUTDOWN_DRAIN_SECONDS = 5.0
+
+
+class Webhooks:
+    def __init__(self, state: Any) -> None:
+        self._state = state
+        self._queue: asyncio.Queue[list[IncidentChange]] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._progress = 0
+        self._progressed = asyncio.Condition()
+        self._tasks: list[asyncio.Task] = []
+        self._unlisten: Callable[[], None] | None = None
+
+    # ---- lifecycle ---------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._unlisten = self._state.changes.listen(self._on_changes)
+        self._tasks = [
+            asyncio.create_task(self._write_deliveries(), name="webhook-writer"),
+            asyncio.create_task(self._deliver(), name="webhook-worker"),
+        ]
+
+    async def stop(self) -> None:
+        if self._unlisten:
+            self._unlisten()
+            self._unlisten = None
+        # Changes already published get their delivery rows, so they are sent after a restart.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), SHUTDOWN_DRAIN_SECONDS)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def wake(self) -> None:
+        """Make the worker look for due deliveries now (after new rows, or after the clock moved)."""
+        self._wake.set()
+
+    async def wait_until(self, check: Callable[[], Awaitable[T]]) -> T:
+        """Wait until `await check()` is truthy, re-checking each time the writer or the worker made progress;
+        returns its value. Callers bound the wait with `asyncio.timeout()` if they need to."""
+        while True:
+            seen = self._progress
+            result = await check()
+            if result:
+                return result
+            async with self._progressed:
+                await self._progressed.wait_for(lambda seen=seen: self._progress != seen)
+
+    async def _made_progress(self) -> None:
+        async with self._progressed:
+            self._progress += 1
+            self._progressed.notify_all()
+
+    # ---- changes -> delivery rows ------------------------------------------------------------------------
+
+    def _on_changes(self, changes: list[IncidentChange]) -> None:
+        self._queue.put_nowait(list(changes))
+
+    async def _write_deliveries(self) -> None:
+        while True:
+            changes = await self._queue.get()
+            try:
+                deliveries = []
+                for change in changes:
+                    deliveries.extend(await self._deliveries_for(change))
+                await self._state.store.add_webhook_deliveries(deliveries, self._state.clock.now())
+                if deliveries:
+                    self.wake()
+            except Exception:  # one bad change must not stop the others
+                log.exception("could not queue webhook deliveries for %s", changes)
+            finally:
+                self._queue.task_done()
+                await self._made_progress()
+
+    async def _deliveries_for(self, change: IncidentChange) -> list[dict]:
+        if change.event_type not in rules.EMITTED_EVENT_TYPES:
+            return []
+        store = self._state.store
+        context = await store.webhook_event_context(
+            change.incident_id, rules.LOG_ENTRY_TYPE[change.event_type],
+            first=change.event_type == "incident.triggered",
+        )
+        if context is None:
+            return []
+        incident = context["incident"]
+        service_id = incident["service_id"]
+        targets = await store.webhook_targets(change.account_id, service_id, change.event_type)
+        if not targets:
+            return []
+        base_url = self._state.settings.base_url
+        entry = context["log_entry"]
+        agent = entry["agent"] if entry else json.loads(incident.get("last_status_change_by") or "null")
+        # The incident as the event left it, even if it has changed again since.
+        row = {**incident, "status": rules.STATUS_AFTER.get(change.event_type, incident["status"])}
+        counts = await store.alert_counts([incident["id"]])
+        event_id = ids.uuid()
+        body = rules.event_body(
+            event_id=event_id,
+            event_type=change.event_type,
+            occurred_at=entry["created_at"] if entry else incident["updated_at"],
+            agent=rest_objects.agent_reference(base_url, agent, service_id),
+            client=rules.client_of(entry["channel"] if entry else None),
+            data=rules.event_data(rest_objects.incident(base_url, row, counts.get(incident["id"]))),
+        )
+        deliveries = []
+        for target in targets:
+            webhook_id = ids.uuid()
+            deliveries.append(
+                {
+                    "webhook_id": webhook_id,
+                    "event_id": event_id,
+                    "event_type": change.event_type,
+                    "account_id": change.account_id,
+                    "service_id": service_id,
+                    "incident_id": change.incident_id,
+                    "target": target["target"],
+                    "subscription_id": target["subscription_id"],
+                    "vendor_key": target["vendor_key"],
+                    "url": target["url"],
+                    "headers": rules.delivery_headers(
+                        body=body, secret=target["secret"], webhook_id=webhook_id,
+                        subscription_id=target["label"], custom_headers=target["custom_headers"],
+                    ),
+                    "body": body.decode("utf-8"),
+                }
+            )
+        return deliveries
+
+    # ---- the delivery worker -----------------------------------------------------------------------------
+
+    async def _deliver(self) -> None:
+        settings = self._state.settings
+        transport = getattr(self._state, "webhook_transport", None)
+        async with httpx.AsyncClient(
+            transport=transport, timeout=settings.webhook_timeout_seconds, trust_env=False,
+            follow_redirects=False,
+        ) as client:
+            while True:
+                self._wake.clear()
+                batch: list[dict] = []
+                try:
+                    batch = await self._state.store.due_webhook_deliveries(self._state.clock.now(), BATCH)
+                    await asyncio.gather(*(self._attempt(client, d) for d in batch))
+                    delay = None if batch else await self._delay()
+                except Exception:  # the store failed: try again shortly
+                    log.exception("webhook delivery pass failed")
+                    delay = IDLE_RECHECK_SECONDS
+                await self._made_progress()
+                if batch:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _delay(self) -> float | None:
+        """Seconds until the next pending delivery falls due (at most IDLE_RECHECK_SECONDS); None if none."""
+        next_at = await self._state.store.next_webhook_attempt_at()
+        if next_at is None:
+            return None
+        due = parse_iso(next_at)
+        wait = (due - self._state.clock.now()).total_seconds() if due else 0.0
+        return min(max(wait, 0.0), IDLE_RECHECK_SECONDS)
+
+    async def _attempt(self, client: httpx.AsyncClient, delivery: dict) -> None:
+        settings = self._state.settings
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            response = await client.post(
+                delivery["url"], content=delivery["body"].encode("utf-8"), headers=delivery["headers"]
+            )
+            status_code = response.status_code
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}"
+        except Exception as exc:  # network errors, timeouts, bad URLs: all count as a failed attempt
+            error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        now = self._state.clock.now()
+        attempts = delivery["attempts"] + 1
+        next_attempt_at = None
+        if error is None:
+            status = "delivered"
+        elif attempts >= settings.webhook_max_attempts:
+            status = "failed"
+        else:
+            status = "pending"
+            next_attempt_at = now + timedelta(
+                seconds=rules.backoff_seconds(attempts, settings.webhook_backoff_seconds)
+            )
+        await self._state.store.record_webhook_attempt(
+            delivery["id"], status=status, status_code=status_code, error=error,
+            next_attempt_at=next_attempt_at, now=now,
+        )

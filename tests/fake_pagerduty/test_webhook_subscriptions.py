@@ -1,0 +1,249 @@
+"""REST API `/api/webhook_subscriptions`: create, list, show, delete; validation; auth."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import REST_HEADERS
+
+URL = "/api/webhook_subscriptions"
+UNAUTHORIZED = {"error": {"message": "Authentication failed", "code": 2006}}
+NOT_FOUND = {"error": {"message": "Not Found", "code": 2100}}
+
+
+def subscription(**overrides) -> dict:
+    body = {
+        "type": "webhook_subscription",
+        "delivery_method": {
+            "type": "http_delivery_method",
+            "url": "https://receiver.test/pagerduty",
+            "custom_headers": [{"name": "X-Partner-Token", "value": "abc123"}],
+        },
+        "events": ["incident.triggered", "incident.resolved"],
+        "filter": {"type": "service_reference", "id": "PWEBS00"},
+        "description": "Sends incidents to the receiver.",
+        "active": True,
+    }
+    body.update(overrides)
+    return {"webhook_subscription": body}
+
+
+async def create(sandbox, **overrides) -> dict:
+    response = await sandbox.post(URL, json=subscription(**overrides), headers=REST_HEADERS)
+    assert response.status_code == 201, response.text
+    return response.json()["webhook_subscription"]
+
+
+async def test_create_returns_the_subscription_with_its_secret_once(sandbox):
+    response = await sandbox.post(URL, json=subscription(), headers=REST_HEADERS)
+    assert response.status_code == 201
+    body = response.json()["webhook_subscription"]
+    secret, sub_id, method_id = body["delivery_method"]["secret"], body["id"], body["delivery_method"]["id"]
+    assert re.fullmatch(r"P[A-Z0-9]{6}", sub_id) and re.fullmatch(r"P[A-Z0-9]{6}", method_id)
+    assert isinstance(secret, str) and len(secret) >= 32
+    assert body == {
+        "id": sub_id,
+        "type": "webhook_subscription",
+        "active": True,
+        "delivery_method": {
+            "id": method_id,
+            "secret": secret,
+            "temporarily_disabled": False,
+            "type": "http_delivery_method",
+            "url": "https://receiver.test/pagerduty",
+            "custom_headers": [{"name": "X-Partner-Token", "value": "abc123"}],
+        },
+        "description": "Sends incidents to the receiver.",
+        "events": ["incident.triggered", "incident.resolved"],
+        "filter": {"id": "PWEBS00", "type": "service_reference"},
+    }
+
+    shown = await sandbox.get(f"{URL}/{sub_id}", headers=REST_HEADERS)
+    assert shown.status_code == 200
+    expected = dict(body)
+    expected["delivery_method"] = {
+        **body["delivery_method"],
+        "secret": None,
+        "custom_headers": [{"name": "X-Partner-Token", "value": "-- redacted --"}],
+    }
+    assert shown.json() == {"webhook_subscription": expected}
+
+
+async def test_secrets_differ_between_subscriptions(sandbox):
+    first, second = await create(sandbox), await create(sandbox)
+    assert first["id"] != second["id"]
+    assert first["delivery_method"]["secret"] != second["delivery_method"]["secret"]
+
+
+async def test_account_filter_defaults_to_the_callers_account(sandbox):
+    body = await create(sandbox, filter={"type": "account_reference"})
+    assert body["filter"] == {"id": "PACME00", "type": "account_reference"}
+
+
+async def test_list_is_paginated(sandbox):
+    created = [(await create(sandbox, description=f"hook {i}"))["id"] for i in range(3)]
+
+    first = await sandbox.get(URL, params={"limit": 2}, headers=REST_HEADERS)
+    assert first.status_code == 200
+    page = first.json()
+    assert [s["id"] for s in page["webhook_subscriptions"]] == created[:2]
+    assert (page["limit"], page["offset"], page["more"], page["total"]) == (2, 0, True, None)
+    assert all(s["delivery_method"]["secret"] is None for s in page["webhook_subscriptions"])
+
+    rest = (await sandbox.get(URL, params={"limit": 2, "offset": 2, "total": "true"}, headers=REST_HEADERS)).json()
+    assert [s["id"] for s in rest["webhook_subscriptions"]] == created[2:]
+    assert (rest["limit"], rest["offset"], rest["more"], rest["total"]) == (2, 2, False, 3)
+
+    default = (await sandbox.get(URL, headers=REST_HEADERS)).json()
+    assert (default["limit"], default["offset"], default["more"]) == (25, 0, False)
+    assert len(default["webhook_subscriptions"]) == 3
+
+
+async def test_list_filters_by_filter_type(sandbox):
+    service_sub = await create(sandbox)
+    account_sub = await create(sandbox, filter={"type": "account_reference", "id": "PACME00"})
+    by_service = (await sandbox.get(URL, params={"filter_type": "service_reference"}, headers=REST_HEADERS)).json()
+    by_account = (await sandbox.get(URL, params={"filter_type": "account_reference"}, headers=REST_HEADERS)).json()
+    assert [s["id"] for s in by_service["webhook_subscriptions"]] == [service_sub["id"]]
+    assert [s["id"] for s in by_account["webhook_subscriptions"]] == [account_sub["id"]]
+
+
+async def test_delete_answers_204_then_the_subscription_is_gone(sandbox):
+    sub_id = (await create(sandbox))["id"]
+    deleted = await sandbox.delete(f"{URL}/{sub_id}", headers=REST_HEADERS)
+    assert deleted.status_code == 204
+    assert deleted.content == b""
+
+    for response in (
+        await sandbox.get(f"{URL}/{sub_id}", headers=REST_HEADERS),
+        await sandbox.delete(f"{URL}/{sub_id}", headers=REST_HEADERS),
+    ):
+        assert response.status_code == 404
+        assert response.json() == NOT_FOUND
+    listed = (await sandbox.get(URL, params={"total": "true"}, headers=REST_HEADERS)).json()
+    assert listed["webhook_subscriptions"] == [] and listed["total"] == 0
+
+
+async def test_unknown_subscription_is_404(sandbox):
+    response = await sandbox.get(f"{URL}/PNOPE00", headers=REST_HEADERS)
+    assert response.status_code == 404
+    assert response.json() == NOT_FOUND
+
+
+def _invalid(*errors: str) -> dict:
+    return {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": list(errors)}}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "errors"),
+    [
+        (
+            {"delivery_method": {"type": "http_delivery_method", "url": "not a url"}},
+            ["Delivery method url must be a valid http or https URL"],
+        ),
+        (
+            {"delivery_method": {"type": "http_delivery_method", "url": "ftp://receiver.test/x"}},
+            ["Delivery method url must be a valid http or https URL"],
+        ),
+        (
+            {"events": ["incident.triggered", "incident.exploded"]},
+            ["Events contains an unknown event type: 'incident.exploded'"],
+        ),
+        ({"events": []}, ["Events must be a non-empty list of event types"]),
+        (
+            {"filter": {"type": "team_reference", "id": "PTEAM00"}},
+            ["Filter type team_reference is not supported by the sandbox (it has no teams)"],
+        ),
+        ({"filter": {"type": "service_reference"}}, ["Filter id is required for a service_reference filter"]),
+        ({"filter": {"type": "service_reference", "id": "PNOSUCH"}}, ["Filter service PNOSUCH was not found"]),
+    ],
+)
+async def test_invalid_subscriptions_are_rejected(sandbox, overrides, errors):
+    response = await sandbox.post(URL, json=subscription(**overrides), headers=REST_HEADERS)
+    assert response.status_code == 400
+    assert response.json() == _invalid(*errors)
+    listed = (await sandbox.get(URL, params={"total": "true"}, headers=REST_HEADERS)).json()
+    assert listed["total"] == 0
+
+
+async def test_every_problem_is_reported_at_once(sandbox):
+    body = subscription(
+        delivery_method={"type": "http_delivery_method", "url": ""},
+        events=["nope"],
+        filter={"type": "galaxy_reference"},
+    )
+    response = await sandbox.post(URL, json=body, headers=REST_HEADERS)
+    assert response.status_code == 400
+    assert response.json() == _invalid(
+        "Delivery method url must be a valid http or https URL",
+        "Events contains an unknown event type: 'nope'",
+        "Filter type must be one of: service_reference account_reference team_reference",
+    )
+
+
+async def test_body_must_be_a_json_subscription(sandbox):
+    not_json = await sandbox.post(URL, content=b"{oops", headers=REST_HEADERS)
+    assert not_json.status_code == 400
+    assert not_json.json() == _invalid("The request body is not valid JSON")
+    unwrapped = await sandbox.post(URL, json={"url": "https://x.test"}, headers=REST_HEADERS)
+    assert unwrapped.status_code == 400
+    assert unwrapped.json() == _invalid("webhook_subscription is missing or not an object")
+
+
+async def _other_account(sandbox_app) -> tuple[dict, str]:
+    store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
+    await store.upsert_account(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
+    await store.upsert_api_key(token="globex-key", account_id="PGLOBEX", description="test", now=now)
+    service_id = await store.upsert_service(id="PGLOBSV", account_id="PGLOBEX", name="Globex Web", now=now)
+    headers = {**REST_HEADERS, "Authorization": "Token token=globex-key"}
+    return headers, service_id
+
+
+async def test_filter_on_another_accounts_service_is_rejected(sandbox, sandbox_app):
+    _, globex_service = await _other_account(sandbox_app)
+    response = await sandbox.post(
+        URL, json=subscription(filter={"type": "service_reference", "id": globex_service}), headers=REST_HEADERS
+    )
+    assert response.status_code == 400
+    assert response.json() == _invalid(f"Filter service {globex_service} was not found")
+
+
+async def test_filter_on_another_account_is_rejected(sandbox, sandbox_app):
+    await _other_account(sandbox_app)
+    response = await sandbox.post(
+        URL, json=subscription(filter={"type": "account_reference", "id": "PGLOBEX"}), headers=REST_HEADERS
+    )
+    assert response.status_code == 400
+    assert response.json() == _invalid("Filter account PGLOBEX is not the account of this API key")
+
+
+async def test_accounts_see_only_their_own_subscriptions(sandbox, sandbox_app):
+    globex_headers, _ = await _other_account(sandbox_app)
+    sub_id = (await create(sandbox))["id"]
+    assert (await sandbox.get(f"{URL}/{sub_id}", headers=globex_headers)).status_code == 404
+    assert (await sandbox.delete(f"{URL}/{sub_id}", headers=globex_headers)).status_code == 404
+    listed = (await sandbox.get(URL, params={"total": "true"}, headers=globex_headers)).json()
+    assert listed["webhook_subscriptions"] == [] and listed["total"] == 0
+    assert (await sandbox.get(f"{URL}/{sub_id}", headers=REST_HEADERS)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Token token=wrong-key", "Bearer sandbox-api-key-acme", "Token sandbox-api-key-acme", "Token token="],
+)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", URL), ("POST", URL), ("GET", f"{URL}/PANY000"), ("DELETE", f"{URL}/PANY000")],
+)
+async def test_requests_without_a_valid_key_get_401(sandbox, authorization, method, path):
+    headers = {"Accept": REST_HEADERS["Accept"]}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    response = await sandbox.request(method, path, json=subscription() if method == "POST" else None,
+                                     headers=headers)
+    assert response.status_code == 401
+    assert response.json() == UNAUTHORIZED
+    listed = (await sandbox.get(URL, params={"total": "true"}, headers=REST_HEADERS)).json()
+    assert listed["total"] == 0

@@ -1,0 +1,330 @@
+"""Webhooks v3 delivery: incident changes reach subscriptions and partner apps, signed, retried, in order,
+durably (they survive a restart)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+import httpx
+import pytest
+
+from fake_pagerduty.settings import Settings
+from tests.conftest import REST_HEADERS
+from tests.fake_pagerduty.webhook_helpers import (
+    PARTNER_SECRET,
+    PARTNER_URL,
+    RECEIVER_URL,
+    Receiver,
+    action,
+    expected_signature,
+    make_app,
+    running,
+    trigger,
+    until,
+)
+
+ALL_TYPES = ["incident.triggered", "incident.acknowledged", "incident.resolved", "incident.unacknowledged",
+             "incident.reopened"]
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@pytest.fixture
+def receiver() -> Receiver:
+    return Receiver()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test",
+                    webhook_backoff_seconds=0, webhook_max_attempts=3)
+
+
+@pytest.fixture
+async def app(settings, receiver):
+    app = make_app(settings, receiver)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox.test") as c:
+        yield c
+
+
+async def subscribe(client, events=None, *, url=RECEIVER_URL, flt=None, active=True) -> dict:
+    body = {"webhook_subscription": {
+        "type": "webhook_subscription",
+        "delivery_method": {"type": "http_delivery_method", "url": url,
+                            "custom_headers": [{"name": "X-Partner-Token", "value": "abc123"}]},
+        "events": events or ALL_TYPES,
+        "filter": flt or {"type": "service_reference", "id": "PWEBS00"},
+        "active": active,
+    }}
+    response = await client.post("/api/webhook_subscriptions", json=body, headers=REST_HEADERS)
+    assert response.status_code == 201, response.text
+    return response.json()["webhook_subscription"]
+
+
+async def send(client, event: dict) -> None:
+    response = await client.post("/v2/enqueue", json=event)
+    assert response.status_code == 202, response.text
+
+
+def deliveries(app, service_id="PWEBS00"):
+    async def check():
+        return await app.state.store.list_webhook_deliveries(service_id)
+    return check
+
+
+async def wait_delivered(app, count: int, service_id: str = "PWEBS00") -> list[dict]:
+    """Wait until `count` deliveries on the service are no longer pending; returns them oldest first."""
+    async def check():
+        rows = await app.state.store.list_webhook_deliveries(service_id)
+        done = [r for r in rows if r["status"] != "pending"]
+        return list(reversed(rows)) if len(rows) >= count and len(done) == len(rows) else None
+    rows = await until(app, check)
+    assert len(rows) == count
+    return rows
+
+
+def incident_row(settings: Settings, incident_id: str) -> dict:
+    with sqlite3.connect(settings.db_path) as db:
+        db.row_factory = sqlite3.Row
+        return dict(db.execute("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone())
+
+
+async def test_trigger_delivers_one_signed_incident_triggered_event(app, client, receiver, settings):
+    sub = await subscribe(client)
+    secret = sub["delivery_method"]["secret"]
+    await send(client, trigger("disk-1"))
+
+    [row] = await wait_delivered(app, 1)
+    assert (row["status"], row["attempts"], row["last_status_code"], row["last_error"]) == (
+        "delivered", 1, 200, None)
+    assert [str(r.url) for r in receiver.requests] == [RECEIVER_URL]
+    [request] = receiver.requests
+    assert request.method == "POST"
+    assert request.headers["X-PagerDuty-Signature"] == expected_signature(secret, request.content)
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["User-Agent"] == "PagerDuty-Webhook/V3.0"
+    assert request.headers["X-Webhook-Subscription"] == sub["id"]
+    assert request.headers["X-Webhook-Id"] == row["webhook_id"]
+    assert request.headers["X-Partner-Token"] == "abc123"
+    assert request.content.decode() == row["body"]
+
+    event = json.loads(request.content)["event"]
+    incident = incident_row(settings, row["incident_id"])
+    assert UUID.fullmatch(event["id"])
+    assert event["event_type"] == "incident.triggered"
+    assert event["resource_type"] == "incident"
+    assert event["occurred_at"] == incident["created_at"]
+    assert event["agent"] == {
+        "html_url": "http://sandbox.test/services/PWEBS00/integrations/PINTG00",
+        "id": "PINTG00",
+        "self": "http://sandbox.test/api/services/PWEBS00/integrations/PINTG00",
+        "summary": "Demo Monitor",
+        "type": "events_api_v2_inbound_integration_reference",
+    }
+    assert event["client"] == {"name": "Demo Monitor"}
+    data = event["data"]
+    assert {k: data[k] for k in ("id", "type", "number", "incident_number", "status", "title", "incident_key",
+                                 "urgency", "self", "html_url", "created_at", "summary")} == {
+        "id": incident["id"],
+        "type": "incident",
+        "number": 1,
+        "incident_number": 1,
+        "status": "triggered",
+        "title": "Disk full on disk-1",
+        "incident_key": "disk-1",
+        "urgency": "high",
+        "self": f"http://sandbox.test/api/incidents/{incident['id']}",
+        "html_url": f"http://sandbox.test/incidents/{incident['id']}",
+        "created_at": incident["created_at"],
+        "summary": "[#1] Disk full on disk-1",
+    }
+    assert data["service"] == {
+        "id": "PWEBS00", "type": "service_reference", "summary": "Acme Website",
+        "self": "http://sandbox.test/api/services/PWEBS00", "html_url": "http://sandbox.test/services/PWEBS00",
+    }
+    assert data["alert_counts"] == {"all": 1, "triggered": 1, "resolved": 0}
+
+
+async def test_acknowledge_and_resolve_follow_in_order(app, client, receiver):
+    sub = await subscribe(client)
+    await send(client, trigger("disk-2"))
+    await send(client, trigger("disk-2"))  # deduplicated: no new event
+    await send(client, action("acknowledge", "disk-2"))
+    await send(client, action("resolve", "disk-2"))
+
+    rows = await wait_delivered(app, 3)
+    assert [r["event_type"] for r in rows] == ["incident.triggered", "incident.acknowledged", "incident.resolved"]
+    assert all(r["status"] == "delivered" for r in rows)
+    events = receiver.events()
+    assert [e["event_type"] for e in events] == ["incident.triggered", "incident.acknowledged",
+                                                 "incident.resolved"]
+    assert [e["data"]["status"] for e in events] == ["triggered", "acknowledged", "resolved"]
+    assert len({e["data"]["id"] for e in events}) == 1
+    assert len({e["id"] for e in events}) == 3
+    for request in receiver.requests:
+        assert request.headers["X-PagerDuty-Signature"] == expected_signature(
+            sub["delivery_method"]["secret"], request.content)
+    assert events[1]["agent"]["summary"] == "Events API"  # the acknowledge named no client
+    assert events[1]["client"] is None
+
+
+async def test_only_subscribed_event_types_are_delivered(app, client, receiver):
+    await subscribe(client, ["incident.resolved"])
+    await send(client, trigger("disk-3"))
+    await send(client, action("acknowledge", "disk-3"))
+    await send(client, action("resolve", "disk-3"))
+    rows = await wait_delivered(app, 1)
+    assert [r["event_type"] for r in rows] == ["incident.resolved"]
+    assert [e["event_type"] for e in receiver.events()] == ["incident.resolved"]
+
+
+async def test_inactive_and_other_service_subscriptions_get_nothing(app, client, receiver):
+    store, now = app.state.store, app.state.clock.now()
+    other = await store.upsert_service(id="POTHER0", account_id="PACME00", name="Other", now=now)
+    await subscribe(client, url="https://inactive.test/", active=False)
+    await subscribe(client, url="https://other-service.test/", flt={"type": "service_reference", "id": other})
+    await subscribe(client, url="https://whole-account.test/", flt={"type": "account_reference"})
+    await send(client, trigger("disk-4"))
+    rows = await wait_delivered(app, 1)
+    assert [r["url"] for r in rows] == ["https://whole-account.test/"]
+    assert [str(r.url) for r in receiver.requests] == ["https://whole-account.test/"]
+
+
+async def test_partner_app_service_delivers_to_the_partner_webhook(app, client, receiver):
+    store, now = app.state.store, app.state.clock.now()
+    service_id = await store.upsert_service(id="PPARTNR", account_id="PACME00", name="Monitor alerts",
+                                            vendor_key="demo-monitor", now=now)
+    key = "0123456789abcdef0123456789abcdef"
+    await store.upsert_integration(id="PPINTG0", service_id=service_id, integration_key=key,
+                                   name="Demo Monitor", vendor_key="demo-monitor", now=now)
+    await send(client, trigger("web-down", routing_key=key))
+    await send(client, action("resolve", "web-down", routing_key=key))
+
+    rows = await wait_delivered(app, 2, service_id)
+    assert [(r["target"], r["vendor_key"], r["subscription_id"]) for r in rows] == [
+        ("partner_app:demo-monitor", "demo-monitor", None)] * 2
+    assert [str(r.url) for r in receiver.requests] == [PARTNER_URL, PARTNER_URL]
+    for request in receiver.requests:
+        assert request.headers["X-PagerDuty-Signature"] == expected_signature(PARTNER_SECRET, request.content)
+        assert request.headers["X-Webhook-Subscription"] == "PDEMOMN"
+    assert [e["event_type"] for e in receiver.events()] == ["incident.triggered", "incident.resolved"]
+    assert receiver.events()[0]["data"]["service"]["id"] == service_id
+
+
+async def test_failing_receiver_is_retried_and_recorded(app, client, receiver):
+    await subscribe(client)
+    receiver.script = [500]
+    await send(client, trigger("disk-5"))
+    [row] = await wait_delivered(app, 1)
+    assert (row["status"], row["attempts"], row["last_status_code"], row["last_error"]) == (
+        "delivered", 2, 200, None)
+    first, second = receiver.requests
+    assert first.content == second.content
+    assert first.headers["X-Webhook-Id"] == second.headers["X-Webhook-Id"] == row["webhook_id"]
+    assert first.headers["X-PagerDuty-Signature"] == second.headers["X-PagerDuty-Signature"]
+
+
+async def test_network_errors_are_retried(app, client, receiver):
+    await subscribe(client)
+    receiver.script = [httpx.ConnectError("connection refused")]
+    await send(client, trigger("disk-6"))
+    [row] = await wait_delivered(app, 1)
+    assert (row["status"], row["attempts"], row["last_status_code"]) == ("delivered", 2, 200)
+    assert len(receiver.requests) == 2
+
+
+async def test_delivery_fails_after_the_last_attempt(app, client, receiver):
+    await subscribe(client)
+    receiver.script = [503, httpx.ReadTimeout("timed out"), 500]
+    await send(client, trigger("disk-7"))
+    [row] = await wait_delivered(app, 1)
+    assert (row["status"], row["attempts"], row["last_status_code"], row["last_error"]) == (
+        "failed", 3, 500, "HTTP 500")
+    assert len(receiver.requests) == 3
+
+
+async def test_later_events_wait_for_an_earlier_one_being_retried(tmp_path, receiver):
+    settings = Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test",
+                        webhook_backoff_seconds=600)
+    app = make_app(settings, receiver)
+    receiver.script = [500]
+    async for client in running(app):
+        await subscribe(client)
+        await send(client, trigger("disk-8"))
+
+        async def first_attempt_failed():
+            rows = await app.state.store.list_webhook_deliveries("PWEBS00")
+            return rows and rows[-1]["attempts"] == 1
+        await until(app, first_attempt_failed)
+        await send(client, action("acknowledge", "disk-8"))
+
+        async def ack_queued_and_worker_idle():
+            rows = await app.state.store.list_webhook_deliveries("PWEBS00")
+            return len(rows) == 2 and await app.state.store.due_webhook_deliveries(app.state.clock.now()) == []
+        await until(app, ack_queued_and_worker_idle)
+        triggered, acknowledged = reversed(await app.state.store.list_webhook_deliveries("PWEBS00"))
+        assert (triggered["status"], triggered["attempts"]) == ("pending", 1)
+        assert (acknowledged["status"], acknowledged["attempts"]) == ("pending", 0)
+        assert len(receiver.requests) == 1
+
+        app.state.clock.advance(601)
+        app.state.webhooks.wake()
+        rows = await wait_delivered(app, 2)
+        assert [(r["event_type"], r["status"]) for r in rows] == [
+            ("incident.triggered", "delivered"), ("incident.acknowledged", "delivered")]
+        assert [e["event_type"] for e in receiver.events()] == [
+            "incident.triggered", "incident.triggered", "incident.acknowledged"]
+
+
+async def test_pending_deliveries_survive_a_restart(tmp_path):
+    settings = Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test",
+                        webhook_backoff_seconds=3600)
+    down = Receiver()
+    down.script = [503]
+    first = make_app(settings, down)
+    async for client in running(first):
+        sub = await subscribe(client)
+        await send(client, trigger("disk-9"))
+
+        async def attempted():
+            rows = await first.state.store.list_webhook_deliveries("PWEBS00")
+            return rows and rows[0]["attempts"] == 1
+        await until(first, attempted)
+    assert len(down.requests) == 1
+
+    up = Receiver()
+    second = make_app(settings, up)
+    second.state.clock.advance(3601)
+    async for _client in running(second):
+        [row] = await wait_delivered(second, 1)
+        assert (row["status"], row["attempts"], row["last_status_code"]) == ("delivered", 2, 200)
+    [request] = up.requests
+    assert request.content == down.requests[0].content
+    assert request.headers["X-PagerDuty-Signature"] == expected_signature(
+        sub["delivery_method"]["secret"], request.content)
+
+
+async def test_deleting_a_subscription_stops_its_pending_deliveries(tmp_path, receiver):
+    settings = Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test",
+                        webhook_backoff_seconds=3600)
+    app = make_app(settings, receiver)
+    receiver.script = [500]
+    async for client in running(app):
+        sub = await subscribe(client)
+        await send(client, trigger("disk-10"))
+
+        async def attempted():
+            rows = await app.state.store.list_webhook_deliveries("PWEBS00")
+            return rows and rows[0]["attempts"] == 1
+        await until(app, attempted)
+        response = await client.delete(f"/api/webhook_subscriptions/{sub['id']}", headers=REST_HEADERS)
+        assert response.status_code == 204
+        [row] = await app.state.store.list_webhook_deliveries("PWEBS00")
+        assert (row["status"], row["last_error"]) == ("failed", "subscription deleted")
