@@ -231,7 +231,7 @@ async def test_accounts_see_only_their_own_subscriptions(sandbox, sandbox_app):
 
 @pytest.mark.parametrize(
     "authorization",
-    [None, "Token token=wrong-key", "Bearer sandbox-api-key-acme", "Token sandbox-api-key-acme", "Token token="],
+    [None, "Token token=wrong-key", "Bearer wrong-key", "Token sandbox-api-key-acme", "Token token="],
 )
 @pytest.mark.parametrize(
     ("method", "path"),
