@@ -67,6 +67,12 @@ def _https_lines(settings: Settings) -> list[str]:
     return lines
 
 
+def _strict_checker():
+    from fake_pagerduty.domain.strict import StrictChecker  # jsonschema is loaded only in strict mode
+
+    return StrictChecker.packaged()
+
+
 def create_app(settings: Settings | None = None, *, announce: bool = False) -> Starlette:
     settings = settings or Settings()
 
@@ -110,4 +116,5 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
                                           context_processors=[sessions.template_context])
     app.state.live = LiveVersions(app.state.changes)
     app.state.login_failures = FailureWindow(limit=10, window_seconds=300)
+    app.state.strict = _strict_checker() if settings.strict else None  # Events API checks (--strict)
     return app

@@ -7,6 +7,7 @@ committed to SQLite.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from fake_pagerduty.store import JournalEntry
 from fake_pagerduty.web import sandbox_gate
 
 SUCCESS = {"status": "success", "message": "Event processed"}
+strict_log = logging.getLogger("fake_pagerduty.strict")
 
 
 class _BodyTooLarge(Exception):
@@ -95,6 +97,9 @@ async def _handle(request: Request, surface: _Surface) -> Response:
         content_type=request.headers.get("content-type"), raw_body=b"", response_status=0, response_body="",
         action="change" if surface is CHANGE else None,
     )
+    strict = state.strict  # a StrictChecker with --strict, else None: nothing more to do
+    if strict is not None:
+        entry.warnings = strict.content_type_warnings(entry.content_type)
     try:
         try:
             entry.raw_body = await _read_body(request)
@@ -104,6 +109,8 @@ async def _handle(request: Request, surface: _Surface) -> Response:
             doc, unparsable = parse_document(entry.raw_body), None
         except EventsApiError as exc:
             doc, unparsable = {}, exc
+        if strict is not None and unparsable is None:
+            entry.warnings += strict.body_warnings(surface.api, doc)
         entry.routing_key = _key(doc, surface.routing_field)
         if surface.dedup_field:
             entry.dedup_key = _key(doc, surface.dedup_field)
@@ -111,6 +118,7 @@ async def _handle(request: Request, surface: _Surface) -> Response:
             entry.action = _key(doc, surface.action_field)
         answer = await sandbox_gate.intercept(request, entry)  # sandbox faults and rate limit, journaled
         if answer is not None:
+            _log_warnings(entry)
             return answer
         if unparsable:
             raise unparsable
@@ -123,6 +131,7 @@ async def _handle(request: Request, surface: _Surface) -> Response:
         entry.outcome_detail = "; ".join(exc.body.get("errors", [])) or exc.body.get("message", "")
         await state.store.record_request(entry)
         state.journal_signal.notify()
+        _log_warnings(entry)
         return exc.response()
     except ClientDisconnect:
         return Response(status_code=400)
@@ -140,7 +149,14 @@ async def _handle(request: Request, surface: _Surface) -> Response:
         result = await state.store.apply_change_event(event, entry, now)
     state.journal_signal.notify()
     state.changes.publish(result.changes)
+    _log_warnings(entry)
     return Response(entry.response_body, status_code=surface.status, media_type="application/json")
+
+
+def _log_warnings(entry: JournalEntry) -> None:
+    """Strict mode's warnings, on the console as well as in the journal."""
+    for warning in entry.warnings:
+        strict_log.warning("strict: %s %s (%s): %s", entry.method, entry.path, entry.dedup_key or "-", warning)
 
 
 async def create_event_v1(request: Request) -> Response:
