@@ -6,8 +6,9 @@ transaction. The delivery worker sends due rows with `httpx.AsyncClient`, retrie
 backoff (`Settings.webhook_backoff_seconds`, doubling, up to `Settings.webhook_max_attempts`), keeps the order
 of events per incident and target, and picks pending rows up again after a restart.
 
-Hooks for tests: `app.state.webhook_transport` (an httpx transport, e.g. `httpx.MockTransport`, read when
-the lifespan starts), `app.state.webhooks.wake()`, and `await app.state.webhooks.wait_until(check)`.
+Hooks for tests: `app.state.webhook_transport` (an httpx transport, e.g. `httpx.MockTransport` or an
+`httpx.ASGITransport` to a partner app; read on every request, so it can be set before or after the lifespan
+starts), `app.state.webhooks.wake()`, and `await app.state.webhooks.wait_until(check)`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,22 @@ T = TypeVar("T")
 IDLE_RECHECK_SECONDS = 1.0  # re-read the schedule at least this often (the sandbox clock can jump forward)
 BATCH = 20
 SHUTDOWN_DRAIN_SECONDS = 5.0
+
+
+class _StateTransport(httpx.AsyncBaseTransport):
+    """Sends through `state.webhook_transport` when one is set (tests may set or swap it at any time),
+    else over the network."""
+
+    def __init__(self, state: Any) -> None:
+        self._state = state
+        self._network = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        transport = getattr(self._state, "webhook_transport", None) or self._network
+        return await transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._network.aclose()
 
 
 class Webhooks:
@@ -166,9 +183,8 @@ class Webhooks:
 
     async def _deliver(self) -> None:
         settings = self._state.settings
-        transport = getattr(self._state, "webhook_transport", None)
         async with httpx.AsyncClient(
-            transport=transport, timeout=settings.webhook_timeout_seconds, trust_env=False,
+            transport=_StateTransport(self._state), timeout=settings.webhook_timeout_seconds, trust_env=False,
             follow_redirects=False,
         ) as client:
             while True:

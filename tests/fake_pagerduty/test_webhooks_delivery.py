@@ -328,3 +328,47 @@ async def test_deleting_a_subscription_stops_its_pending_deliveries(tmp_path, re
         assert response.status_code == 204
         [row] = await app.state.store.list_webhook_deliveries("PWEBS00")
         assert (row["status"], row["last_error"]) == ("failed", "subscription deleted")
+
+
+async def test_event_data_is_the_incident_as_the_rest_api_shows_it(app, client, receiver):
+    await subscribe(client, ["incident.triggered"])
+    await send(client, trigger("disk-11"))
+    [row] = await wait_delivered(app, 1)
+    data = json.loads(row["body"])["event"]["data"]
+    shown = await client.get(f"/api/incidents/{row['incident_id']}", headers=REST_HEADERS)
+    assert shown.status_code == 200
+    extra = {"number": 1, "assignees": [], "conference_bridge": None}
+    assert data == {**shown.json()["incident"], **extra}
+
+
+async def test_a_person_acknowledging_through_the_rest_api_is_the_agent(app, client, receiver):
+    await subscribe(client, ["incident.acknowledged"])
+    await send(client, trigger("disk-12"))
+    incident_id = (await client.get("/api/incidents", params={"incident_key": "disk-12"},
+                                    headers=REST_HEADERS)).json()["incidents"][0]["id"]
+    response = await client.put(f"/api/incidents/{incident_id}",
+                                json={"incident": {"type": "incident_reference", "status": "acknowledged"}},
+                                headers={**REST_HEADERS, "From": "demo@acme.test"})
+    assert response.status_code == 200, response.text
+    [row] = await wait_delivered(app, 1)
+    event = json.loads(row["body"])["event"]
+    assert event["event_type"] == "incident.acknowledged"
+    assert event["agent"] == {"id": "PDANA00", "type": "user_reference", "summary": "Dana Demo",
+                              "self": "http://sandbox.test/api/users/PDANA00",
+                              "html_url": "http://sandbox.test/users/PDANA00"}
+    assert event["client"] is None
+    assert event["data"]["status"] == "acknowledged"
+    assert [a["acknowledger"]["summary"] for a in event["data"]["acknowledgements"]] == ["Dana Demo"]
+
+
+async def test_acknowledgement_timeout_sends_incident_unacknowledged(app, client, receiver):
+    await subscribe(client, ["incident.unacknowledged"])
+    await send(client, trigger("disk-13"))
+    await send(client, action("acknowledge", "disk-13"))
+    moved = await client.post("/_sandbox/clock", json={"advance_seconds": 1801})
+    assert moved.status_code == 200, moved.text
+    [row] = await wait_delivered(app, 1)
+    event = json.loads(row["body"])["event"]
+    assert event["event_type"] == "incident.unacknowledged"
+    assert event["data"]["status"] == "triggered"
+    assert event["agent"]["type"] == "service_reference"
