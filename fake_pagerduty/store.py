@@ -55,7 +55,7 @@ ACTIVITY_TABLES = ("events", "webhook_deliveries", "log_entries", "alerts", "inc
                    "sandbox_faults", "sandbox_settings")
 _REPORTED_AS = {"sandbox_faults": "faults", "sandbox_settings": "settings"}
 _JSON_COLUMNS = {"callback_origins", "acknowledgements", "last_status_change_by", "body", "agent", "channel",
-                 "custom_details", "links", "images", "warnings"}
+                 "custom_details", "links", "images", "warnings", "events", "custom_headers", "headers"}
 
 
 def _row(row: aiosqlite.Row, *, drop: tuple[str, ...] = ()) -> dict:
@@ -1160,6 +1160,15 @@ class Store:
             "SELECT * FROM change_events ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))]
         (change_count,) = await self._one("SELECT COUNT(*) FROM change_events")
         (journal_count,) = await self._one("SELECT COUNT(*) FROM events")
+        webhooks: dict[str, Any] = {"subscriptions": [], "deliveries": [], "delivery_count": 0}
+        tables = {r[0] for r in await self._all("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "webhook_subscriptions" in tables:
+            webhooks["subscriptions"] = [_row(r) for r in await self._all(
+                "SELECT * FROM webhook_subscriptions ORDER BY created_at, id")]
+        if "webhook_deliveries" in tables:
+            webhooks["deliveries"] = [_row(r) for r in await self._all(
+                "SELECT * FROM webhook_deliveries ORDER BY id DESC LIMIT ?", (limit,))]
+            (webhooks["delivery_count"],) = await self._one("SELECT COUNT(*) FROM webhook_deliveries")
         return {
             "accounts": accounts,
             "partner_apps": await self.partner_apps(),
@@ -1168,6 +1177,7 @@ class Store:
             "change_events": change_events,
             "change_event_count": change_count,
             "journal": {"count": journal_count, "last_event_id": await self.last_event_id()},
+            "webhooks": webhooks,
         }
 
     # fault rules

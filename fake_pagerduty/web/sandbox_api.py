@@ -173,14 +173,16 @@ async def state_dump(request: Request) -> Response:
     limit = _number(request, "limit", STATE_LIMIT, 1, STATE_LIMIT, whole=True)
     snap = await state.store.snapshot(limit=limit)
     incident_count, change_count = snap.pop("incident_count"), snap.pop("change_event_count")
+    delivery_count = snap["webhooks"].pop("delivery_count")
     return JSONResponse({
         "generated_at": iso(state.clock.now()),
         "clock": _clock(state),
-        "limits": {"incidents": limit, "change_events": limit,
-                   "note": "incidents and change events are the newest ones, up to the limit"},
+        "limits": {"incidents": limit, "change_events": limit, "webhook_deliveries": limit,
+                   "note": "incidents, change events and webhook deliveries are the newest ones, up to the limit"},
         "truncated": {"incidents": incident_count > len(snap["incidents"]),
-                      "change_events": change_count > len(snap["change_events"])},
-        "totals": {"incidents": incident_count, "change_events": change_count},
+                      "change_events": change_count > len(snap["change_events"]),
+                      "webhook_deliveries": delivery_count > len(snap["webhooks"]["deliveries"])},
+        "totals": {"incidents": incident_count, "change_events": change_count, "webhook_deliveries": delivery_count},
         **snap,
         "faults": [rule.to_dict() for rule in state.faults.rules()],
         "rate_limits": state.rate_limiter.settings.to_dict(),

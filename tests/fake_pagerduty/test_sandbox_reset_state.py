@@ -149,7 +149,7 @@ async def test_state_is_one_document_without_password_hashes(sandbox):
     assert "password_hash" not in response.text and "$argon2" not in response.text
     state = response.json()
     assert list(state) == ["generated_at", "clock", "limits", "truncated", "totals", "accounts", "partner_apps",
-                           "incidents", "change_events", "journal", "faults", "rate_limits"]
+                           "incidents", "change_events", "journal", "webhooks", "faults", "rate_limits"]
     [account] = state["accounts"]
     assert [u["email"] for u in account["users"]] == ["demo@acme.test"]
     assert [k["token"] for k in account["api_keys"]] == ["sandbox-api-key-acme"]
@@ -162,7 +162,8 @@ async def test_state_is_one_document_without_password_hashes(sandbox):
     assert [e["type"] for e in incident["log_entries"]] == ["trigger_log_entry", "acknowledge_log_entry"]
     assert state["rate_limits"] == {"enabled": False, "limit": 120, "window_seconds": 60}
     assert state["journal"] == {"count": 2, "last_event_id": 2}
-    assert state["truncated"] == {"incidents": False, "change_events": False}
+    assert state["truncated"] == {"incidents": False, "change_events": False, "webhook_deliveries": False}
+    assert state["webhooks"] == {"subscriptions": [], "deliveries": []}
 
 
 async def test_state_caps_its_lists_and_says_so(sandbox):
@@ -190,3 +191,18 @@ async def test_unknown_sandbox_paths_answer_json(sandbox, method, path):
     expected = {"GET": (404, "Not Found"), "DELETE": (405, "Method Not Allowed")}[method]
     assert (response.status_code, response.json()) == (expected[0], {"error": {"message": expected[1],
                                                                                "code": expected[0]}})
+
+
+async def test_state_shows_webhook_subscriptions(sandbox):
+    from tests.conftest import REST_HEADERS
+
+    created = await sandbox.post("/api/webhook_subscriptions", headers=REST_HEADERS, json={"webhook_subscription": {
+        "type": "webhook_subscription", "events": ["incident.triggered"],
+        "delivery_method": {"type": "http_delivery_method", "url": "http://127.0.0.1:9/hook"},
+        "filter": {"type": "service_reference", "id": "PWEBS00"}}})
+    assert created.status_code == 201, created.text
+
+    [subscription] = (await _state(sandbox))["webhooks"]["subscriptions"]
+
+    assert (subscription["url"], subscription["events"], subscription["filter_id"]) == (
+        "http://127.0.0.1:9/hook", ["incident.triggered"], "PWEBS00")
