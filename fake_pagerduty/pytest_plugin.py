@@ -61,18 +61,19 @@ class SandboxProcess:
             return ""
 
     def start(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
+        """Start and wait until both listeners answer; RuntimeError with the server's log if they do not."""
         for _attempt in range(3):  # a free port can be taken between choosing it and binding it
             self._spawn()
             if self._wait_until_up(timeout):
                 return
+            exit_code = self._process.poll()
             lost_race = "address already in use" in self.log()
             self.stop()
             if not lost_race:
                 break
-        raise RuntimeError(
-            f"fake-pagerduty did not come up within {timeout:g} s "
-            f"({' '.join(self._command())}); its log:\n{self.log()}"
-        )
+        what = (f"exited with code {exit_code} before it came up" if exit_code is not None
+                else f"did not come up within {timeout:g} s")
+        raise RuntimeError(f"fake-pagerduty {what} ({' '.join(self._command())}); its log:\n{self.log()}")
 
     def _command(self) -> list[str]:
         return [

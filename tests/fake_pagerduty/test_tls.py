@@ -104,4 +104,5 @@ async def test_ca_pem_is_404_when_https_is_off(tmp_path):
     tls.load_or_create_ca(tmp_path / "ca")
     response = await _get(Settings(db_path=str(tmp_path / "sandbox.db"), ca_dir=tmp_path / "ca"), "/_sandbox/ca.pem")
     assert response.status_code == 404
-    assert "--https-port" in response.text
+    assert response.json() == {"error": {"message": "HTTPS is off: start the sandbox with --https-port N to get a"
+                                                    " local CA", "code": 404}}

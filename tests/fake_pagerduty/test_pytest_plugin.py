@@ -1,0 +1,62 @@
+"""The pytest plugin: its in-process fixture, and that it costs nothing to suites that do not use it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import REST_HEADERS, SAMPLE_KEY
+
+HEAVY = ("httpx", "starlette", "uvicorn", "aiosqlite", "jsonschema", "trustme", "cryptography", "jinja2")
+
+
+async def test_in_process_fixture_is_a_seeded_sandbox(fake_pagerduty_app):
+    event = {"routing_key": SAMPLE_KEY, "event_action": "trigger", "dedup_key": "plugin/in-process",
+             "payload": {"summary": "In-process trigger", "source": "tests", "severity": "warning"}}
+    response = await fake_pagerduty_app.post("/v2/enqueue", json=event)
+    assert response.status_code == 202
+    incidents = (await fake_pagerduty_app.get("/api/incidents", headers=REST_HEADERS)).json()["incidents"]
+    assert [(i["title"], i["urgency"]) for i in incidents] == [("In-process trigger", "low")]
+    assert fake_pagerduty_app.app.state.settings.db_path == ":memory:"
+
+
+def test_importing_the_plugin_loads_nothing_heavy():
+    code = "import sys, fake_pagerduty.pytest_plugin; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert "fake_pagerduty" in loaded
+    assert [name for name in HEAVY if name in loaded] == []
+
+
+def _run_pytest(tmp_path, test_source: str, *args: str) -> subprocess.CompletedProcess:
+    """pytest in a fresh process, in a directory of its own (no project config), plugins autoloaded."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_partner.py").write_text(textwrap.dedent(test_source))
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+
+def test_in_process_fixture_works_in_pytest_asyncio_strict_mode(tmp_path):
+    result = _run_pytest(tmp_path, """
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_uses_the_sandbox(fake_pagerduty_app):
+            response = await fake_pagerduty_app.post("/v2/enqueue", json={"event_action": "trigger"})
+            assert response.status_code == 400
+            assert response.json()["errors"] == ["'routing_key' is missing or blank", "'payload' is missing or blank"]
+    """, "-o", "asyncio_mode=strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_a_suite_that_does_not_use_the_fixtures_starts_no_sandbox(tmp_path):
+    result = _run_pytest(tmp_path, """
+        import sys
+
+        def test_plain():
+            assert "fake_pagerduty.pytest_plugin" in sys.modules  # loaded through the pytest11 entry point
+            assert "uvicorn" not in sys.modules and "starlette" not in sys.modules
+    """, "-p", "no:asyncio")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
