@@ -20,11 +20,11 @@ def parse_iso(text: str) -> datetime | None:
         value = value[:-2] + ":" + value[-2:]
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a timestamp, or one at the edge of time ("0001-01-01T00:00-01:00")
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 class Clock:

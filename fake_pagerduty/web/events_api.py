@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -63,7 +64,20 @@ def parse_document(raw: bytes) -> dict:
         raise EventsApiError.unrecognized() from None
     if not isinstance(doc, dict):
         raise EventsApiError.unrecognized()
+    if _SURROGATE_ESCAPE.search(raw) and not _encodable(doc):
+        raise EventsApiError.unrecognized()  # "\ud800" alone is not text: it could be neither stored nor echoed
     return doc
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(doc: Any) -> bool:
+    try:
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _key(doc: dict, name: str) -> str | None:
