@@ -1,5 +1,6 @@
 """The monitor's delivery against the real sandbox app, in-process (httpx.ASGITransport, no ports)."""
 
+import asyncio
 import json
 
 import httpx
@@ -149,3 +150,67 @@ async def test_the_sandboxs_throttling_and_errors_are_retried_until_the_incident
     row = (await monitor.state.store.list_outbox())[0]
     assert (row["status"], row["attempts"]) == ("sent", 3)
     assert [i["status"] for i in await incidents(sandbox_app, alert["id"])] == ["triggered"]
+
+
+# -- the whole story, with the sandbox's signed webhooks coming back to the monitor ---------------------------
+
+PARTNER_KEY = "0123456789abcdef0123456789abcdef"
+PARTNER_SERVICE = "PDMSTORY"
+
+
+@pytest.fixture
+async def wired(sandbox_app, monitor):
+    """A Demo Monitor service in the sandbox (as the Connect handshake makes it), its webhooks sent in-process
+    to this monitor, and the monitor connected to it."""
+    store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
+    await store.upsert_service(id=PARTNER_SERVICE, account_id="PACME00", name="Checkout Website",
+                               vendor_key="demo-monitor", now=now)
+    await store.upsert_integration(id="PDMSTINT", service_id=PARTNER_SERVICE, integration_key=PARTNER_KEY,
+                                   name="Demo Monitor", vendor_key="demo-monitor", now=now)
+    sandbox_app.state.webhook_transport = httpx.ASGITransport(app=monitor)
+    await connect(monitor, PARTNER_KEY)
+    return monitor
+
+
+async def alert_when(monitor, sandbox_app, alert_id, condition):
+    """The alert, once the sandbox's webhooks have made `condition(alert)` true (re-checked on each of its steps)."""
+    async def check():
+        alert = await monitor.state.store.get_alert(alert_id)
+        return alert if condition(alert) else None
+
+    async with asyncio.timeout(30):  # a hang guard, not a timing assertion
+        return await sandbox_app.state.webhooks.wait_until(check)
+
+
+async def test_acknowledged_and_resolved_in_pagerduty_show_on_the_alert(wired, sandbox_app, sandbox, clock):
+    monitor = wired
+    alert = await break_www15(monitor, clock)
+    await monitor.state.worker.run_once()
+    seen = await alert_when(monitor, sandbox_app, alert["id"], lambda a: a.pd_status == "triggered")
+    [incident] = await incidents(sandbox_app, alert["id"])
+    assert seen.pd_incident_url.endswith(f"/incidents/{incident['id']}")
+
+    r = await sandbox.put(f"/api/incidents/{incident['id']}",
+                          json={"incident": {"type": "incident_reference", "status": "acknowledged"}},
+                          headers={**REST_HEADERS, "From": "demo@acme.test"})
+    assert r.status_code == 200, r.text
+    await alert_when(monitor, sandbox_app, alert["id"], lambda a: a.pd_status == "acknowledged")
+    transport = httpx.ASGITransport(app=monitor)
+    async with httpx.AsyncClient(transport=transport, base_url="http://monitor.test") as client:
+        page = await client.get(f"/alerts/{alert['id']}")
+        assert "Acknowledged in PagerDuty by Dana Demo" in page.text
+        assert ">Acknowledge</button>" not in page.text  # already acknowledged, by PagerDuty
+        # the monitor did not echo an acknowledge back
+        assert [e["event_type"] for e in (await client.get(f"/api/alerts/{alert['id']}")).json()["events"]] == [
+            "trigger"]
+
+        # recovery resolves here, tells PagerDuty, and PagerDuty's resolved webhook comes back
+        await monitor.state.monitor.clear_fault("www15", "memory_usage")
+        await ticks(monitor, 4, clock)
+        await monitor.state.worker.run_once()
+        assert [i["status"] for i in await incidents(sandbox_app, alert["id"])] == ["resolved"]
+        final = await alert_when(monitor, sandbox_app, alert["id"], lambda a: a.pd_status == "resolved")
+        assert final.state == "resolved" and final.resolved_by == "Demo Monitor (recovered)"
+        data = (await client.get(f"/api/alerts/{alert['id']}")).json()
+        assert data["pagerduty"]["text"].startswith("Resolved in PagerDuty")
+        assert [(e["event_type"], e["status"]) for e in data["events"]] == [("trigger", "sent"), ("resolve", "sent")]
