@@ -41,7 +41,11 @@ def routes() -> list[BaseRoute]:
         Route("/api/webhook_subscriptions", webhook_subscriptions.list_subscriptions, methods=["GET"]),
         Route("/api/webhook_subscriptions", webhook_subscriptions.create_subscription, methods=["POST"]),
         Route("/api/webhook_subscriptions/{id}", webhook_subscriptions.get_subscription, methods=["GET"]),
+        Route("/api/webhook_subscriptions/{id}", webhook_subscriptions.update_subscription, methods=["PUT"]),
         Route("/api/webhook_subscriptions/{id}", webhook_subscriptions.delete_subscription, methods=["DELETE"]),
+        Route("/api/webhook_subscriptions/{id}/ping", webhook_subscriptions.ping_subscription, methods=["POST"]),
+        Route("/api/webhook_subscriptions/{id}/enable", webhook_subscriptions.enable_subscription,
+              methods=["POST"]),
         # Sandbox controls (README "Sandbox controls"; OpenAPI at /_sandbox/openapi.json)
         Route("/_sandbox/ca.pem", sandbox_ca.ca_pem, methods=["GET"]),
         Route("/_sandbox", sandbox_api.page, methods=["GET"]),

@@ -1295,6 +1295,25 @@ class Store:
         row = await self._one("SELECT * FROM webhook_subscriptions WHERE id = ? AND account_id = ?", (id, account_id))
         return dict(row) if row else None
 
+    async def update_webhook_subscription(self, account_id: str, id: str, changes: dict, now: datetime) -> dict | None:
+        """Change any of description, events, filter_type/filter_id, active; the updated row, or None."""
+        columns = {k: v for k, v in changes.items() if k in ("description", "events", "filter_type", "filter_id",
+                                                               "active")}
+        if "events" in columns:
+            columns["events"] = _dumps(columns["events"])
+        if "active" in columns:
+            columns["active"] = int(columns["active"])
+        async with self.transaction() as db:
+            assignments = "".join(f"{name} = ?, " for name in columns)
+            cursor = await db.execute(
+                f"UPDATE webhook_subscriptions SET {assignments}updated_at = ? WHERE id = ? AND account_id = ?",
+                (*columns.values(), iso(now), id, account_id),
+            )
+            if cursor.rowcount == 0:
+                return None
+            async with db.execute("SELECT * FROM webhook_subscriptions WHERE id = ?", (id,)) as cursor:
+                return dict(await cursor.fetchone())
+
     async def delete_webhook_subscription(self, account_id: str, id: str, now: datetime) -> bool:
         """Delete a subscription; its pending deliveries fail (nothing more is sent to it)."""
         stamp = iso(now)
@@ -1336,33 +1355,34 @@ class Store:
             ),
         }
 
-    async def webhook_targets(self, account_id: str, service_id: str, event_type: str) -> list[dict]:
-        """Where an incident event on a service goes: the account's active subscriptions that take the event
-        type (filtered on that service or on the account), and the partner app that owns the service."""
+    async def webhook_targets(self, incident_id: str, event_type: str) -> list[dict]:
+        """Where an event on an incident goes, in one query: the account's active subscriptions that take the
+        event type (filtered on the incident's service or on the account), oldest first, then the partner app
+        that owns the service, if it has a webhook URL. Each: target, subscription_id, vendor_key, label (the
+        X-Webhook-Subscription value), url, secret, custom_headers, service_id."""
         rows = await self._all(
-            "SELECT id, url, secret, custom_headers FROM webhook_subscriptions WHERE account_id = ? AND active = 1"
-            " AND ((filter_type = 'service_reference' AND filter_id = ?) OR filter_type = 'account_reference')"
-            " AND EXISTS (SELECT 1 FROM json_each(events) WHERE value = ?) ORDER BY created_at, rowid",
-            (account_id, service_id, event_type),
+            "SELECT 0 AS kind, w.created_at AS created_at, w.rowid AS n, 'subscription:' || w.id AS target,"
+            " w.id AS subscription_id, NULL AS vendor_key, w.id AS label, w.url AS url, w.secret AS secret,"
+            " w.custom_headers AS custom_headers, i.service_id AS service_id"
+            " FROM incidents i JOIN webhook_subscriptions w ON w.account_id = i.account_id AND w.active = 1"
+            " AND ((w.filter_type = 'service_reference' AND w.filter_id = i.service_id)"
+            " OR w.filter_type = 'account_reference')"
+            " AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = ?)"
+            " WHERE i.id = ?"
+            " UNION ALL"
+            " SELECT 1, '', 0, 'partner_app:' || p.vendor_key, NULL, p.vendor_key, p.app_id, p.webhook_url,"
+            " COALESCE(p.webhook_secret, ''), '[]', i.service_id"
+            " FROM incidents i JOIN services s ON s.id = i.service_id JOIN partner_apps p ON p.vendor_key = s.vendor_key"
+            " WHERE i.id = ? AND COALESCE(p.webhook_url, '') != ''"
+            " ORDER BY kind, created_at, n",
+            (event_type, incident_id, incident_id),
         )
-        targets = [
-            {"target": f"subscription:{r['id']}", "subscription_id": r["id"], "vendor_key": None,
-             "label": r["id"], "url": r["url"], "secret": r["secret"],
-             "custom_headers": json.loads(r["custom_headers"])}
-            for r in rows
-        ]
-        app = await self._one(
-            "SELECT p.vendor_key, p.app_id, p.webhook_url, p.webhook_secret FROM services s"
-            " JOIN partner_apps p ON p.vendor_key = s.vendor_key WHERE s.id = ? AND s.account_id = ?"
-            " AND COALESCE(p.webhook_url, '') != ''",
-            (service_id, account_id),
-        )
-        if app:
-            targets.append(
-                {"target": f"partner_app:{app['vendor_key']}", "subscription_id": None,
-                 "vendor_key": app["vendor_key"], "label": app["app_id"], "url": app["webhook_url"],
-                 "secret": app["webhook_secret"] or "", "custom_headers": []}
-            )
+        targets = []
+        for row in rows:
+            target = {k: row[k] for k in ("target", "subscription_id", "vendor_key", "label", "url", "secret",
+                                           "service_id")}
+            target["custom_headers"] = json.loads(row["custom_headers"])
+            targets.append(target)
         return targets
 
     async def add_webhook_deliveries(self, deliveries: list[dict], now: datetime) -> None:

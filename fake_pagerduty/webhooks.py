@@ -25,7 +25,7 @@ import httpx
 
 from fake_pagerduty.domain import ids, rest_objects
 from fake_pagerduty.domain import webhooks as rules
-from fake_pagerduty.domain.clock import parse_iso
+from fake_pagerduty.domain.clock import iso, parse_iso
 from fake_pagerduty.store import IncidentChange
 
 log = logging.getLogger("fake_pagerduty.webhooks")
@@ -129,6 +129,9 @@ class Webhooks:
         if change.event_type not in rules.EMITTED_EVENT_TYPES:
             return []
         store = self._state.store
+        targets = await store.webhook_targets(change.incident_id, change.event_type)
+        if not targets:
+            return []
         context = await store.webhook_event_context(
             change.incident_id, rules.LOG_ENTRY_TYPE[change.event_type],
             first=change.event_type == "incident.triggered",
@@ -137,9 +140,6 @@ class Webhooks:
             return []
         incident = context["incident"]
         service_id = incident["service_id"]
-        targets = await store.webhook_targets(change.account_id, service_id, change.event_type)
-        if not targets:
-            return []
         base_url = self._state.settings.base_url
         entry = context["log_entry"]
         agent = entry["agent"] if entry else json.loads(incident.get("last_status_change_by") or "null")
@@ -178,6 +178,34 @@ class Webhooks:
                 }
             )
         return deliveries
+
+    async def ping(self, subscription: dict) -> None:
+        """Queue a `pagey.ping` test event to one subscription (`POST /webhook_subscriptions/{id}/ping`)."""
+        now = self._state.clock.now()
+        event_id, webhook_id = ids.uuid(), ids.uuid()
+        body = rules.ping_body(event_id=event_id, occurred_at=iso(now))
+        by_service = subscription["filter_type"] == "service_reference"
+        await self._state.store.add_webhook_deliveries(
+            [{
+                "webhook_id": webhook_id,
+                "event_id": event_id,
+                "event_type": "pagey.ping",
+                "account_id": subscription["account_id"],
+                "service_id": subscription["filter_id"] if by_service else None,
+                "incident_id": "",  # not about an incident: ordered only among the target's other pings
+                "target": f"subscription:{subscription['id']}",
+                "subscription_id": subscription["id"],
+                "vendor_key": None,
+                "url": subscription["url"],
+                "headers": rules.delivery_headers(
+                    body=body, secret=subscription["secret"], webhook_id=webhook_id,
+                    subscription_id=subscription["id"], custom_headers=json.loads(subscription["custom_headers"]),
+                ),
+                "body": body.decode("utf-8"),
+            }],
+            now,
+        )
+        self.wake()
 
     # ---- the delivery worker -----------------------------------------------------------------------------
 

@@ -130,11 +130,60 @@ def _is_token(name: str) -> bool:
     return all(c in allowed for c in name)
 
 
+def _events(value: Any, errors: list[str]) -> list[str]:
+    if not isinstance(value, list) or not value:
+        errors.append("Events must be a non-empty list of event types")
+        return []
+    for event in value:
+        if not isinstance(event, str) or event not in KNOWN_EVENT_TYPES:
+            errors.append(f"Events contains an unknown event type: {event!r}")
+    if len(set(map(str, value))) != len(value):
+        errors.append("Events must not repeat an event type")
+    return list(value)
+
+
+def _filter(value: Any, errors: list[str]) -> tuple[str | None, str | None]:
+    if not isinstance(value, dict):
+        errors.append("Filter is missing or not an object")
+        return None, None
+    filter_type, filter_id = value.get("type"), value.get("id")
+    if filter_type not in FILTER_TYPES:
+        errors.append("Filter type must be one of: service_reference account_reference team_reference")
+    elif filter_type == "team_reference":
+        errors.append("Filter type team_reference is not supported by the sandbox (it has no teams)")
+    elif filter_type == "service_reference" and (not isinstance(filter_id, str) or not filter_id):
+        errors.append("Filter id is required for a service_reference filter")
+    if filter_id is not None and not isinstance(filter_id, str):
+        errors.append("Filter id must be a string")
+    return filter_type, filter_id or None
+
+
+def _description(value: Any, errors: list[str]) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.append("Description must be a string")
+        return ""
+    return value
+
+
+def _active(value: Any, errors: list[str]) -> bool:
+    if not isinstance(value, bool):
+        errors.append("Active must be true or false")
+    return bool(value)
+
+
+def _wrapped(doc: Any) -> dict | None:
+    if isinstance(doc, dict) and isinstance(doc.get("webhook_subscription"), dict):
+        return doc["webhook_subscription"]
+    return None
+
+
 def validate_subscription(doc: Any) -> SubscriptionInput | list[str]:
     """Check a create request's body; returns the subscription or every problem found."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("webhook_subscription"), dict):
+    sub = _wrapped(doc)
+    if sub is None:
         return ["webhook_subscription is missing or not an object"]
-    sub = doc["webhook_subscription"]
     errors: list[str] = []
     if sub.get("type", "webhook_subscription") != "webhook_subscription":
         errors.append("Type must be webhook_subscription")
@@ -151,46 +200,37 @@ def validate_subscription(doc: Any) -> SubscriptionInput | list[str]:
             errors.append("Delivery method url must be a valid http or https URL")
         custom_headers = _custom_headers(method.get("custom_headers"), errors)
 
-    events = sub.get("events")
-    if not isinstance(events, list) or not events:
-        errors.append("Events must be a non-empty list of event types")
-        events = []
-    else:
-        for event in events:
-            if not isinstance(event, str) or event not in KNOWN_EVENT_TYPES:
-                errors.append(f"Events contains an unknown event type: {event!r}")
-        if len(set(map(str, events))) != len(events):
-            errors.append("Events must not repeat an event type")
-
-    flt = sub.get("filter")
-    filter_type = filter_id = None
-    if not isinstance(flt, dict):
-        errors.append("Filter is missing or not an object")
-    else:
-        filter_type, filter_id = flt.get("type"), flt.get("id")
-        if filter_type not in FILTER_TYPES:
-            errors.append("Filter type must be one of: service_reference account_reference team_reference")
-        elif filter_type == "team_reference":
-            errors.append("Filter type team_reference is not supported by the sandbox (it has no teams)")
-        elif filter_type == "service_reference" and (not isinstance(filter_id, str) or not filter_id):
-            errors.append("Filter id is required for a service_reference filter")
-        if filter_id is not None and not isinstance(filter_id, str):
-            errors.append("Filter id must be a string")
-
-    description = sub.get("description", "")
-    if description is None:
-        description = ""
-    if not isinstance(description, str):
-        errors.append("Description must be a string")
-    active = sub.get("active", True)
-    if not isinstance(active, bool):
-        errors.append("Active must be true or false")
+    events = _events(sub.get("events"), errors)
+    filter_type, filter_id = _filter(sub.get("filter"), errors)
+    description = _description(sub.get("description"), errors)
+    active = _active(sub.get("active", True), errors)
     if errors:
         return errors
     return SubscriptionInput(
-        url=url, events=list(events), filter_type=filter_type, filter_id=filter_id or None,
+        url=url, events=events, filter_type=filter_type, filter_id=filter_id,
         description=description, active=active, custom_headers=custom_headers,
     )
+
+
+def validate_update(doc: Any) -> dict | list[str]:
+    """Check an update (`PUT`) body: any of `description`, `events`, `filter`, `active` (the delivery method
+    cannot change, as in PagerDuty). Returns the fields to change (`filter` as `filter_type`/`filter_id`)."""
+    sub = _wrapped(doc)
+    if sub is None:
+        return ["webhook_subscription is missing or not an object"]
+    errors: list[str] = []
+    changes: dict[str, Any] = {}
+    if "description" in sub:
+        changes["description"] = _description(sub["description"], errors)
+    if "events" in sub:
+        changes["events"] = _events(sub["events"], errors)
+    if "filter" in sub:
+        changes["filter_type"], changes["filter_id"] = _filter(sub["filter"], errors)
+    if "active" in sub:
+        changes["active"] = _active(sub["active"], errors)
+    if "delivery_method" in sub:
+        errors.append("Delivery method cannot be changed; delete the subscription and create a new one")
+    return errors or changes
 
 
 def render_subscription(row: dict, *, reveal: bool = False) -> dict:
@@ -249,6 +289,22 @@ def event_body(*, event_id: str, event_type: str, occurred_at: str, agent: dict 
             "agent": agent,
             "client": client,
             "data": data,
+        }
+    }
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def ping_body(*, event_id: str, occurred_at: str) -> bytes:
+    """The `pagey.ping` test event PagerDuty sends when a subscription is pinged."""
+    envelope = {
+        "event": {
+            "id": event_id,
+            "event_type": "pagey.ping",
+            "resource_type": "pagey",
+            "occurred_at": occurred_at,
+            "agent": None,
+            "client": None,
+            "data": {"message": "Hello from your friend Pagey!", "type": "ping"},
         }
     }
     return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")

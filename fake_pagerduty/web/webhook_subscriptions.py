@@ -1,4 +1,5 @@
-"""REST API: `/api/webhook_subscriptions` (create, list, show, delete), as PagerDuty serves them.
+"""REST API: `/api/webhook_subscriptions` (create, list, show, update, delete, ping, enable), as PagerDuty
+serves them.
 
 Auth, body parsing and pagination are the REST API's own (`web/rest_api.py`), so both surfaces answer alike.
 """
@@ -12,6 +13,22 @@ from fake_pagerduty.domain import ids
 from fake_pagerduty.domain import webhooks as rules
 from fake_pagerduty.errors import RestError
 from fake_pagerduty.web import rest_api
+
+
+async def _check_filter(request: Request, account_id: str, filter_type: str, filter_id: str | None) -> None:
+    """A filter may name only the caller's own services, or its own account."""
+    if filter_type == "service_reference":
+        if await request.app.state.store.service(account_id, filter_id) is None:
+            raise RestError.invalid_input(f"Filter service {filter_id} was not found")
+    elif filter_id is not None and filter_id != account_id:
+        raise RestError.invalid_input(f"Filter account {filter_id} is not the account of this API key")
+
+
+async def _subscription(request: Request, account_id: str) -> dict:
+    row = await request.app.state.store.webhook_subscription(account_id, request.path_params["id"])
+    if row is None:
+        raise RestError.not_found()
+    return row
 
 
 async def list_subscriptions(request: Request) -> Response:
@@ -34,11 +51,7 @@ async def create_subscription(request: Request) -> Response:
     if isinstance(sub, list):
         raise RestError.invalid_input(*sub)
     filter_id = sub.filter_id
-    if sub.filter_type == "service_reference":
-        if await state.store.service(account_id, filter_id) is None:
-            raise RestError.invalid_input(f"Filter service {filter_id} was not found")
-    elif filter_id is not None and filter_id != account_id:
-        raise RestError.invalid_input(f"Filter account {filter_id} is not the account of this API key")
+    await _check_filter(request, account_id, sub.filter_type, filter_id)
     row = await state.store.create_webhook_subscription(
         id=ids.short_id(),
         account_id=account_id,
@@ -58,9 +71,40 @@ async def create_subscription(request: Request) -> Response:
 
 async def get_subscription(request: Request) -> Response:
     account = await rest_api._account(request)
-    row = await request.app.state.store.webhook_subscription(account["id"], request.path_params["id"])
-    if row is None:
+    row = await _subscription(request, account["id"])
+    return JSONResponse({"webhook_subscription": rules.render_subscription(row)})
+
+
+async def update_subscription(request: Request) -> Response:
+    account = await rest_api._account(request)
+    state = request.app.state
+    await _subscription(request, account["id"])
+    changes = rules.validate_update(await rest_api._body(request))
+    if isinstance(changes, list):
+        raise RestError.invalid_input(*changes)
+    if "filter_type" in changes:
+        await _check_filter(request, account["id"], changes["filter_type"], changes["filter_id"])
+        changes["filter_id"] = changes["filter_id"] or account["id"]
+    row = await state.store.update_webhook_subscription(account["id"], request.path_params["id"], changes,
+                                                        state.clock.now())
+    if row is None:  # deleted meanwhile
         raise RestError.not_found()
+    return JSONResponse({"webhook_subscription": rules.render_subscription(row)})
+
+
+async def ping_subscription(request: Request) -> Response:
+    """Send the `pagey.ping` test event to the subscription's URL; 202 with no body, as PagerDuty answers."""
+    account = await rest_api._account(request)
+    row = await _subscription(request, account["id"])
+    await request.app.state.webhooks.ping(row)
+    return Response(status_code=202)
+
+
+async def enable_subscription(request: Request) -> Response:
+    """PagerDuty re-enables a subscription it disabled after repeated rejections; the sandbox never disables
+    one, so this answers with the subscription as it is."""
+    account = await rest_api._account(request)
+    row = await _subscription(request, account["id"])
     return JSONResponse({"webhook_subscription": rules.render_subscription(row)})
 
 

@@ -247,3 +247,62 @@ async def test_requests_without_a_valid_key_get_401(sandbox, authorization, meth
     assert response.json() == UNAUTHORIZED
     listed = (await sandbox.get(URL, params={"total": "true"}, headers=REST_HEADERS)).json()
     assert listed["total"] == 0
+
+
+async def test_update_changes_events_filter_description_and_active(sandbox):
+    created = await create(sandbox)
+    response = await sandbox.put(f"{URL}/{created['id']}", headers=REST_HEADERS, json={"webhook_subscription": {
+        "events": ["incident.acknowledged"], "filter": {"type": "account_reference"},
+        "description": "Everything on the account", "active": False}})
+    assert response.status_code == 200, response.text
+    expected = {
+        **created,
+        "events": ["incident.acknowledged"],
+        "filter": {"id": "PACME00", "type": "account_reference"},
+        "description": "Everything on the account",
+        "active": False,
+        "delivery_method": {**created["delivery_method"], "secret": None,
+                            "custom_headers": [{"name": "X-Partner-Token", "value": "-- redacted --"}]},
+    }
+    assert response.json() == {"webhook_subscription": expected}
+    assert (await sandbox.get(f"{URL}/{created['id']}", headers=REST_HEADERS)).json() == response.json()
+
+
+async def test_update_leaves_out_fields_unchanged_and_validates_the_rest(sandbox, sandbox_app):
+    created = await create(sandbox)
+    only_description = await sandbox.put(f"{URL}/{created['id']}", headers=REST_HEADERS,
+                                         json={"webhook_subscription": {"description": "renamed"}})
+    assert only_description.status_code == 200
+    assert only_description.json()["webhook_subscription"]["events"] == created["events"]
+
+    _, globex_service = await _other_account(sandbox_app)
+    for body, errors in (
+        ({"events": ["incident.nope"]}, ["Events contains an unknown event type: 'incident.nope'"]),
+        ({"filter": {"type": "service_reference", "id": globex_service}},
+         [f"Filter service {globex_service} was not found"]),
+        ({"delivery_method": {"type": "http_delivery_method", "url": "https://elsewhere.test/"}},
+         ["Delivery method cannot be changed; delete the subscription and create a new one"]),
+    ):
+        response = await sandbox.put(f"{URL}/{created['id']}", headers=REST_HEADERS,
+                                     json={"webhook_subscription": body})
+        assert response.status_code == 400
+        assert response.json() == _invalid(*errors)
+    shown = (await sandbox.get(f"{URL}/{created['id']}", headers=REST_HEADERS)).json()["webhook_subscription"]
+    assert (shown["description"], shown["events"], shown["filter"]) == (
+        "renamed", created["events"], created["filter"])
+
+
+async def test_update_ping_and_enable_of_an_unknown_subscription_are_404(sandbox):
+    for method, path, body in (("PUT", f"{URL}/PNOPE00", {"webhook_subscription": {"active": False}}),
+                               ("POST", f"{URL}/PNOPE00/ping", None), ("POST", f"{URL}/PNOPE00/enable", None)):
+        response = await sandbox.request(method, path, json=body, headers=REST_HEADERS)
+        assert response.status_code == 404
+        assert response.json() == NOT_FOUND
+
+
+async def test_enable_answers_with_the_subscription(sandbox):
+    created = await create(sandbox)
+    response = await sandbox.post(f"{URL}/{created['id']}/enable", headers=REST_HEADERS)
+    assert response.status_code == 200
+    assert response.json()["webhook_subscription"]["id"] == created["id"]
+    assert response.json()["webhook_subscription"]["delivery_method"]["temporarily_disabled"] is False

@@ -372,3 +372,34 @@ async def test_acknowledgement_timeout_sends_incident_unacknowledged(app, client
     assert event["event_type"] == "incident.unacknowledged"
     assert event["data"]["status"] == "triggered"
     assert event["agent"]["type"] == "service_reference"
+
+
+async def test_ping_sends_pagey_ping_to_the_subscription(app, client, receiver):
+    sub = await subscribe(client, ["incident.triggered"])
+    response = await client.post(f"/api/webhook_subscriptions/{sub['id']}/ping", headers=REST_HEADERS)
+    assert response.status_code == 202
+    assert response.content == b""
+    [row] = await wait_delivered(app, 1)
+    assert (row["event_type"], row["status"], row["subscription_id"]) == ("pagey.ping", "delivered", sub["id"])
+    [request] = receiver.requests
+    assert str(request.url) == RECEIVER_URL
+    assert request.headers["X-PagerDuty-Signature"] == expected_signature(
+        sub["delivery_method"]["secret"], request.content)
+    event = json.loads(request.content)["event"]
+    assert UUID.fullmatch(event["id"])
+    assert {k: v for k, v in event.items() if k not in ("id", "occurred_at")} == {
+        "event_type": "pagey.ping", "resource_type": "pagey", "agent": None, "client": None,
+        "data": {"message": "Hello from your friend Pagey!", "type": "ping"}}
+
+
+async def test_an_inactivated_subscription_stops_receiving(app, client, receiver):
+    quiet = await subscribe(client, ["incident.triggered", "incident.resolved"], url="https://quiet.test/")
+    await subscribe(client, ["incident.resolved"], url="https://sentinel.test/")
+    response = await client.put(f"/api/webhook_subscriptions/{quiet['id']}",
+                                json={"webhook_subscription": {"active": False}}, headers=REST_HEADERS)
+    assert response.status_code == 200
+    await send(client, trigger("disk-14"))
+    await send(client, action("resolve", "disk-14"))
+    rows = await wait_delivered(app, 1)
+    assert [(r["url"], r["event_type"]) for r in rows] == [("https://sentinel.test/", "incident.resolved")]
+    assert [str(r.url) for r in receiver.requests] == ["https://sentinel.test/"]
