@@ -131,8 +131,9 @@ async def incident_detail(request: Request) -> Response:
         {**entry, "label": LOG_LABELS.get(entry["type"], entry["type"]), "who": _who(entry)}
         for entry in await store.incident_timeline(incident["id"])
     ]
+    deliveries = _deliveries(await store.webhook_deliveries_for_incident(incident["id"]))
     return _render(request, "incident.html", {
-        "nav": "incidents", "incident": incident, "alerts": alerts, "timeline": timeline,
+        "nav": "incidents", "incident": incident, "alerts": alerts, "timeline": timeline, "deliveries": deliveries,
         "here": f"/incidents/{incident['id']}", "version": version, "fingerprint": _fingerprint(incident),
     })
 
@@ -205,8 +206,24 @@ async def service_detail(request: Request) -> Response:
         "integrations": await store.service_integrations(service["id"]),
         "incidents": await store.incidents_page(session["account_id"], service_id=service["id"], limit=20),
         "events": await store.service_events(service["id"], limit=20),
+        "deliveries": _deliveries(await store.list_webhook_deliveries(service["id"], limit=20)),
         "here": f"/services/{service['id']}",
     })
+
+
+# ---- webhook deliveries ----------------------------------------------------------------------------------
+
+
+def _deliveries(rows: list[dict]) -> list[dict]:
+    """Webhook deliveries for a page: who they went to, and the body as indented JSON."""
+    out = []
+    for row in rows:
+        target = row.get("target") or ""
+        kind, _, name = target.partition(":")
+        out.append({**row, "pretty_body": _pretty_body(row.get("body")),
+                    "to": {"subscription": "Subscription", "partner_app": "Partner app"}.get(kind, kind),
+                    "to_name": name})
+    return out
 
 
 # ---- the journal -----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import json
 import re
 from urllib.parse import quote_plus, urlencode
 
+import httpx
 import pytest
 
 from tests.conftest import SAMPLE_KEY
@@ -33,7 +34,9 @@ async def connect_page(client) -> str:
     return response.text
 
 
-async def test_connect_start_to_finish_creates_a_service_and_returns_its_key(sandbox, sandbox_settings):
+async def test_connect_start_to_finish_creates_a_service_and_returns_its_key(sandbox, sandbox_app, sandbox_settings):
+    # The new service is the partner app's: its webhooks go to a recorder, not to the network.
+    sandbox_app.state.webhook_transport = httpx.MockTransport(lambda request: httpx.Response(200))
     start = await sandbox.get(CONNECT)
     assert start.status_code == 303
     signed = await sign_in(sandbox, next_path=query_of(start.headers["location"])["next"][0])

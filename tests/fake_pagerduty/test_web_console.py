@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import struct
 
+import httpx
+
 from fake_pagerduty.store import IncidentChange
 from tests.conftest import SAMPLE_KEY
-from tests.fake_pagerduty.webpages import csrf, db_rows, sign_in
+from tests.fake_pagerduty.webpages import CALLBACK, CONNECT, csrf, db_rows, query_of, sign_in
 
 
 async def trigger(http, summary: str = "Disk full on db1", key: str = SAMPLE_KEY, **extra) -> str:
@@ -264,3 +267,42 @@ async def test_an_open_incident_page_learns_when_its_incident_changes(sandbox):
     assert (await sandbox.get("/incidents/QNOPE/live?v=x")).status_code == 404
     sandbox.cookies.delete("pd_session")
     assert (await sandbox.get(f"{url}?v=x")).status_code == 401
+
+
+async def test_webhook_deliveries_show_on_the_service_and_incident_pages(sandbox, sandbox_app):
+    received: list[httpx.Request] = []
+
+    def partner(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(200)
+
+    sandbox_app.state.webhook_transport = httpx.MockTransport(partner)
+    await sign_in(sandbox)
+    page = (await sandbox.get(CONNECT)).text
+    done = await sandbox.post("/connect", data={"csrf_token": csrf(page), "vendor": "demo-monitor",
+                                                "callback": CALLBACK, "action": "create", "service_name": "Hooked"})
+    key = query_of(done.headers["location"])["service_key"][0]
+    await trigger(sandbox, "hook <me>", key=key)
+    store = sandbox_app.state.store
+    (service_id,) = [s["id"] for s in await store.account_services("PACME00") if s["name"] == "Hooked"]
+
+    async def delivered():
+        rows = await store.list_webhook_deliveries(service_id)
+        return rows if rows and rows[0]["status"] == "delivered" else None
+
+    async with asyncio.timeout(60):  # a hang guard, not a timing assertion
+        await sandbox_app.state.webhooks.wait_until(delivered)
+    assert len(received) == 1
+    page = (await sandbox.get(f"/services/{service_id}")).text
+    section = page[page.index("<h2>Webhook deliveries</h2>"):]
+    assert "<code>incident.triggered</code>" in section
+    assert "Partner app <code>demo-monitor</code>" in section
+    assert "http://127.0.0.1:8000/integrations/pagerduty/webhook" in section
+    assert '<span class="badge delivery-delivered">Delivered</span>' in section
+    assert "HTTP 200" in section
+    assert "hook &lt;me&gt;" in section and "hook <me>" not in section  # the body, escaped
+    (incident_id,) = incident_ids((await sandbox.get("/incidents?status=open")).text)
+    incident_page = (await sandbox.get(f"/incidents/{incident_id}")).text
+    assert "<code>incident.triggered</code>" in incident_page[incident_page.index("<h2>Webhook deliveries</h2>"):]
+    quiet = (await sandbox.get("/services/PWEBS00")).text
+    assert "No webhooks sent yet." in quiet
