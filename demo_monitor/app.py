@@ -63,6 +63,7 @@ def create_app(
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await monitor.close()
             await client.aclose()
             await store.close()
 

@@ -104,6 +104,8 @@ class Monitor:
         self.scenario_name: str | None = None
         self.last_message: dict | None = None
         self._fault_lock = asyncio.Lock()
+        self._dirty: set[str] = set()
+        self._publisher: asyncio.Task | None = None
 
     # -- start-up -------------------------------------------------------------------------------------------
 
@@ -396,7 +398,23 @@ class Monitor:
         self.broadcaster.publish("alerts", {"open": open_alerts, "changed": changed})
 
     async def on_delivery_change(self, alert_id: str) -> None:
-        await self.publish_alerts(changed=alert_id)
+        """The outbox worker recorded an attempt: tell the dashboards, at most about five times a second
+        (a burst of deliveries becomes one message)."""
+        if not self.broadcaster.subscribers:
+            return
+        self._dirty.add(alert_id)
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.create_task(self._publish_dirty())
+
+    async def _publish_dirty(self) -> None:
+        await asyncio.sleep(0.2)
+        changed, self._dirty = self._dirty, set()
+        await self.publish_alerts(changed=next(iter(changed)) if len(changed) == 1 else None)
+
+    async def close(self) -> None:
+        if self._publisher is not None:
+            self._publisher.cancel()
+            await asyncio.gather(self._publisher, return_exceptions=True)
 
     # -- the PagerDuty integration ---------------------------------------------------------------------------
 

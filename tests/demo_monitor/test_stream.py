@@ -39,3 +39,31 @@ async def test_a_connected_dashboard_receives_the_tick_as_an_sse_event(app):
     assert len(message["servers"]) == 24
     assert message["servers"][14][0] == "www15" and message["servers"][14][1] == "ok"
     assert app.state.broadcaster.subscribers == 0
+
+
+async def test_a_burst_of_delivery_updates_reaches_dashboards_as_one_alerts_message(app, clock):
+    from tests.demo_monitor.conftest import connect, ticks
+
+    await connect(app)
+    monitor = app.state.monitor
+    for server in ("www1", "www2", "www3"):
+        await monitor.set_fault(server, "memory_usage", 98)
+    stream = app.state.broadcaster.subscribe()
+    first = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0)
+    await ticks(app, 5, clock)  # three alerts open: tick messages and one alerts message per tick that opened some
+    await app.state.worker.run_once()  # three deliveries
+    await monitor._publisher
+    messages = [await first]
+    while True:
+        try:
+            messages.append(await asyncio.wait_for(stream.__anext__(), timeout=0.01))
+        except TimeoutError:
+            break
+    alerts_messages = [json.loads(m["data"]) for m in messages if m["event"] == "alerts"]
+    last = alerts_messages[-1]
+    assert [a["delivery"]["status"] for a in last["open"]] == ["sent", "sent", "sent"]
+    assert last["changed"] is None  # several alerts changed at once
+    # one message for the tick that opened the alerts, one for the burst of deliveries
+    assert len(alerts_messages) == 2
+    await stream.aclose()
