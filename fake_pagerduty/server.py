@@ -86,9 +86,11 @@ async def _run_together(app: Starlette, servers: list[uvicorn.Server]) -> int:
             server.should_exit = True
 
     loop = asyncio.get_running_loop()
+    handled = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop)
+            handled.append(sig)
 
     async def run(server: uvicorn.Server) -> bool:
         try:
@@ -105,4 +107,7 @@ async def _run_together(app: Starlette, servers: list[uvicorn.Server]) -> int:
     except Exception as exc:  # a failed startup: say what, never a stack trace
         print(f"fake-pagerduty: {exc}", file=sys.stderr)
         return 1
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
     return 0 if all(results) else 1
