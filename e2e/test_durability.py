@@ -1,0 +1,143 @@
+"""Durability: `kill -9` the sandbox in the middle of a stream of 5,000 events and start it again.
+
+Every event that was answered 2xx is in the journal with its effect on incidents; nothing is half-written
+(an incident without its alert or log entry, a journal row without its effect, a broken database)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from e2e.servers import ServerProcess, free_port
+
+pytestmark = pytest.mark.e2e
+
+SAMPLE_KEY = "e93facc04764012d7bfb002500d5d1a6"
+EVENTS = 5_000
+KILL_AFTER = 2_000  # answered events before the kill
+WORKERS = 16
+
+
+def sandbox(directory: Path, port: int) -> ServerProcess:
+    return ServerProcess(
+        "sandbox", ["-m", "fake_pagerduty", "serve", "--port", str(port), "--db", str(directory / "sandbox.db")],
+        port=port, log_path=directory / "sandbox.log", ready_path="/login",
+    )
+
+
+def event(seq: int) -> dict:
+    """A stream mixing new incidents, deduplication and acknowledge/resolve on 50 recurring keys. Each body is
+    unique (`client` carries the sequence number) so the journal row of every request can be found."""
+    kind = seq % 5
+    if kind in (0, 1):
+        key, action = f"unique-{seq}", "trigger"
+    else:
+        key, action = f"recurring-{seq % 50}", ("trigger", "acknowledge", "resolve")[kind - 2]
+    body = {"routing_key": SAMPLE_KEY, "event_action": action, "dedup_key": key, "client": f"seq-{seq}"}
+    if action == "trigger":
+        body["payload"] = {"summary": f"{key} is down", "source": "durability", "severity": "error"}
+    return body
+
+
+async def stream(url: str, killed: asyncio.Event, answered_enough: asyncio.Event) -> dict[int, int]:
+    """Send the events from WORKERS connections; returns {seq: status} for every request that got an answer."""
+    answers: dict[int, int] = {}
+    queue = list(range(EVENTS))
+    queue.reverse()
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while queue and not killed.is_set():
+            seq = queue.pop()
+            try:
+                response = await client.post("/v2/enqueue", json=event(seq))
+            except httpx.HTTPError:
+                continue  # no answer: it may or may not have been applied
+            answers[seq] = response.status_code
+            if len(answers) >= KILL_AFTER:
+                answered_enough.set()
+
+    async with httpx.AsyncClient(base_url=url, timeout=10,
+                                 limits=httpx.Limits(max_connections=WORKERS)) as client:
+        await asyncio.gather(*(worker(client) for _ in range(WORKERS)))
+    return answers
+
+
+def replay(actions: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The incidents PagerDuty's rules make of the journal, applied in its order: {key: [status, …]}."""
+    incidents: dict[str, list[str]] = {}
+    open_key: dict[str, int] = {}
+    for key, action in actions:
+        statuses = incidents.setdefault(key, [])
+        if action == "trigger":
+            if key not in open_key:
+                statuses.append("triggered")
+                open_key[key] = len(statuses) - 1
+        elif key in open_key:
+            statuses[open_key[key]] = "acknowledged" if action == "acknowledge" else "resolved"
+            if action == "resolve":
+                del open_key[key]
+    return {key: statuses for key, statuses in incidents.items() if statuses}
+
+
+async def test_kill_9_mid_stream_loses_no_answered_event_and_leaves_nothing_half_written(tmp_path):
+    server = sandbox(tmp_path, free_port()).start()
+    try:
+        killed, answered_enough = asyncio.Event(), asyncio.Event()
+        sending = asyncio.create_task(stream(server.url, killed, answered_enough))
+        await answered_enough.wait()
+        os.killpg(server.process.pid, signal.SIGKILL)  # kill -9, mid-stream: requests are in flight
+        killed.set()
+        answers = await sending
+        server.process.wait()
+        server.process = None
+
+        assert len(answers) >= KILL_AFTER
+        assert set(answers.values()) == {202}, "every answer before the kill was a success"
+
+        server.start()  # the same database, after a crash
+        with sqlite3.connect(tmp_path / "sandbox.db") as db:
+            db.row_factory = sqlite3.Row
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+            journal = db.execute(
+                "SELECT id, json_extract(raw_body, '$.client') AS client, dedup_key, action, outcome, incident_id,"
+                " alert_id FROM events ORDER BY id").fetchall()
+            incidents = db.execute("SELECT id, incident_key, status FROM incidents ORDER BY incident_number").fetchall()
+            alerts = {row["id"]: row for row in db.execute("SELECT id, incident_id, status FROM alerts")}
+            logged = {row[0] for row in db.execute("SELECT event_id FROM log_entries WHERE event_id IS NOT NULL")}
+    finally:
+        server.stop()
+
+    # Every answered event is in the journal (and nothing the client never sent is).
+    journaled = {int(row["client"].removeprefix("seq-")) for row in journal}
+    assert set(answers) <= journaled
+    assert len(journaled) == len(journal), "each request journaled once"
+    assert len(journal) < EVENTS, "the kill really happened mid-stream"
+
+    # Each journal row's effect is there, entire: an incident for each `created`, its alert, a log entry.
+    created = [row for row in journal if row["outcome"] == "created"]
+    assert len(created) == len(incidents)
+    assert {row["incident_id"] for row in created} == {incident["id"] for incident in incidents}
+    for row in journal:
+        if row["outcome"] in ("created", "deduplicated", "acknowledged", "resolved"):
+            assert row["id"] in logged, f"journal row {row['id']} has no log entry"
+            assert alerts[row["alert_id"]]["incident_id"] == row["incident_id"]
+        else:
+            assert row["outcome"] == "dropped", dict(row)
+            assert row["id"] not in logged
+
+    # And the incidents are exactly what the journal's events, applied in order, make.
+    expected = replay([(row["dedup_key"], row["action"]) for row in journal])
+    actual: dict[str, list[str]] = {}
+    for incident in incidents:
+        actual.setdefault(incident["incident_key"], []).append(incident["status"])
+    assert actual == expected
+    for alert in alerts.values():
+        status = next(i["status"] for i in incidents if i["id"] == alert["incident_id"])
+        assert (alert["status"] == "resolved") == (status == "resolved")
