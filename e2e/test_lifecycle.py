@@ -29,14 +29,21 @@ def test_incident_lifecycle_across_monitor_and_sandbox(page, stack, screens):
     _open_console(page, stack)
     incident_link = page.get_by_role("link", name=re.compile(SERVER))
     expect(incident_link).to_have_count(0)
+    page.evaluate("window.__sameDocument = true")
 
     stack.set_fault(SERVER, "memory_usage", 98)
 
     # the incident appears in the open console without a reload
     expect(incident_link.first).to_be_visible(timeout=30_000)
+    assert page.evaluate("window.__sameDocument") is True
     screens.take(page, "07-sandbox-incidents")
     alert = stack.wait_for_alert(SERVER, lambda a: delivered(a, "trigger"), "the trigger delivered")
     assert alert["state"] == "open"
+    monitor_page = page.context.new_page()
+    monitor_page.goto(stack.monitor_url + "/")
+    expect(monitor_page.get_by_text(alert["description"]).first).to_be_visible()
+    screens.take(monitor_page, "12-monitor-dashboard-alert")
+
     incident_link.first.click()
     expect(page).to_have_url(re.compile(r"/incidents/[A-Z0-9]+$"))
     view = page.get_by_role("link", name="View at Demo Monitor")
@@ -53,7 +60,6 @@ def test_incident_lifecycle_across_monitor_and_sandbox(page, stack, screens):
         SERVER, lambda a: a["id"] == alert["id"] and a["state"] == "acknowledged", "the alert acknowledged")
     assert acknowledged["pagerduty"]["status"] == "acknowledged"
     assert acknowledged["acknowledged_by"] == "Dana Demo (in PagerDuty)"
-    monitor_page = page.context.new_page()
     monitor_page.goto(alert["url"])
     expect(monitor_page.locator("#pd-status")).to_contain_text("Acknowledged in PagerDuty by Dana Demo")
     screens.take(monitor_page, "09-monitor-alert-acknowledged")
