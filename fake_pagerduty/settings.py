@@ -67,5 +67,11 @@ class Settings:
             values["strict"] = env["FAKE_PAGERDUTY_STRICT"].strip().lower() in ("1", "true", "yes", "on")
         if env.get("FAKE_PAGERDUTY_SANDBOX_TOKEN"):
             values["sandbox_token"] = env["FAKE_PAGERDUTY_SANDBOX_TOKEN"]
+        if "FAKE_PAGERDUTY_WEBHOOK_MAX_ATTEMPTS" in env:
+            values["webhook_max_attempts"] = int(env["FAKE_PAGERDUTY_WEBHOOK_MAX_ATTEMPTS"])
+        if "FAKE_PAGERDUTY_WEBHOOK_BACKOFF" in env:
+            values["webhook_backoff_seconds"] = float(env["FAKE_PAGERDUTY_WEBHOOK_BACKOFF"])
+        if "FAKE_PAGERDUTY_WEBHOOK_TIMEOUT" in env:
+            values["webhook_timeout_seconds"] = float(env["FAKE_PAGERDUTY_WEBHOOK_TIMEOUT"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

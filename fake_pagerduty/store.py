@@ -1461,6 +1461,14 @@ class Store:
         )
         return [self._delivery(r) for r in rows]
 
+    async def webhook_deliveries_for_subscription(self, subscription_id: str, limit: int = 20) -> list[dict]:
+        """A subscription's most recent deliveries (pings included), newest first."""
+        rows = await self._all(
+            "SELECT * FROM webhook_deliveries WHERE subscription_id = ? ORDER BY id DESC LIMIT ?",
+            (subscription_id, limit),
+        )
+        return [self._delivery(r) for r in rows]
+
     async def webhook_deliveries_for_incident(self, incident_id: str) -> list[dict]:
         """An incident's webhook deliveries, in the order they were made."""
         rows = await self._all("SELECT * FROM webhook_deliveries WHERE incident_id = ? ORDER BY id", (incident_id,))

@@ -184,15 +184,14 @@ class Webhooks:
         now = self._state.clock.now()
         event_id, webhook_id = ids.uuid(), ids.uuid()
         body = rules.ping_body(event_id=event_id, occurred_at=iso(now))
-        by_service = subscription["filter_type"] == "service_reference"
         await self._state.store.add_webhook_deliveries(
             [{
                 "webhook_id": webhook_id,
                 "event_id": event_id,
                 "event_type": "pagey.ping",
                 "account_id": subscription["account_id"],
-                "service_id": subscription["filter_id"] if by_service else None,
-                "incident_id": "",  # not about an incident: ordered only among the target's other pings
+                "service_id": None,  # about no service and no incident: ordered only among the target's pings
+                "incident_id": "",
                 "target": f"subscription:{subscription['id']}",
                 "subscription_id": subscription["id"],
                 "vendor_key": None,

@@ -379,8 +379,13 @@ async def test_ping_sends_pagey_ping_to_the_subscription(app, client, receiver):
     response = await client.post(f"/api/webhook_subscriptions/{sub['id']}/ping", headers=REST_HEADERS)
     assert response.status_code == 202
     assert response.content == b""
-    [row] = await wait_delivered(app, 1)
-    assert (row["event_type"], row["status"], row["subscription_id"]) == ("pagey.ping", "delivered", sub["id"])
+    async def sent():
+        rows = await app.state.store.webhook_deliveries_for_subscription(sub["id"])
+        return rows if rows and rows[0]["status"] != "pending" else None
+    [row] = await until(app, sent)
+    assert (row["event_type"], row["status"], row["service_id"], row["incident_id"]) == (
+        "pagey.ping", "delivered", None, "")
+    assert await app.state.store.list_webhook_deliveries("PWEBS00") == []
     [request] = receiver.requests
     assert str(request.url) == RECEIVER_URL
     assert request.headers["X-PagerDuty-Signature"] == expected_signature(
@@ -403,3 +408,13 @@ async def test_an_inactivated_subscription_stops_receiving(app, client, receiver
     rows = await wait_delivered(app, 1)
     assert [(r["url"], r["event_type"]) for r in rows] == [("https://sentinel.test/", "incident.resolved")]
     assert [str(r.url) for r in receiver.requests] == ["https://sentinel.test/"]
+
+
+def test_delivery_settings_come_from_the_environment():
+    settings = Settings.from_env({"FAKE_PAGERDUTY_WEBHOOK_MAX_ATTEMPTS": "3", "FAKE_PAGERDUTY_WEBHOOK_BACKOFF": "0.5",
+                                  "FAKE_PAGERDUTY_WEBHOOK_TIMEOUT": "2"})
+    assert (settings.webhook_max_attempts, settings.webhook_backoff_seconds, settings.webhook_timeout_seconds) == (
+        3, 0.5, 2.0)
+    defaults = Settings.from_env({})
+    assert (defaults.webhook_max_attempts, defaults.webhook_backoff_seconds, defaults.webhook_timeout_seconds) == (
+        8, 1.0, 5.0)
