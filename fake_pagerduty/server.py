@@ -34,27 +34,23 @@ def serve(settings: Settings) -> int:
               " FAKE_PAGERDUTY_SANDBOX_TOKEN), or bind 127.0.0.1.", file=sys.stderr)
         return 2
     app = create_app(settings, announce=True)
-    if settings.https_port is None:
-        uvicorn.Server(_config(app, settings, settings.port)).run()
-        return 0
-    return _serve_with_https(app, settings)
-
-
-def _serve_with_https(app: Starlette, settings: Settings) -> int:
-    try:
-        ca = tls.load_or_create_ca(tls.ca_dir(settings))
-    except OSError as exc:
-        print(f"fake-pagerduty: cannot create the local CA in {tls.ca_dir(settings)}: {exc}", file=sys.stderr)
-        return 2
-    state = "created" if ca.created else "kept"
-    print(f"fake-pagerduty local CA ({state}): {ca.cert_path}", flush=True)
-    print("Trust this certificate to call the sandbox over HTTPS (also served at /_sandbox/ca.pem):", flush=True)
-    print(ca.cert_pem, end="", flush=True)
-    with ca.server_cert_file(tls.server_names(settings)) as cert_file:
-        servers = [
-            _Server(_config(app, settings, settings.port, lifespan="off")),
-            _Server(_config(app, settings, settings.https_port, lifespan="off", ssl_certfile=cert_file)),
-        ]
+    servers = [_Server(_config(app, settings, settings.port, lifespan="off"))]
+    with contextlib.ExitStack() as stack:
+        if settings.https_port is not None:
+            try:
+                ca = tls.load_or_create_ca(tls.ca_dir(settings))
+            except OSError as exc:
+                print(f"fake-pagerduty: cannot create the local CA in {tls.ca_dir(settings)}: {exc}",
+                      file=sys.stderr)
+                return 2
+            state = "created" if ca.created else "kept"
+            print(f"fake-pagerduty local CA ({state}): {ca.cert_path}", flush=True)
+            print("Trust this certificate to call the sandbox over HTTPS (also served at /_sandbox/ca.pem):",
+                  flush=True)
+            print(ca.cert_pem, end="", flush=True)
+            cert_file = stack.enter_context(ca.server_cert_file(tls.server_names(settings)))
+            servers.append(_Server(_config(app, settings, settings.https_port, lifespan="off",
+                                           ssl_certfile=cert_file)))
         with asyncio.Runner(loop_factory=_loop_factory(servers[0].config)) as runner:
             return runner.run(_run_together(app, servers))
 
