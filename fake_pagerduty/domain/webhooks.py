@@ -233,6 +233,17 @@ def validate_update(doc: Any) -> dict | list[str]:
     return errors or changes
 
 
+def list_filter_type(value: str | None) -> str | None | list[str]:
+    """The list endpoint's `filter_type` (`account`, `service`, `team`; the `_reference` forms too) as the
+    stored filter type, None when absent, or the errors."""
+    if not value:
+        return None
+    kind = value.removesuffix("_reference")
+    if kind not in ("account", "service", "team"):
+        return ["Filter type must be one of: account service team"]
+    return f"{kind}_reference"
+
+
 def render_subscription(row: dict, *, reveal: bool = False) -> dict:
     """A subscription as the REST API shows it. `reveal` (the create response only) shows the secret and the
     custom header values; everywhere else the secret is null and header values are redacted."""

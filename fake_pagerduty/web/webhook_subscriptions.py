@@ -34,9 +34,11 @@ async def _subscription(request: Request, account_id: str) -> dict:
 async def list_subscriptions(request: Request) -> Response:
     account = await rest_api._account(request)
     page = rest_api._page(request)
+    filter_type = rules.list_filter_type(request.query_params.get("filter_type"))
+    if isinstance(filter_type, list):
+        raise RestError.invalid_input(*filter_type)
     rows, total = await request.app.state.store.list_webhook_subscriptions(
-        account["id"], limit=page.limit, offset=page.offset,
-        filter_type=request.query_params.get("filter_type") or None,
+        account["id"], limit=page.limit, offset=page.offset, filter_type=filter_type,
         filter_id=request.query_params.get("filter_id") or None,
     )
     items = [rules.render_subscription(row) for row in rows]

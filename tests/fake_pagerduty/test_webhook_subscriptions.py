@@ -101,13 +101,25 @@ async def test_list_is_paginated(sandbox):
     assert len(default["webhook_subscriptions"]) == 3
 
 
-async def test_list_filters_by_filter_type(sandbox):
-    service_sub = await create(sandbox)
+async def test_list_filters_by_filter_type_and_id(sandbox, sandbox_app):
+    store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
+    other = await store.upsert_service(id="POTHER0", account_id="PACME00", name="Other", now=now)
+    website = await create(sandbox)
+    other_sub = await create(sandbox, filter={"type": "service_reference", "id": other})
     account_sub = await create(sandbox, filter={"type": "account_reference", "id": "PACME00"})
-    by_service = (await sandbox.get(URL, params={"filter_type": "service_reference"}, headers=REST_HEADERS)).json()
-    by_account = (await sandbox.get(URL, params={"filter_type": "account_reference"}, headers=REST_HEADERS)).json()
-    assert [s["id"] for s in by_service["webhook_subscriptions"]] == [service_sub["id"]]
-    assert [s["id"] for s in by_account["webhook_subscriptions"]] == [account_sub["id"]]
+
+    async def listed(**params) -> list[str]:
+        response = await sandbox.get(URL, params=params, headers=REST_HEADERS)
+        assert response.status_code == 200, response.text
+        return [s["id"] for s in response.json()["webhook_subscriptions"]]
+
+    assert await listed(filter_type="service") == [website["id"], other_sub["id"]]
+    assert await listed(filter_type="service", filter_id=other) == [other_sub["id"]]
+    assert await listed(filter_type="account") == [account_sub["id"]]
+    assert await listed(filter_type="service_reference", filter_id="PWEBS00") == [website["id"]]
+    bad = await sandbox.get(URL, params={"filter_type": "galaxy"}, headers=REST_HEADERS)
+    assert bad.status_code == 400
+    assert bad.json() == _invalid("Filter type must be one of: account service team")
 
 
 async def test_delete_answers_204_then_the_subscription_is_gone(sandbox):
