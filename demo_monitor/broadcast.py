@@ -8,7 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+
+
+class Subscription:
+    """One dashboard's queue: registered as soon as it is made (so nothing published after that is missed),
+    iterated for messages, closed when the dashboard goes away."""
+
+    def __init__(self, hub: Broadcaster, queue: asyncio.Queue) -> None:
+        self._hub = hub
+        self._queue = queue
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> dict:
+        return await self._queue.get()
+
+    def close(self) -> None:
+        self._hub._queues.discard(self._queue)
 
 
 class Broadcaster:
@@ -20,21 +37,18 @@ class Broadcaster:
     def subscribers(self) -> int:
         return len(self._queues)
 
+    @staticmethod
+    def message(event: str, data: object) -> dict:
+        return {"event": event, "data": json.dumps(data, separators=(",", ":"))}
+
     def publish(self, event: str, data: object) -> None:
-        message = {"event": event, "data": json.dumps(data, separators=(",", ":"))}
+        message = self.message(event, data)
         for queue in self._queues:
             if queue.full():
-                try:
-                    queue.get_nowait()
-                except asyncio.QueueEmpty:  # pragma: no cover - cannot happen with one consumer
-                    pass
+                queue.get_nowait()
             queue.put_nowait(message)
 
-    async def subscribe(self) -> AsyncIterator[dict]:
+    def subscribe(self) -> Subscription:
         queue: asyncio.Queue = asyncio.Queue(maxsize=self._queue_size)
         self._queues.add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._queues.discard(queue)
+        return Subscription(self, queue)

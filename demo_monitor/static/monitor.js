@@ -261,8 +261,8 @@
   // the alerts list reloads (at most every few seconds) when alerts change
   var reloadPending = false;
   if (document.body.getAttribute("data-page") === "alerts" && es) {
-    es.addEventListener("alerts", function () {
-      if (reloadPending) return;
+    es.addEventListener("alerts", function (e) {
+      if (reloadPending || JSON.parse(e.data).snapshot) return;  // the snapshot is what the page shows
       reloadPending = true;
       setTimeout(function () { window.location.reload(); }, 1500);
     });

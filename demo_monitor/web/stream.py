@@ -1,4 +1,8 @@
-"""Server-sent events: every dashboard gets the same serialized tick, alert and integration messages."""
+"""Server-sent events: every dashboard gets the same serialized tick, alert and integration messages.
+
+A new dashboard first gets the current open alerts and connection state, so nothing that changed between
+rendering its page and opening the stream is missed.
+"""
 
 from __future__ import annotations
 
@@ -8,4 +12,17 @@ from starlette.requests import Request
 
 async def events(request: Request):
     broadcaster = request.app.state.broadcaster
-    return EventSourceResponse(broadcaster.subscribe(), ping=15, send_timeout=10)
+    monitor = request.app.state.monitor
+
+    async def messages():
+        subscription = broadcaster.subscribe()  # before the snapshot: later changes are queued, not lost
+        try:
+            open_alerts = await monitor.alerts_json(open_only=True, limit=50)
+            yield broadcaster.message("alerts", {"open": open_alerts, "changed": None, "snapshot": True})
+            yield broadcaster.message("integration", await monitor.integration_json())
+            async for message in subscription:
+                yield message
+        finally:
+            subscription.close()
+
+    return EventSourceResponse(messages(), ping=15, send_timeout=10)

@@ -33,7 +33,10 @@ async def test_a_connected_dashboard_receives_the_tick_as_an_sse_event(app):
     await asyncio.wait_for(task, timeout=10)
     text = b"".join(chunks).decode()
     assert text.startswith("status 200")
-    data_line = next(line for line in text.splitlines() if line.startswith("data: "))
+    events = [line.removeprefix("event: ") for line in text.splitlines() if line.startswith("event: ")]
+    assert events[:3] == ["alerts", "integration", "tick"]  # the current state first, then live
+    tick_at = text.index("event: tick")
+    data_line = next(line for line in text[tick_at:].splitlines() if line.startswith("data: "))
     message = json.loads(data_line.removeprefix("data: "))
     assert message["metrics"] == ["cpu_usage", "memory_usage", "disk_usage", "latency_ms", "error_rate"]
     assert len(message["servers"]) == 24
@@ -49,12 +52,10 @@ async def test_a_burst_of_delivery_updates_reaches_dashboards_as_one_alerts_mess
     for server in ("www1", "www2", "www3"):
         await monitor.set_fault(server, "memory_usage", 98)
     stream = app.state.broadcaster.subscribe()
-    first = asyncio.ensure_future(stream.__anext__())
-    await asyncio.sleep(0)
     await ticks(app, 5, clock)  # three alerts open: tick messages and one alerts message per tick that opened some
     await app.state.worker.run_once()  # three deliveries
     await monitor._publisher
-    messages = [await first]
+    messages = []
     while True:
         try:
             messages.append(await asyncio.wait_for(stream.__anext__(), timeout=0.01))
@@ -66,4 +67,4 @@ async def test_a_burst_of_delivery_updates_reaches_dashboards_as_one_alerts_mess
     assert last["changed"] is None  # several alerts changed at once
     # one message for the tick that opened the alerts, one for the burst of deliveries
     assert len(alerts_messages) == 2
-    await stream.aclose()
+    stream.close()
