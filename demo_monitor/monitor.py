@@ -100,7 +100,7 @@ class Monitor:
         )
         self.engine = RuleEngine()
         self.rules: list[Rule] = []
-        self._scenario: list[ScenarioStep] = []
+        self._scenario: list[dict] = []  # steps still to run: {"due", "server", "metric", "value", "ramp_ticks"}
         self.scenario_name: str | None = None
         self.last_message: dict | None = None
         self._fault_lock = asyncio.Lock()
@@ -118,6 +118,7 @@ class Monitor:
         for alert in await self.store.list_alerts(open_only=True, limit=10000):
             if alert.server in self.fleet.servers:
                 self.engine.mark_firing(alert.server, alert.rule_id, self.fleet.now)
+        await self._load_scenario()
 
     # -- the simulation ---------------------------------------------------------------------------------------
 
@@ -216,31 +217,55 @@ class Monitor:
         return {"server": name, "metric": metric, "recovering": cleared}
 
     async def play_scenario(self, name: str) -> dict:
+        """Start a scripted story. Its steps are due at wall-clock times and kept in SQLite, so a restart in the
+        middle of the story still ends it (the recovery step is not lost)."""
         scenario = SCENARIOS.get(name)
         if scenario is None:
             raise NotFound(f"There is no scenario named {name!r}.")
         steps = [s for s in scenario["steps"] if s.server in self.fleet.servers]
         if not steps:
             raise BadRequest("This fleet is too small for the scenario (it needs www15).")
-        start = self.fleet.ticks
-        self._scenario = [ScenarioStep(start + s.at_tick, s.server, s.metric, s.value, s.ramp_ticks) for s in steps]
+        now = self.clock()
+        self._scenario = [
+            {"due": now + s.at_tick * self.settings.tick_interval, "server": s.server, "metric": s.metric,
+             "value": s.value, "ramp_ticks": s.ramp_ticks}
+            for s in steps
+        ]
         self.scenario_name = name
+        await self._save_scenario()
         await self._run_scenario_steps()
         return {"scenario": name, "title": scenario["title"], "steps": len(steps)}
 
     async def stop_scenario(self) -> None:
         self._scenario = []
         self.scenario_name = None
+        await self._save_scenario()
+
+    async def _save_scenario(self) -> None:
+        state = {"name": self.scenario_name, "steps": self._scenario} if self._scenario else {}
+        await self.store.set_meta("scenario", json.dumps(state))
+
+    async def _load_scenario(self) -> None:
+        try:
+            state = json.loads(await self.store.get_meta("scenario") or "{}")
+        except ValueError:
+            state = {}
+        self._scenario = [s for s in state.get("steps", []) if s.get("server") in self.fleet.servers]
+        self.scenario_name = state.get("name") if self._scenario else None
 
     async def _run_scenario_steps(self) -> None:
-        while self._scenario and self._scenario[0].at_tick <= self.fleet.ticks:
+        ran = False
+        while self._scenario and self._scenario[0]["due"] <= self.clock():
             step = self._scenario.pop(0)
-            if step.value is None:
-                await self.clear_fault(step.server, step.metric, ramp_ticks=step.ramp_ticks)
+            ran = True
+            if step["value"] is None:
+                await self.clear_fault(step["server"], step["metric"], ramp_ticks=step["ramp_ticks"])
             else:
-                await self.set_fault(step.server, step.metric, step.value, ramp_ticks=step.ramp_ticks)
+                await self.set_fault(step["server"], step["metric"], step["value"], ramp_ticks=step["ramp_ticks"])
         if not self._scenario:
             self.scenario_name = None
+        if ran:
+            await self._save_scenario()
 
     # -- rules --------------------------------------------------------------------------------------------
 

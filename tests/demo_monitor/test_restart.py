@@ -33,3 +33,19 @@ async def test_a_restart_keeps_faults_alerts_and_pending_events(make_app, clock,
         await app.state.worker.run_once()
         assert [q["body"]["event_type"] for q in fake_pd.requests] == ["trigger", "resolve"]  # the refused attempt never arrived
         assert (await app.state.store.get_alert(alert.id)).state == "resolved"
+
+
+async def test_a_restart_in_the_middle_of_the_scenario_still_ends_it(make_app, clock):
+    app = make_app()
+    async with app.router.lifespan_context(app):
+        await app.state.monitor.play_scenario("memory-leak")
+        await ticks(app, 15, clock)
+        assert [(a.server, a.state) for a in await app.state.store.list_alerts()] == [("www15", "open")]
+
+    app = make_app()
+    async with app.router.lifespan_context(app):
+        assert app.state.monitor.scenario_name == "memory-leak"
+        await ticks(app, 35, clock)
+        assert [(a.server, a.state) for a in await app.state.store.list_alerts()] == [("www15", "resolved")]
+        assert await app.state.store.list_faults() == []
+        assert app.state.monitor.scenario_name is None
