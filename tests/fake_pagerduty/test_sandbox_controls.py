@@ -309,3 +309,19 @@ async def test_other_sites_pages_cannot_drive_the_controls(sandbox):
     assert (evil.status_code, evil.json()) == (403, {"error": {
         "message": "Cross-origin requests to the sandbox controls are refused", "code": 403}})
     assert own.status_code == 200
+
+
+async def test_a_browser_reaching_the_controls_under_a_foreign_name_is_refused(sandbox):
+    """DNS rebinding: evil.example now resolves to 127.0.0.1, so its page is same-origin with the sandbox."""
+    rebound = {"Host": "evil.example:8090", "Origin": "http://evil.example:8090", "Sec-Fetch-Site": "same-origin"}
+    refused = await sandbox.post("/_sandbox/reset", headers=rebound)
+    read = await sandbox.get("/_sandbox/state", headers={"Host": "evil.example:8090", "Sec-Fetch-Mode": "cors"})
+
+    for response in (refused, read):
+        assert (response.status_code, response.json()) == (403, {"error": {
+            "message": "The sandbox controls answer browsers only at a loopback address or the sandbox's public URL",
+            "code": 403}})
+    loopback = await sandbox.get("/_sandbox/state", headers={"Host": "127.0.0.1:8090", "Sec-Fetch-Mode": "cors"})
+    public = await sandbox.get("/_sandbox/state", headers={"Sec-Fetch-Mode": "cors"})  # Host: sandbox.test
+    script = await sandbox.get("/_sandbox/state", headers={"Host": "evil.example:8090"})  # not a browser
+    assert (loopback.status_code, public.status_code, script.status_code) == (200, 200, 200)
