@@ -1,0 +1,99 @@
+"""The monitor's webhook endpoint: a forged signature, a signature replayed on another body, and a replayed
+delivery change nothing (PagerDuty signs the body only, so a replay is recognised by its event id)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from demo_monitor.domain.webhooks import sign
+from tests.demo_monitor.conftest import break_www15, connect
+
+WEBHOOK = "/integrations/pagerduty/webhook"
+
+
+def delivery(event_id: str, event_type: str, incident_key: str) -> bytes:
+    return json.dumps({"event": {
+        "id": event_id, "event_type": event_type, "resource_type": "incident",
+        "occurred_at": "2026-11-26T12:00:00Z", "agent": {"type": "user_reference", "summary": "Dana Demo"},
+        "data": {"id": "Q0000000000001", "type": "incident", "incident_key": incident_key,
+                 "status": event_type.removeprefix("incident."), "html_url": "http://sandbox.test/incidents/Q1"},
+    }}).encode()
+
+
+@pytest.fixture
+async def open_alert(app, clock):
+    await connect(app)
+    return await break_www15(app, clock)
+
+
+async def post(client, body: bytes, signature: str | None):
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-PagerDuty-Signature"] = signature
+    return await client.post(WEBHOOK, content=body, headers=headers)
+
+
+async def alert_state(client, alert_id: str) -> str:
+    return (await client.get(f"/api/alerts/{alert_id}")).json()["state"]
+
+
+@pytest.mark.parametrize("signature", [
+    None,
+    "",
+    "v1=",
+    "v1=" + "0" * 64,
+    "sha256=<right digest, wrong scheme>",
+    "<forged with another secret>",
+    "<right digest in upper case>",
+    "v0=<right digest>",
+], ids=["missing", "empty", "v1-empty", "zeros", "wrong-scheme", "other-secret", "upper-case", "v0"])
+async def test_forged_signatures_are_refused_and_change_nothing(client, monitor_settings, open_alert, signature):
+    body = delivery("EV-FORGED", "incident.acknowledged", open_alert["incident_key"])
+    right = sign(monitor_settings.webhook_secret, body)
+    forged = {
+        "sha256=<right digest, wrong scheme>": right.replace("v1=", "sha256="),
+        "<forged with another secret>": sign("not-the-secret", body),
+        "<right digest in upper case>": "v1=" + right.removeprefix("v1=").upper(),
+        "v0=<right digest>": right.replace("v1=", "v0="),
+    }.get(signature, signature)
+    answer = await post(client, body, forged)
+    assert answer.status_code == 401
+    assert await alert_state(client, open_alert["id"]) == "open"
+    # The same body, rightly signed, is accepted: it was the signature that was refused, nothing else.
+    assert (await post(client, body, right)).status_code == 200
+    assert await alert_state(client, open_alert["id"]) == "acknowledged"
+
+
+async def test_a_signature_replayed_on_another_body_is_refused(client, monitor_settings, open_alert):
+    seen = delivery("EV-1", "incident.acknowledged", open_alert["incident_key"])
+    signature = sign(monitor_settings.webhook_secret, seen)
+    assert (await post(client, seen, signature)).status_code == 200
+
+    tampered = delivery("EV-2", "incident.resolved", open_alert["incident_key"])
+    assert (await post(client, tampered, signature)).status_code == 401
+    assert await alert_state(client, open_alert["id"]) == "acknowledged"
+    # Whitespace added to the signed body is another body too.
+    assert (await post(client, seen + b" ", signature)).status_code == 401
+
+
+async def test_a_replayed_delivery_changes_nothing(client, monitor_settings, open_alert):
+    key = open_alert["incident_key"]
+    acknowledged = delivery("EV-ACK", "incident.acknowledged", key)
+    resolved = delivery("EV-RES", "incident.resolved", key)
+    reopened = delivery("EV-REOPEN", "incident.unacknowledged", key)
+    secret = monitor_settings.webhook_secret
+    assert (await post(client, reopened, sign(secret, reopened))).status_code == 200
+    assert (await post(client, acknowledged, sign(secret, acknowledged))).status_code == 200
+    assert (await post(client, resolved, sign(secret, resolved))).status_code == 200
+    assert await alert_state(client, open_alert["id"]) == "resolved"
+    before = (await client.get(f"/api/alerts/{open_alert['id']}")).json()
+
+    # An attacker who captured earlier deliveries replays them, signatures and all.
+    for captured in (reopened, acknowledged):
+        answer = await post(client, captured, sign(secret, captured))
+        assert answer.status_code == 200
+        assert answer.json()["status"] == "duplicate"
+    after = (await client.get(f"/api/alerts/{open_alert['id']}")).json()
+    assert after == before
