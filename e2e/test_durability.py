@@ -5,10 +5,10 @@ Every event that was answered 2xx is in the journal with its effect on incidents
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 
 import httpx
@@ -45,27 +45,36 @@ def event(seq: int) -> dict:
     return body
 
 
-async def stream(url: str, killed: asyncio.Event, answered_enough: asyncio.Event) -> dict[int, int]:
-    """Send the events from WORKERS connections; returns {seq: status} for every request that got an answer."""
+def stream(url: str, killed: threading.Event, answered_enough: threading.Event) -> tuple[dict[int, int], list[threading.Thread]]:
+    """Send the events from WORKERS threads, each with its own connection; returns {seq: status} for every
+    request that got an answer. (Threads, not asyncio: this file runs in the same session as Playwright's
+    sync API.)"""
     answers: dict[int, int] = {}
     queue = list(range(EVENTS))
     queue.reverse()
+    lock = threading.Lock()
 
-    async def worker(client: httpx.AsyncClient) -> None:
-        while queue and not killed.is_set():
-            seq = queue.pop()
-            try:
-                response = await client.post("/v2/enqueue", json=event(seq))
-            except httpx.HTTPError:
-                continue  # no answer: it may or may not have been applied
-            answers[seq] = response.status_code
-            if len(answers) >= KILL_AFTER:
-                answered_enough.set()
+    def worker() -> None:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            while not killed.is_set():
+                with lock:
+                    if not queue:
+                        return
+                    seq = queue.pop()
+                try:
+                    response = client.post("/v2/enqueue", json=event(seq))
+                except httpx.HTTPError:
+                    continue  # no answer: it may or may not have been applied
+                with lock:
+                    answers[seq] = response.status_code
+                    if len(answers) >= KILL_AFTER:
+                        answered_enough.set()
 
-    async with httpx.AsyncClient(base_url=url, timeout=10,
-                                 limits=httpx.Limits(max_connections=WORKERS)) as client:
-        await asyncio.gather(*(worker(client) for _ in range(WORKERS)))
-    return answers
+    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    answered_enough.wait(60)
+    return answers, threads
 
 
 def replay(actions: list[tuple[str, str]]) -> dict[str, list[str]]:
@@ -85,15 +94,16 @@ def replay(actions: list[tuple[str, str]]) -> dict[str, list[str]]:
     return {key: statuses for key, statuses in incidents.items() if statuses}
 
 
-async def test_kill_9_mid_stream_loses_no_answered_event_and_leaves_nothing_half_written(tmp_path):
+def test_kill_9_mid_stream_loses_no_answered_event_and_leaves_nothing_half_written(tmp_path):
     server = sandbox(tmp_path, free_port()).start()
     try:
-        killed, answered_enough = asyncio.Event(), asyncio.Event()
-        sending = asyncio.create_task(stream(server.url, killed, answered_enough))
-        await answered_enough.wait()
+        killed, answered_enough = threading.Event(), threading.Event()
+        answers, threads = stream(server.url, killed, answered_enough)
+        assert answered_enough.is_set(), "the stream stalled before the kill"
         os.killpg(server.process.pid, signal.SIGKILL)  # kill -9, mid-stream: requests are in flight
         killed.set()
-        answers = await sending
+        for thread in threads:
+            thread.join()
         server.process.wait()
         server.process = None
 

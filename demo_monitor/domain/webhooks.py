@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import urlsplit
 
 from demo_monitor.domain.alerts import Alert
 
@@ -29,6 +30,11 @@ def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
     return ok
 
 
+def _is_http_url(value: object) -> bool:
+    """Only http(s) links are kept: the monitor shows this one as a link, and `javascript:` must never be."""
+    return isinstance(value, str) and urlsplit(value.strip()).scheme.lower() in ("http", "https")
+
+
 def parse_event(payload: object) -> dict:
     """{"id", "event_type", "incident_key", "status", "agent", "html_url"} from a v3 webhook body."""
     if not isinstance(payload, dict) or not isinstance(payload.get("event"), dict):
@@ -49,7 +55,7 @@ def parse_event(payload: object) -> dict:
         "incident_key": data.get("incident_key") if isinstance(data.get("incident_key"), str) else None,
         "status": data.get("status") if isinstance(data.get("status"), str) else None,
         "agent": agent_name if isinstance(agent_name, str) else None,
-        "html_url": data.get("html_url") if isinstance(data.get("html_url"), str) else None,
+        "html_url": data.get("html_url") if _is_http_url(data.get("html_url")) else None,
     }
 
 

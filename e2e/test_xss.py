@@ -1,0 +1,136 @@
+"""XSS: event fields carrying HTML and JavaScript render as text on every page of both apps, in Chromium.
+
+Every payload sets `window.__xss` (or opens a dialog) if it ever runs; each page is loaded, its live updates
+given a chance to arrive, and checked: nothing ran, no `javascript:` link or frame was made, and the payload
+shows as the text it is."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import Page
+
+from demo_monitor.domain.webhooks import sign
+from e2e.conftest import REST_HEADERS, SAMPLE_KEY, WEBHOOK_SECRET, Stack, connect_directly, sign_in
+
+pytestmark = pytest.mark.e2e
+
+SCRIPT = "<script>window.__xss=1</script>"
+PAYLOAD = (SCRIPT + '<img src=x onerror="window.__xss=2"><svg onload="window.__xss=3"></svg>'
+           "\"'><iframe src=\"javascript:window.__xss=4\"></iframe><b onmouseover=\"window.__xss=5\">b</b>")
+JS_URL = "javascript:window.__xss=6"
+
+
+def events(sandbox_url: str) -> None:
+    """The payload in every field of a v2 trigger, a v1 trigger, a change event and a rejected event."""
+    v2 = {"routing_key": SAMPLE_KEY, "event_action": "trigger", "dedup_key": "xss-v2 " + PAYLOAD,
+          "client": PAYLOAD, "client_url": JS_URL,
+          "links": [{"href": JS_URL, "text": PAYLOAD}, {"href": "https://example.test/?q=" + PAYLOAD,
+                                                        "text": "ok link"}],
+          "images": [{"src": JS_URL, "href": JS_URL, "alt": PAYLOAD}],
+          "payload": {"summary": "xss-v2 " + PAYLOAD, "source": PAYLOAD, "severity": "critical",
+                      "component": PAYLOAD, "group": PAYLOAD, "class": PAYLOAD,
+                      "custom_details": {PAYLOAD: PAYLOAD, "nested": [PAYLOAD, {"x": PAYLOAD}]}}}
+    v1 = {"service_key": SAMPLE_KEY, "event_type": "trigger", "incident_key": "xss-v1 " + PAYLOAD,
+          "description": "xss-v1 " + PAYLOAD, "details": {PAYLOAD: PAYLOAD}, "client": PAYLOAD,
+          "client_url": JS_URL, "contexts": [{"type": "link", "href": JS_URL, "text": PAYLOAD},
+                                             {"type": "image", "src": JS_URL, "alt": PAYLOAD}]}
+    change = {"routing_key": SAMPLE_KEY, "payload": {"summary": "xss-change " + PAYLOAD, "source": PAYLOAD,
+                                                      "custom_details": {PAYLOAD: PAYLOAD}},
+              "links": [{"href": JS_URL, "text": PAYLOAD}]}
+    with httpx.Client(base_url=sandbox_url, timeout=10) as client:
+        assert client.post("/v2/enqueue", json=v2).status_code == 202
+        assert client.post("/generic/2010-04-15/create_event.json", json=v1).status_code == 200
+        assert client.post("/v2/change/enqueue", json=change).status_code == 202
+        rejected = client.post("/v2/enqueue", content=("{" + PAYLOAD).encode(),
+                               headers={"Content-Type": "text/html"})
+        assert rejected.status_code == 400
+        unknown = client.post("/v2/enqueue", json={**v2, "event_action": PAYLOAD})
+        assert unknown.status_code == 400
+
+
+def arm(page: Page) -> list[str]:
+    """Record any dialog the page opens (and dismiss it)."""
+    dialogs: list[str] = []
+
+    def on_dialog(dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    return dialogs
+
+
+def check(page: Page, url: str, dialogs: list[str], *, shows: str | None = SCRIPT) -> None:
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+    page.mouse.move(200, 300)  # a hover handler, had one slipped through
+    page.wait_for_timeout(300)  # let live updates (SSE, polling) render once more
+    assert page.evaluate("window.__xss") is None, f"script ran on {url}"
+    assert dialogs == [], f"a dialog opened on {url}: {dialogs}"
+    dangerous = page.evaluate("""() => [...document.querySelectorAll('a[href], iframe, img[src], form[action]')]
+        .map(e => e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action') || '')
+        .filter(v => /^\\s*(javascript|data|vbscript):/i.test(v))""")
+    assert dangerous == [], f"dangerous URLs on {url}: {dangerous}"
+    assert page.locator("iframe").count() == 0, f"an iframe was made on {url}"
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    if shows is not None:
+        assert shows in page.locator("body").inner_text(), f"the payload is not shown as text on {url}"
+
+
+def test_event_fields_render_as_text_on_every_sandbox_page(page, stack: Stack):
+    events(stack.sandbox_url)
+    dialogs = arm(page)
+    base = stack.sandbox_url
+    page.goto(base + "/login")
+    sign_in(page)
+    page.wait_for_url(re.compile(r".*/incidents.*"))
+
+    incidents = httpx.get(base + "/api/incidents", headers=REST_HEADERS, timeout=10).json()["incidents"]
+    assert len(incidents) == 2
+    journal = httpx.get(base + "/_sandbox/events", timeout=10).json()["events"]
+    assert len(journal) == 5
+
+    check(page, base + "/incidents", dialogs)
+    for incident in incidents:
+        check(page, f"{base}/incidents/{incident['id']}", dialogs)
+    check(page, base + "/services", dialogs, shows=None)
+    check(page, f"{base}/services/{incidents[0]['service']['id']}", dialogs)
+    for event in journal:  # the console shows an account's events; rejected ones are on the Sandbox page
+        check(page, f"{base}/events/{event['id']}", dialogs, shows="window.__xss" if event["account_id"] else None)
+    check(page, base + "/_sandbox", dialogs, shows="window.__xss")
+    # The page's own inputs reflected back: a sign-in `next`, a handshake callback's query.
+    check(page, base + "/login?next=" + httpx.QueryParams({"x": PAYLOAD})["x"], dialogs, shows=None)
+    callback = "http://127.0.0.1:9/cb?state=" + PAYLOAD
+    check(page, base + "/connect?" + str(httpx.QueryParams({"vendor": "demo-monitor", "callback": callback})),
+          dialogs, shows=None)
+    check(page, base + "/incidents?" + str(httpx.QueryParams({"statuses[]": PAYLOAD})), dialogs, shows=None)
+
+
+def test_what_reaches_the_monitor_renders_as_text_on_every_monitor_page(page, stack: Stack):
+    # The service name comes back on the handshake's callback; the person's name and the incident link in a
+    # (validly signed) webhook.
+    connect_directly(stack, service_name="xss-service " + PAYLOAD)
+    stack.set_fault("www15", "memory_usage", 98)
+    alert = stack.wait_for_alert("www15", lambda a: a["state"] == "open", "an open alert")
+    body = json.dumps({"event": {
+        "id": "EV-XSS", "event_type": "incident.acknowledged", "resource_type": "incident",
+        "occurred_at": "2026-11-26T12:00:00Z", "agent": {"type": "user_reference", "summary": PAYLOAD},
+        "data": {"id": "Q1", "type": "incident", "incident_key": alert["incident_key"], "status": "acknowledged",
+                 "html_url": JS_URL}}}).encode()
+    answer = httpx.post(stack.monitor_url + "/integrations/pagerduty/webhook", content=body, timeout=10,
+                        headers={"Content-Type": "application/json",
+                                 "X-PagerDuty-Signature": sign(WEBHOOK_SECRET, body)})
+    assert answer.status_code == 200, answer.text
+
+    dialogs = arm(page)
+    base = stack.monitor_url
+    check(page, base + "/", dialogs)
+    check(page, base + "/alerts", dialogs, shows=None)
+    check(page, f"{base}/alerts/{alert['id']}", dialogs)
+    check(page, base + "/integrations/pagerduty", dialogs)
+    check(page, base + "/servers/www15", dialogs, shows=None)
+    check(page, base + "/rules", dialogs, shows=None)
