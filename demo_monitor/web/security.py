@@ -8,7 +8,6 @@ import re
 import secrets
 from http.cookies import SimpleCookie
 
-from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -64,8 +63,9 @@ def csrf_token(request: Request) -> str:
     return hmac.new(secret, b"csrf:" + session_id(request).encode(), hashlib.sha256).hexdigest()
 
 
-async def checked_form(request: Request) -> FormData:
-    """The posted form, if its csrf_token matches this session; else a 403."""
+async def checked_form(request: Request) -> dict[str, str]:
+    """The posted form's text fields, if its csrf_token matches this session; else a 403. (File uploads are
+    dropped: no form here takes one.)"""
     try:
         form = await request.form()
     except Exception:
@@ -75,4 +75,4 @@ async def checked_form(request: Request) -> FormData:
         raise HTTPException(
             403, "The form's security token is missing or out of date. Go back, reload the page and try again."
         )
-    return form
+    return {name: value for name, value in form.multi_items() if isinstance(value, str)}

@@ -165,3 +165,13 @@ async def test_scenario_panel_plays_the_memory_leak_story(app, client, clock):
     alerts = (await client.get("/api/alerts")).json()["alerts"]
     assert [(a["server"], a["state"]) for a in alerts] == [("www15", "resolved")]
 
+
+
+async def test_a_file_where_text_is_expected_is_a_400_not_a_500(client):
+    token = await csrf(client, "/integrations/pagerduty")
+    r = await client.post("/integrations/pagerduty/settings", data={"csrf_token": token},
+                          files={"events_api_version": ("v.txt", b"2", "text/plain")})
+    assert r.status_code == 400 and "must be 1 or 2" in r.text
+    r = await client.post("/servers/www15/fault", data={"csrf_token": token, "action": "break"},
+                          files={"metric": ("m.txt", b"memory_usage", "text/plain")})
+    assert r.status_code == 400
