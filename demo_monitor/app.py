@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from demo_monitor.broadcast import Broadcaster
+from demo_monitor.connection import Connection
 from demo_monitor.monitor import Monitor
 from demo_monitor.pagerduty import Backoff, OutboxWorker
 from demo_monitor.routes import routes
@@ -44,12 +45,15 @@ def create_app(
             clock=clock,
             cap=settings.retry_cap_seconds,
         )
-        monitor = Monitor(settings, store, worker, broadcaster, clock=clock)
+        connection = Connection(settings, store, broadcaster, clock=clock)
+        monitor = Monitor(settings, store, worker, broadcaster, connection, clock=clock)
+        connection.on_alert_change = monitor.publish_alerts
         worker.on_change = monitor.on_delivery_change
         await monitor.load()
         app.state.settings = settings
         app.state.store = store
         app.state.monitor = monitor
+        app.state.connection = connection
         app.state.worker = worker
         app.state.broadcaster = broadcaster
         app.state.secret_key = await store.secret_key()

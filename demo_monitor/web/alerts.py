@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from demo_monitor.domain.alerts import STATES
-from demo_monitor.monitor import NotFound
+from demo_monitor.exceptions import NotFound
 from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 

@@ -7,7 +7,7 @@ import json
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from demo_monitor.monitor import BadRequest, NotFound
+from demo_monitor.exceptions import BadRequest, NotFound
 from demo_monitor.web.errors import UnsupportedMediaType
 
 MAX_BODY = 64 * 1024
@@ -97,7 +97,7 @@ async def rules(request: Request):
 
 
 async def integration(request: Request):
-    return JSONResponse(await request.app.state.monitor.integration_json())
+    return JSONResponse(await request.app.state.connection.integration_json())
 
 
 async def health(request: Request):

@@ -7,7 +7,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from demo_monitor.monitor import SCENARIOS, BadRequest
+from demo_monitor.exceptions import BadRequest
+from demo_monitor.monitor import SCENARIOS
 from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 

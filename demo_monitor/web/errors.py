@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from demo_monitor.domain.alerts import AlertError
 from demo_monitor.domain.rules import RuleError
-from demo_monitor.monitor import BadRequest, NotFound
+from demo_monitor.exceptions import BadRequest, NotFound
 
 log = logging.getLogger("demo_monitor")
 

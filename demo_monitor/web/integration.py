@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from demo_monitor.monitor import BadRequest
+from demo_monitor.exceptions import BadRequest
 from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 
@@ -28,18 +28,18 @@ async def page(request: Request):
 
 async def connect(request: Request):
     """Issue a single-use state and send the browser to PagerDuty's Connect page."""
-    url = await request.app.state.monitor.start_connect()
+    url = await request.app.state.connection.start_connect()
     return RedirectResponse(url, status_code=303)
 
 
 async def callback(request: Request):
-    outcome = await request.app.state.monitor.connect_callback(dict(request.query_params))
+    outcome = await request.app.state.connection.connect_callback(dict(request.query_params))
     return RedirectResponse(f"/integrations/pagerduty?result={outcome}", status_code=303)
 
 
 async def disconnect(request: Request):
     await checked_form(request)
-    await request.app.state.monitor.disconnect()
+    await request.app.state.connection.disconnect()
     return RedirectResponse("/integrations/pagerduty?result=disconnected", status_code=303)
 
 
@@ -49,5 +49,5 @@ async def settings_form(request: Request):
         version = int(form.get("events_api_version", ""))
     except ValueError:
         raise BadRequest("The Events API version must be 1 or 2.") from None
-    await request.app.state.monitor.set_events_api_version(version)
+    await request.app.state.connection.set_events_api_version(version)
     return RedirectResponse("/integrations/pagerduty?result=saved", status_code=303)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from demo_monitor.domain.fleet import BREAK_VALUES, METRICS
-from demo_monitor.monitor import BadRequest, NotFound
+from demo_monitor.exceptions import BadRequest, NotFound
 from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 

@@ -19,7 +19,7 @@ async def events(request: Request):
         try:
             open_alerts = await monitor.alerts_json(open_only=True, limit=50)
             yield broadcaster.message("alerts", {"open": open_alerts, "changed": None, "snapshot": True})
-            yield broadcaster.message("integration", await monitor.integration_json())
+            yield broadcaster.message("integration", await request.app.state.connection.integration_json())
             async for message in subscription:
                 yield message
         finally:

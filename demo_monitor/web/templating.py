@@ -26,8 +26,8 @@ templates = Jinja2Templates(env=_env)
 
 
 async def render(request: Request, name: str, context: dict | None = None, status_code: int = 200) -> HTMLResponse:
-    monitor = getattr(request.app.state, "monitor", None)
-    integration = await monitor.integration_json() if monitor else {"connected": False}
+    connection = getattr(request.app.state, "connection", None)
+    integration = await connection.integration_json() if connection else {"connected": False}
     full = {
         "csrf_token": csrf_token(request) if hasattr(request.app.state, "secret_key") else "",
         "integration": integration,

@@ -12,7 +12,7 @@ async def receive(request: Request):
     body = await request.body()
     if len(body) > MAX_BODY:
         return JSONResponse({"error": "the body is too large"}, status_code=413)
-    status, payload = await request.app.state.monitor.receive_webhook(
+    status, payload = await request.app.state.connection.receive_webhook(
         body, request.headers.get("x-pagerduty-signature")
     )
     return JSONResponse(payload, status_code=status)

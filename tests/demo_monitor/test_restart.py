@@ -18,7 +18,7 @@ async def test_a_restart_keeps_faults_alerts_and_pending_events(make_app, clock,
 
     app = make_app()
     async with app.router.lifespan_context(app):
-        assert (await app.state.monitor.integration_json())["connected"] is True
+        assert (await app.state.connection.integration_json())["connected"] is True
         await ticks(app, 3, clock)
         # the fault is held, so the alert stays the one open alert: no duplicate
         alerts = await app.state.store.list_alerts()

@@ -84,7 +84,7 @@ async def test_trigger_acknowledge_and_resolve_reach_the_sandbox(monitor, clock,
 
 async def test_events_api_v2_reaches_the_sandbox(monitor, clock):
     await connect(monitor, SERVICE_KEY)
-    await monitor.state.monitor.set_events_api_version(2)
+    await monitor.state.connection.set_events_api_version(2)
     alert = await break_www15(monitor, clock)
     await monitor.state.worker.run_once()
     row = (await monitor.state.store.list_outbox())[0]
