@@ -109,7 +109,10 @@
       if (fleet) {
         var tile = fleet.querySelector('[data-server="' + row[0] + '"]');
         if (tile) {
-          tile.className = "tile status-" + row[1];
+          if (tile.className !== "tile status-" + row[1]) {
+            tile.className = "tile status-" + row[1];
+            setText(tile.querySelector("[data-status]"), row[1]);
+          }
           setText(tile.querySelector('[data-m="memory_usage"]'), Math.round(row[idx.memory_usage]));
           setText(tile.querySelector('[data-m="cpu_usage"]'), Math.round(row[idx.cpu_usage]));
         }
