@@ -24,6 +24,7 @@ Seed file shape (every list optional; entries are added, or replace the one with
 
 from __future__ import annotations
 
+import functools
 import json
 import tomllib
 from datetime import datetime
@@ -71,6 +72,13 @@ DEFAULT_SEED: dict[str, Any] = {
         }
     ],
 }
+
+
+@functools.lru_cache(maxsize=64)
+def _seeded_password_hash(password: str) -> str:
+    """Seeded passwords are hashed once per process: a fresh salt for every new database buys nothing in a
+    sandbox, and a test run seeds hundreds of them (Argon2 is slow on purpose)."""
+    return hash_password(password)
 
 
 class SeedError(ValueError):
@@ -135,7 +143,7 @@ async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: b
                     account_id=account_id,
                     name=user.get("name", user["email"]),
                     email=user["email"],
-                    password_hash=hash_password(user["password"]),
+                    password_hash=_seeded_password_hash(user["password"]),
                     now=now,
                 )
             for token in account.get("api_keys", []):

