@@ -535,6 +535,12 @@ class Store:
         """Acknowledgement timeouts return incidents to triggered; auto-resolve timeouts resolve them."""
         stamp = iso(now)
         changes: list[IncidentChange] = []
+        if await self._one(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM incidents WHERE auto_resolve_at IS NOT NULL AND auto_resolve_at <= ?)"
+            " OR EXISTS (SELECT 1 FROM incidents WHERE ack_timeout_at IS NOT NULL AND ack_timeout_at <= ?)",
+            (stamp, stamp),
+        ) is None:
+            return changes  # nothing due: no write transaction (it would hold up the events for nothing)
         async with self.transaction() as db:
             async with db.execute(
                 "SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status != 'resolved'"
