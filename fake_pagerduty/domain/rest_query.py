@@ -74,6 +74,9 @@ def _list(params: Params, name: str) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+MAX_OFFSET = 2**62
+
+
 def page(params: Params, errors: list[str] | None = None) -> Page:
     """`limit` (default 25, at most 100) and `offset` (default 0); `total=true` asks for the count."""
     own = errors is None
@@ -87,7 +90,8 @@ def page(params: Params, errors: list[str] | None = None) -> Page:
     if own and errors:
         raise InvalidInput(errors)
     limit = DEFAULT_LIMIT if limit is None or limit < 1 else min(limit, MAX_LIMIT)
-    return Page(limit=limit, offset=max(offset or 0, 0), total=_flag(params, "total"))
+    # Past SQLite's 64-bit integers an offset cannot even be asked for; past any real list it finds nothing.
+    return Page(limit=limit, offset=min(max(offset or 0, 0), MAX_OFFSET), total=_flag(params, "total"))
 
 
 def _moment(params: Params, name: str, errors: list[str]) -> datetime | None:
