@@ -68,7 +68,7 @@ def check(page: Page, url: str, dialogs: list[str], *, shows: str | None = SCRIP
     page.goto(url)
     page.wait_for_load_state("networkidle")
     page.mouse.move(200, 300)  # a hover handler, had one slipped through
-    page.wait_for_timeout(300)  # let live updates (SSE, polling) render once more
+    page.wait_for_timeout(100)  # let live updates (SSE, polling) render once more
     assert page.evaluate("window.__xss") is None, f"script ran on {url}"
     assert dialogs == [], f"a dialog opened on {url}: {dialogs}"
     dangerous = page.evaluate("""() => [...document.querySelectorAll('a[href], iframe, img[src], form[action]')]

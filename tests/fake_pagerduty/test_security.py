@@ -272,6 +272,12 @@ async def test_a_person_cannot_see_or_change_another_accounts_incidents_in_the_c
     assert "globex-incident" not in listing.text and "Globex" not in listing.text
     assert (await sandbox.get(f"/incidents/{theirs}")).status_code == 404
     assert (await sandbox.get("/services/PGLBSVC")).status_code == 404
+    their_events = [row["id"] for row in db_rows(sandbox_settings.db_path,
+                                                   "SELECT id FROM events WHERE account_id = 'PGLOBEX'")]
+    assert len(their_events) == 2  # their trigger and their change event
+    for event_id in their_events:
+        answer = await sandbox.get(f"/events/{event_id}")
+        assert answer.status_code == 404 and GLOBEX_KEY not in answer.text
     token = csrf(listing.text)
     before = snapshot(sandbox_settings.db_path)
     for action in ("acknowledge", "resolve"):
