@@ -1,14 +1,12 @@
 """REST API handlers (the subset under `/api` a partner uses to check results; contract section 6).
 
-Every handler starts with `_account(request)`: `Authorization: Token token=<key>` or `Bearer <token>`,
+Every handler starts with `rest_common.account(request)`: `Authorization: Token token=<key>` or `Bearer <token>`,
 looked up in the account's API keys; an account only ever sees its own objects (another account's ids
 are 404, never 403). Writes that PagerDuty attributes to a person need `From: <user email>`.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from starlette.requests import Request
@@ -16,61 +14,10 @@ from starlette.responses import JSONResponse
 
 from fake_pagerduty.domain import incident_actions, rest_objects, rest_query
 from fake_pagerduty.errors import RestError
+from fake_pagerduty.web import rest_common
 
-_TOKEN = re.compile(r'^\s*Token\s+token\s*=\s*"?([^"\s]+)"?\s*$', re.IGNORECASE)
-_BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
-MISSING_FROM = 'You must specify a user\'s email address in the "From" header to perform this action'
-MISSING_FROM_CODE = 2016
 INTEGRATION_TYPES = ("events_api_v2_inbound_integration", "generic_events_api_inbound_integration")
 URGENCY_RULES = ("high", "low", "severity_based")
-
-
-# ---- plumbing -------------------------------------------------------------------------------------------
-
-
-async def _account(request: Request) -> dict:
-    header = request.headers.get("authorization", "")
-    match = _TOKEN.match(header) or _BEARER.match(header)
-    account = await request.app.state.store.account_for_api_key(match.group(1)) if match else None
-    if account is None:
-        raise RestError.unauthorized()
-    return account
-
-
-async def _requester(request: Request, account: dict) -> dict:
-    """The user named by the `From` header, who PagerDuty records as having made the change."""
-    email = request.headers.get("from", "").strip()
-    if not email:
-        raise RestError(400, MISSING_FROM, MISSING_FROM_CODE)
-    user = await request.app.state.store.user_by_email(account["id"], email)
-    if user is None:
-        raise RestError.invalid_input("Requester User Not Found")
-    return user
-
-
-async def _body(request: Request) -> dict:
-    try:
-        doc = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise RestError.invalid_input("The request body is not valid JSON") from None
-    if not isinstance(doc, dict):
-        raise RestError.invalid_input("The request body must be a JSON object")
-    return doc
-
-
-def _base(request: Request) -> str:
-    return request.app.state.settings.base_url
-
-
-def _page(request: Request) -> rest_query.Page:
-    try:
-        return rest_query.page(request.query_params)
-    except rest_query.InvalidInput as exc:
-        raise RestError.invalid_input(*exc.errors) from None
-
-
-def _listing(name: str, items: list, page: rest_query.Page, more: bool, total: int | None) -> JSONResponse:
-    return JSONResponse({name: items, **rest_objects.pagination(page.limit, page.offset, more, total)})
 
 
 # ---- incidents ------------------------------------------------------------------------------------------
@@ -78,7 +25,7 @@ def _listing(name: str, items: list, page: rest_query.Page, more: bool, total: i
 
 async def _incident_objects(request: Request, rows: list[dict]) -> list[dict]:
     counts = await request.app.state.store.alert_counts([row["id"] for row in rows])
-    base = _base(request)
+    base = rest_common.base_url(request)
     return [rest_objects.incident(base, row, counts.get(row["id"])) for row in rows]
 
 
@@ -90,42 +37,42 @@ async def _incident_row(request: Request, account: dict) -> dict:
 
 
 async def list_incidents(request: Request) -> JSONResponse:
-    account = await _account(request)
+    account = await rest_common.account(request)
     try:
         query, page = rest_query.incident_query(request.query_params, request.app.state.clock.now())
     except rest_query.InvalidInput as exc:
         raise RestError.invalid_input(*exc.errors) from None
     rows, more, total = await request.app.state.store.list_incidents(account["id"], query, page)
-    return _listing("incidents", await _incident_objects(request, rows), page, more, total)
+    return rest_common.listing("incidents", await _incident_objects(request, rows), page, more, total)
 
 
 async def get_incident(request: Request) -> JSONResponse:
-    account = await _account(request)
+    account = await rest_common.account(request)
     row = await _incident_row(request, account)
     (incident,) = await _incident_objects(request, [row])
     return JSONResponse({"incident": incident})
 
 
 async def incident_alerts(request: Request) -> JSONResponse:
-    account = await _account(request)
-    page = _page(request)
+    account = await rest_common.account(request)
+    page = rest_common.page(request)
     await _incident_row(request, account)
     rows, more, total = await request.app.state.store.incident_alerts(
         account["id"], request.path_params["id"], page
     )
-    base = _base(request)
-    return _listing("alerts", [rest_objects.alert(base, row) for row in rows], page, more, total)
+    base = rest_common.base_url(request)
+    return rest_common.listing("alerts", [rest_objects.alert(base, row) for row in rows], page, more, total)
 
 
 async def incident_log_entries(request: Request) -> JSONResponse:
-    account = await _account(request)
-    page = _page(request)
+    account = await rest_common.account(request)
+    page = rest_common.page(request)
     await _incident_row(request, account)
     rows, more, total = await request.app.state.store.incident_log_entries(
         account["id"], request.path_params["id"], page
     )
-    base = _base(request)
-    return _listing("log_entries", [rest_objects.log_entry(base, row) for row in rows], page, more, total)
+    base = rest_common.base_url(request)
+    return rest_common.listing("log_entries", [rest_objects.log_entry(base, row) for row in rows], page, more, total)
 
 
 def _status_change(incident_id: str, item: Any) -> incident_actions.StatusChange | None:
@@ -155,9 +102,9 @@ async def _apply(request: Request, account: dict, user: dict, changes: list[inci
 
 async def update_incident(request: Request) -> JSONResponse:
     """`PUT /incidents/{id}` `{"incident": {"type": "incident_reference", "status": "acknowledged"}}`."""
-    account = await _account(request)
-    user = await _requester(request, account)
-    doc = await _body(request)
+    account = await rest_common.account(request)
+    user = await rest_common.requester(request, account)
+    doc = await rest_common.json_body(request)
     incident_id = request.path_params["id"]
     if not isinstance(doc.get("incident"), dict):
         raise RestError.invalid_input("Incident must be an object")
@@ -172,9 +119,9 @@ async def update_incident(request: Request) -> JSONResponse:
 async def update_incidents(request: Request) -> JSONResponse:
     """`PUT /incidents` `{"incidents": [{"id", "type": "incident_reference", "status"}, …]}`, up to 250,
     all in one transaction: if one cannot change, none does."""
-    account = await _account(request)
-    user = await _requester(request, account)
-    doc = await _body(request)
+    account = await rest_common.account(request)
+    user = await rest_common.requester(request, account)
+    doc = await rest_common.json_body(request)
     items = doc.get("incidents")
     if not isinstance(items, list) or not items:
         raise RestError.invalid_input("Incidents must be a non-empty array")
@@ -199,7 +146,7 @@ async def update_incidents(request: Request) -> JSONResponse:
             raise RestError.not_found()
         rows.append(row)
     page = rest_query.Page(limit=len(rows), offset=0, total=False)
-    return _listing("incidents", await _incident_objects(request, rows), page, False, None)
+    return rest_common.listing("incidents", await _incident_objects(request, rows), page, False, None)
 
 
 # ---- services and integrations --------------------------------------------------------------------------
@@ -207,21 +154,21 @@ async def update_incidents(request: Request) -> JSONResponse:
 
 async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
     integrations, last = await request.app.state.store.services_extras([row["id"] for row in rows])
-    base = _base(request)
+    base = rest_common.base_url(request)
     return [rest_objects.service(base, row, integrations.get(row["id"], []), last.get(row["id"])) for row in rows]
 
 
 async def list_services(request: Request) -> JSONResponse:
-    account = await _account(request)
-    page = _page(request)
+    account = await rest_common.account(request)
+    page = rest_common.page(request)
     rows, more, total = await request.app.state.store.list_services(
         account["id"], page, request.query_params.get("query") or None
     )
-    return _listing("services", await _service_objects(request, rows), page, more, total)
+    return rest_common.listing("services", await _service_objects(request, rows), page, more, total)
 
 
 async def get_service(request: Request) -> JSONResponse:
-    account = await _account(request)
+    account = await rest_common.account(request)
     row = await request.app.state.store.service(account["id"], request.path_params["id"])
     if row is None:
         raise RestError.not_found()
@@ -253,8 +200,8 @@ def _urgency_rule(doc: dict, errors: list[str]) -> str:
 
 async def create_service(request: Request) -> JSONResponse:
     """`POST /services` `{"service": {"type": "service", "name", "description", timeouts…}}` → 201."""
-    account = await _account(request)
-    doc = (await _body(request)).get("service")
+    account = await rest_common.account(request)
+    doc = (await rest_common.json_body(request)).get("service")
     if not isinstance(doc, dict):
         raise RestError.invalid_input("Service must be an object")
     errors: list[str] = []
@@ -280,20 +227,20 @@ async def create_service(request: Request) -> JSONResponse:
 
 
 async def get_integration(request: Request) -> JSONResponse:
-    account = await _account(request)
+    account = await rest_common.account(request)
     row = await request.app.state.store.integration(
         account["id"], request.path_params["id"], request.path_params["integration_id"]
     )
     if row is None:
         raise RestError.not_found()
-    return JSONResponse({"integration": rest_objects.integration(_base(request), row, row["service_name"])})
+    return JSONResponse({"integration": rest_objects.integration(rest_common.base_url(request), row, row["service_name"])})
 
 
 async def create_integration(request: Request) -> JSONResponse:
     """`POST /services/{id}/integrations` `{"integration": {"type": "events_api_v2_inbound_integration",
     "name"}}` → 201 with a new integration key."""
-    account = await _account(request)
-    doc = (await _body(request)).get("integration")
+    account = await rest_common.account(request)
+    doc = (await rest_common.json_body(request)).get("integration")
     if not isinstance(doc, dict):
         raise RestError.invalid_input("Integration must be an object")
     kind = doc.get("type", "events_api_v2_inbound_integration")
@@ -310,7 +257,7 @@ async def create_integration(request: Request) -> JSONResponse:
     if row is None:
         raise RestError.not_found()
     return JSONResponse(
-        {"integration": rest_objects.integration(_base(request), row, row["service_name"])}, status_code=201
+        {"integration": rest_objects.integration(rest_common.base_url(request), row, row["service_name"])}, status_code=201
     )
 
 
@@ -318,7 +265,7 @@ async def create_integration(request: Request) -> JSONResponse:
 
 
 async def list_change_events(request: Request) -> JSONResponse:
-    account = await _account(request)
+    account = await rest_common.account(request)
     errors: list[str] = []
     page = rest_query.page(request.query_params, errors)
     since, until = rest_query.change_event_window(request.query_params, errors)
@@ -329,5 +276,5 @@ async def list_change_events(request: Request) -> JSONResponse:
     rows, more, total = await request.app.state.store.list_change_events(
         account["id"], page, since, until, integration_ids
     )
-    base = _base(request)
-    return _listing("change_events", [rest_objects.change_event(base, row) for row in rows], page, more, total)
+    base = rest_common.base_url(request)
+    return rest_common.listing("change_events", [rest_objects.change_event(base, row) for row in rows], page, more, total)

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from fake_pagerduty.domain import ids
 from fake_pagerduty.domain import webhooks as rules
 from fake_pagerduty.errors import RestError
-from fake_pagerduty.web import rest_api
+from fake_pagerduty.web import rest_common
 
 
 async def _check_filter(request: Request, account_id: str, filter_type: str, filter_id: str | None) -> None:
@@ -32,8 +32,8 @@ async def _subscription(request: Request, account_id: str) -> dict:
 
 
 async def list_subscriptions(request: Request) -> Response:
-    account = await rest_api._account(request)
-    page = rest_api._page(request)
+    account = await rest_common.account(request)
+    page = rest_common.page(request)
     filter_type = rules.list_filter_type(request.query_params.get("filter_type"))
     if isinstance(filter_type, list):
         raise RestError.invalid_input(*filter_type)
@@ -43,13 +43,13 @@ async def list_subscriptions(request: Request) -> Response:
     )
     items = [rules.render_subscription(row) for row in rows]
     more = page.offset + len(rows) < total
-    return rest_api._listing("webhook_subscriptions", items, page, more, total if page.total else None)
+    return rest_common.listing("webhook_subscriptions", items, page, more, total if page.total else None)
 
 
 async def create_subscription(request: Request) -> Response:
-    account = await rest_api._account(request)
+    account = await rest_common.account(request)
     account_id, state = account["id"], request.app.state
-    sub = rules.validate_subscription(await rest_api._body(request))
+    sub = rules.validate_subscription(await rest_common.json_body(request))
     if isinstance(sub, list):
         raise RestError.invalid_input(*sub)
     filter_id = sub.filter_id
@@ -72,16 +72,16 @@ async def create_subscription(request: Request) -> Response:
 
 
 async def get_subscription(request: Request) -> Response:
-    account = await rest_api._account(request)
+    account = await rest_common.account(request)
     row = await _subscription(request, account["id"])
     return JSONResponse({"webhook_subscription": rules.render_subscription(row)})
 
 
 async def update_subscription(request: Request) -> Response:
-    account = await rest_api._account(request)
+    account = await rest_common.account(request)
     state = request.app.state
     await _subscription(request, account["id"])
-    changes = rules.validate_update(await rest_api._body(request))
+    changes = rules.validate_update(await rest_common.json_body(request))
     if isinstance(changes, list):
         raise RestError.invalid_input(*changes)
     if "filter_type" in changes:
@@ -96,7 +96,7 @@ async def update_subscription(request: Request) -> Response:
 
 async def ping_subscription(request: Request) -> Response:
     """Send the `pagey.ping` test event to the subscription's URL; 202 with no body, as PagerDuty answers."""
-    account = await rest_api._account(request)
+    account = await rest_common.account(request)
     row = await _subscription(request, account["id"])
     await request.app.state.webhooks.ping(row)
     return Response(status_code=202)
@@ -105,13 +105,13 @@ async def ping_subscription(request: Request) -> Response:
 async def enable_subscription(request: Request) -> Response:
     """PagerDuty re-enables a subscription it disabled after repeated rejections; the sandbox never disables
     one, so this answers with the subscription as it is."""
-    account = await rest_api._account(request)
+    account = await rest_common.account(request)
     row = await _subscription(request, account["id"])
     return JSONResponse({"webhook_subscription": rules.render_subscription(row)})
 
 
 async def delete_subscription(request: Request) -> Response:
-    account = await rest_api._account(request)
+    account = await rest_common.account(request)
     state = request.app.state
     if not await state.store.delete_webhook_subscription(account["id"], request.path_params["id"],
                                                          state.clock.now()):

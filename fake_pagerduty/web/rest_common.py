@@ -1,0 +1,67 @@
+"""What every REST API handler shares: token auth, the `From` user, JSON bodies, pagination and listings.
+
+`account(request)` reads `Authorization: Token token=<key>` or `Bearer <token>` and looks it up in the
+account's API keys; an account only ever sees its own objects (another account's ids are 404, never 403).
+Writes that PagerDuty attributes to a person need `From: <user email>` (`requester`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from fake_pagerduty.domain import rest_objects, rest_query
+from fake_pagerduty.errors import RestError
+
+_TOKEN = re.compile(r'^\s*Token\s+token\s*=\s*"?([^"\s]+)"?\s*$', re.IGNORECASE)
+_BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
+MISSING_FROM = 'You must specify a user\'s email address in the "From" header to perform this action'
+MISSING_FROM_CODE = 2016
+
+
+async def account(request: Request) -> dict:
+    header = request.headers.get("authorization", "")
+    match = _TOKEN.match(header) or _BEARER.match(header)
+    account = await request.app.state.store.account_for_api_key(match.group(1)) if match else None
+    if account is None:
+        raise RestError.unauthorized()
+    return account
+
+
+async def requester(request: Request, account: dict) -> dict:
+    """The user named by the `From` header, who PagerDuty records as having made the change."""
+    email = request.headers.get("from", "").strip()
+    if not email:
+        raise RestError(400, MISSING_FROM, MISSING_FROM_CODE)
+    user = await request.app.state.store.user_by_email(account["id"], email)
+    if user is None:
+        raise RestError.invalid_input("Requester User Not Found")
+    return user
+
+
+async def json_body(request: Request) -> dict:
+    try:
+        doc = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise RestError.invalid_input("The request body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise RestError.invalid_input("The request body must be a JSON object")
+    return doc
+
+
+def base_url(request: Request) -> str:
+    return request.app.state.settings.base_url
+
+
+def page(request: Request) -> rest_query.Page:
+    try:
+        return rest_query.page(request.query_params)
+    except rest_query.InvalidInput as exc:
+        raise RestError.invalid_input(*exc.errors) from None
+
+
+def listing(name: str, items: list, page: rest_query.Page, more: bool, total: int | None) -> JSONResponse:
+    return JSONResponse({name: items, **rest_objects.pagination(page.limit, page.offset, more, total)})
