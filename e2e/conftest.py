@@ -62,6 +62,8 @@ def _test_dir(request: pytest.FixtureRequest) -> Path:
 
 
 def pytest_sessionstart(session):
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: the controller has cleaned up already
+        return
     for sub in ("failures", "screens"):
         shutil.rmtree(ARTIFACTS / sub, ignore_errors=True)
 
