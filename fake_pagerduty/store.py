@@ -1372,34 +1372,40 @@ class Store:
             ),
         }
 
-    async def webhook_targets(self, incident_id: str, event_type: str) -> list[dict]:
-        """Where an event on an incident goes, in one query: the account's active subscriptions that take the
-        event type (filtered on the incident's service or on the account), oldest first, then the partner app
-        that owns the service, if it has a webhook URL. Each: target, subscription_id, vendor_key, label (the
-        X-Webhook-Subscription value), url, secret, custom_headers, service_id."""
+    async def webhook_targets(self, incident_ids: list[str]) -> dict[str, list[dict]]:
+        """Where events on these incidents may go, in one query: per incident, the account's active
+        subscriptions (filtered on the incident's service or on the account), oldest first, then the partner
+        app that owns the service, if it has a webhook URL. Each: target, subscription_id, vendor_key, label
+        (the X-Webhook-Subscription value), url, secret, custom_headers, service_id, and `events` (the event
+        types a subscription takes; None for a partner app, which takes every type)."""
+        if not incident_ids:
+            return {}
+        unique = list(dict.fromkeys(incident_ids))
+        marks = ", ".join("?" * len(unique))
         rows = await self._all(
-            "SELECT 0 AS kind, w.created_at AS created_at, w.rowid AS n, 'subscription:' || w.id AS target,"
-            " w.id AS subscription_id, NULL AS vendor_key, w.id AS label, w.url AS url, w.secret AS secret,"
-            " w.custom_headers AS custom_headers, i.service_id AS service_id"
+            "SELECT i.id AS incident_id, 0 AS kind, w.created_at AS created_at, w.rowid AS n,"
+            " 'subscription:' || w.id AS target, w.id AS subscription_id, NULL AS vendor_key, w.id AS label,"
+            " w.url AS url, w.secret AS secret, w.custom_headers AS custom_headers, i.service_id AS service_id,"
+            " w.events AS events"
             " FROM incidents i JOIN webhook_subscriptions w ON w.account_id = i.account_id AND w.active = 1"
             " AND ((w.filter_type = 'service_reference' AND w.filter_id = i.service_id)"
             " OR w.filter_type = 'account_reference')"
-            " AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = ?)"
-            " WHERE i.id = ?"
+            f" WHERE i.id IN ({marks})"
             " UNION ALL"
-            " SELECT 1, '', 0, 'partner_app:' || p.vendor_key, NULL, p.vendor_key, p.app_id, p.webhook_url,"
-            " COALESCE(p.webhook_secret, ''), '[]', i.service_id"
+            " SELECT i.id, 1, '', 0, 'partner_app:' || p.vendor_key, NULL, p.vendor_key, p.app_id, p.webhook_url,"
+            " COALESCE(p.webhook_secret, ''), '[]', i.service_id, NULL"
             " FROM incidents i JOIN services s ON s.id = i.service_id JOIN partner_apps p ON p.vendor_key = s.vendor_key"
-            " WHERE i.id = ? AND COALESCE(p.webhook_url, '') != ''"
-            " ORDER BY kind, created_at, n",
-            (event_type, incident_id, incident_id),
+            f" WHERE i.id IN ({marks}) AND COALESCE(p.webhook_url, '') != ''"
+            " ORDER BY incident_id, kind, created_at, n",
+            (*unique, *unique),
         )
-        targets = []
+        targets: dict[str, list[dict]] = {}
         for row in rows:
             target = {k: row[k] for k in ("target", "subscription_id", "vendor_key", "label", "url", "secret",
                                            "service_id")}
             target["custom_headers"] = json.loads(row["custom_headers"])
-            targets.append(target)
+            target["events"] = json.loads(row["events"]) if row["events"] is not None else None
+            targets.setdefault(row["incident_id"], []).append(target)
         return targets
 
     async def add_webhook_deliveries(self, deliveries: list[dict], now: datetime) -> None:
@@ -1495,7 +1501,7 @@ class Store:
 # ---- the event path, run on the events thread inside a group-commit batch --------------------------------
 
 MAX_BATCH = 256
-CHECKPOINT_SECONDS = 0.25
+CHECKPOINT_SECONDS = 1.0
 
 _INSERT_JOURNAL = (
     "INSERT INTO events (received_at, api, method, path, content_type, raw_body, routing_key, dedup_key,"

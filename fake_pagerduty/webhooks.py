@@ -116,27 +116,30 @@ class Webhooks:
 
     async def _write_deliveries(self) -> None:
         while True:
-            changes = await self._queue.get()
+            # Everything published so far, in order: one query finds the targets of the whole batch.
+            batches = [await self._queue.get()]
+            while not self._queue.empty():
+                batches.append(self._queue.get_nowait())
             try:
+                changes = [c for batch in batches for c in batch if c.event_type in rules.EMITTED_EVENT_TYPES]
+                targets = await self._state.store.webhook_targets([c.incident_id for c in changes])
                 deliveries = []
                 for change in changes:
-                    deliveries.extend(await self._deliveries_for(change))
+                    wanted = [t for t in targets.get(change.incident_id, ()) if rules.takes(t, change.event_type)]
+                    if wanted:
+                        deliveries.extend(await self._deliveries_for(change, wanted))
                 await self._state.store.add_webhook_deliveries(deliveries, self._state.clock.now())
                 if deliveries:
                     self.wake()
             except Exception:  # one bad change must not stop the others
-                log.exception("could not queue webhook deliveries for %s", changes)
+                log.exception("could not queue webhook deliveries for %s", batches)
             finally:
-                self._queue.task_done()
+                for _ in batches:
+                    self._queue.task_done()
                 await self._made_progress()
 
-    async def _deliveries_for(self, change: IncidentChange) -> list[dict]:
-        if change.event_type not in rules.EMITTED_EVENT_TYPES:
-            return []
+    async def _deliveries_for(self, change: IncidentChange, targets: list[dict]) -> list[dict]:
         store = self._state.store
-        targets = await store.webhook_targets(change.incident_id, change.event_type)
-        if not targets:
-            return []
         context = await store.webhook_event_context(
             change.incident_id, rules.LOG_ENTRY_TYPE[change.event_type],
             first=change.event_type == "incident.triggered",

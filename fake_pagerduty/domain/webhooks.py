@@ -47,6 +47,12 @@ KNOWN_EVENT_TYPES = frozenset(
     )
 )
 FILTER_TYPES = ("service_reference", "account_reference", "team_reference")
+
+
+def takes(target: dict, event_type: str) -> bool:
+    """Whether a delivery target wants this event type: a subscription lists its types; a partner app
+    (`events` None) takes every type the sandbox emits."""
+    return target["events"] is None or event_type in target["events"]
 USER_AGENT = "PagerDuty-Webhook/V3.0"
 REDACTED = "-- redacted --"
 MAX_URL = 2048

@@ -29,6 +29,8 @@ CSRF_COOKIE = "pd_csrf"
 CSRF_FIELD = "csrf_token"
 SESSION_LIFETIME = timedelta(days=14)
 CSRF_COOKIE_MAX_AGE = 60 * 60 * 24 * 365
+# Machine endpoints (Events API, REST API) never use sessions: the middleware stays off their hot path.
+MACHINE_PREFIXES = ("/v2/", "/generic/", "/api/")
 
 
 def _hash(session_id: str) -> str:
@@ -50,7 +52,7 @@ class SessionMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"].startswith(MACHINE_PREFIXES):
             await self.app(scope, receive, send)
             return
         cookies: dict[str, str] = {}
