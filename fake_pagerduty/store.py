@@ -13,7 +13,6 @@ import base64
 import contextlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -31,8 +30,6 @@ from fake_pagerduty.domain import ids, incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
 from fake_pagerduty.domain.faults import FaultRule
-
-_CREATED_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\"?(\w+)", re.IGNORECASE)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -283,18 +280,11 @@ class Store:
             self._tempdir = None
 
     async def _migrate(self) -> None:
-        """Apply migrations above PRAGMA user_version in order. A lower-numbered migration that landed after a
-        higher one (parallel branches) is applied too when none of the tables it creates exist yet."""
+        """Apply the migrations numbered above PRAGMA user_version, in order, each in its own transaction."""
         (version,) = await (await self._writer.execute("PRAGMA user_version")).fetchone()
-        async with self._writer.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
-            existing = {name for (name,) in await cursor.fetchall()}
         for number, sql in _migrations():
-            creates = set(_CREATED_TABLE.findall(sql))
-            skipped = number <= version and creates and not creates & existing
-            if number > version or skipped:
-                version = max(version, number)
-                await self._writer.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
-                existing |= creates
+            if number > version:
+                await self._writer.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
 
     async def schema_version(self) -> int:
         (version,) = await (await self._reader.execute("PRAGMA user_version")).fetchone()

@@ -56,25 +56,3 @@ async def test_the_default_seed_is_exactly_as_designed(sandbox_settings, sandbox
         assert db.execute("SELECT s.name, i.integration_key FROM services s JOIN integrations i"
                           " ON i.service_id = s.id").fetchall() == [("Acme Website",
                                                                     "e93facc04764012d7bfb002500d5d1a6")]
-
-
-async def test_a_migration_that_landed_after_a_higher_one_is_still_applied(tmp_path):
-    """A database made while 0003 (webhooks) was still on its branch has user_version 5 and no webhook tables;
-    opening it adds them and keeps its data."""
-    path = tmp_path / "s.db"
-    store = Store(str(path))
-    await store.open()
-    await store.close()
-    with sqlite3.connect(path) as db:
-        db.executescript("DROP TABLE webhook_deliveries; DROP TABLE webhook_subscriptions;")
-        db.execute("INSERT INTO accounts (id, subdomain, name, created_at) VALUES ('PX', 'x', 'X', '2026-01-01T00:00:00Z')")
-    store = Store(str(path))
-    await store.open()
-    try:
-        assert await store.schema_version() == _migrations()[-1][0]
-    finally:
-        await store.close()
-    with sqlite3.connect(path) as db:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        assert {"webhook_subscriptions", "webhook_deliveries"} <= tables
-        assert db.execute("SELECT name FROM accounts WHERE id = 'PX'").fetchone() == ("X",)
