@@ -6,9 +6,10 @@ that backs off recovers once the window slides past its earlier events.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from fake_pagerduty.domain.sliding_window import SlidingWindow
 
 DEFAULT_LIMIT = 120
 DEFAULT_WINDOW_SECONDS = 60
@@ -50,28 +51,21 @@ def parse_settings(doc: Any, current: RateLimitSettings) -> RateLimitSettings | 
 
 
 class SlidingWindowLimiter:
-    """Per routing key, the times of the requests accepted within the window (one deque per key)."""
+    """Per routing key, the requests accepted within the window."""
 
     def __init__(self, settings: RateLimitSettings | None = None) -> None:
         self.settings = settings or RateLimitSettings()
-        self._hits: dict[str, deque[float]] = {}
+        self._accepted = SlidingWindow(self.settings.window_seconds)
 
     def configure(self, settings: RateLimitSettings) -> None:
         self.settings = settings
-        self._hits.clear()
+        self._accepted = SlidingWindow(settings.window_seconds)
 
     def allow(self, key: str, now: float) -> bool:
         """Whether a request for `key` at `now` (seconds) is within the limit; an allowed one is counted."""
-        settings = self.settings
-        if not settings.enabled:
+        if not self.settings.enabled:
             return True
-        hits = self._hits.get(key)
-        if hits is None:
-            hits = self._hits[key] = deque()
-        cutoff = now - settings.window_seconds
-        while hits and hits[0] <= cutoff:
-            hits.popleft()
-        if len(hits) >= settings.limit:
+        if self._accepted.count(key, now) >= self.settings.limit:
             return False
-        hits.append(now)
+        self._accepted.add(key, now)
         return True

@@ -91,3 +91,18 @@ def test_clock_only_moves_forward():
     assert (clock.now() - before).total_seconds() >= 3600
     with pytest.raises(ValueError):
         clock.advance(-1)
+
+
+def test_sliding_window_forgets_hits_older_than_the_window():
+    from fake_pagerduty.domain.sliding_window import SlidingWindow
+
+    window = SlidingWindow(60)
+    for moment in (0, 10, 59):
+        window.add("k", moment)
+    assert window.count("k", 59) == 3
+    assert window.count("k", 60) == 2  # the hit at 0 is exactly one window old: gone
+    assert window.count("k", 119) == 0
+    assert window.count("other", 0) == 0
+    window.add("k", 200)
+    window.clear("k")
+    assert window.count("k", 200) == 0
