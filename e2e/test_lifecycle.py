@@ -71,12 +71,14 @@ def test_incident_lifecycle_across_monitor_and_sandbox(page, stack, screens):
     assert resolved["state"] == "resolved"
     assert resolved["resolved_by"] == "Demo Monitor (recovered)"
     assert stack.incident(alert["incident_key"])["status"] == "resolved"
-    page.reload()
+    # both pages follow by themselves (each reloads when its incident or alert changes state): no reload()
+    # from here, which could collide with theirs
+    page.bring_to_front()
     expect(page.get_by_text("Resolved", exact=True).first).to_be_visible()
     expect(page.get_by_role("button", name="Resolve")).to_have_count(0)
     # and the sandbox's incident.resolved webhook reaches the monitor
     stack.wait_for_alert(SERVER, lambda a: a["id"] == alert["id"] and a["pagerduty"]["status"] == "resolved",
                          "the resolved webhook")
-    monitor_page.reload()
+    monitor_page.bring_to_front()
     expect(monitor_page.locator("#alert-state")).to_have_text("resolved")
     expect(monitor_page.locator("#pd-status")).to_contain_text("Resolved in PagerDuty")
