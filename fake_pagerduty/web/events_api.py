@@ -2,6 +2,10 @@
 
 Every request is journaled, whatever becomes of it. A 2xx leaves only after the event and its effect are
 committed to SQLite.
+
+The three endpoints are the sandbox's hot path, so each is a bare ASGI app (`EventsEndpoint`) behind its
+`Route` in routes.py: the router still matches the path and answers other methods with 405, but there is no
+Starlette Request or Response per event — the body is read from `receive` and the answer sent with `send`.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from fake_pagerduty.domain import ids, lifecycle
 from fake_pagerduty.domain.clock import iso
@@ -32,17 +37,38 @@ class _BodyTooLarge(Exception):
     pass
 
 
-async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header (ASGI servers give names in lower case)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes:
+    declared = _header(scope, b"content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _BodyTooLarge
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise _BodyTooLarge
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send_json(send: Send, status: int, body: str) -> None:
+    """What Starlette's `Response(body, status, media_type="application/json")` sends, without the object."""
+    data = body.encode("utf-8")
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-length", str(len(data)).encode()), (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": data})
 
 
 def _reject_constant(name: str) -> Any:
@@ -103,20 +129,21 @@ V2 = _Surface("v2", 202, "routing_key", "dedup_key", "event_action", validate_v2
 CHANGE = _Surface("change", 202, "routing_key", None, None, validate_change, None)
 
 
-async def _handle(request: Request, surface: _Surface) -> Response:
-    state = request.app.state
+async def _handle(scope: Scope, receive: Receive, send: Send, surface: _Surface) -> None:
+    state = scope["app"].state
     now = state.clock.now()
+    content_type = _header(scope, b"content-type")
     entry = JournalEntry(
-        received_at=iso(now), api=surface.api, method=request.method, path=request.url.path,
-        content_type=request.headers.get("content-type"), raw_body=b"", response_status=0, response_body="",
-        action="change" if surface is CHANGE else None,
+        received_at=iso(now), api=surface.api, method=scope["method"], path=scope["path"],
+        content_type=None if content_type is None else content_type.decode("latin-1"), raw_body=b"",
+        response_status=0, response_body="", action="change" if surface is CHANGE else None,
     )
     strict = state.strict  # a StrictChecker with --strict, else None: nothing more to do
     if strict is not None:
         entry.warnings = strict.content_type_warnings(entry.content_type)
     try:
         try:
-            entry.raw_body = await _read_body(request)
+            entry.raw_body = await _read_body(scope, receive)
         except _BodyTooLarge:
             raise EventsApiError.too_large(MAX_BODY_BYTES) from None
         try:
@@ -130,10 +157,11 @@ async def _handle(request: Request, surface: _Surface) -> Response:
             entry.dedup_key = _key(doc, surface.dedup_field)
         if surface.action_field:
             entry.action = _key(doc, surface.action_field)
-        answer = await sandbox_gate.intercept(request, entry)  # sandbox faults and rate limit, journaled
+        answer = await sandbox_gate.intercept(state, receive, entry)  # sandbox faults and rate limit, journaled
         if answer is not None:
             _log_warnings(entry)
-            return answer
+            await answer(scope, receive, send)
+            return
         if unparsable:
             raise unparsable
         event = surface.validate(doc)
@@ -146,9 +174,11 @@ async def _handle(request: Request, surface: _Surface) -> Response:
         await state.store.record_request(entry)
         state.journal_signal.notify()
         _log_warnings(entry)
-        return exc.response()
+        await _send_json(send, exc.status, entry.response_body)
+        return
     except ClientDisconnect:
-        return Response(status_code=400)
+        await Response(status_code=400)(scope, receive, send)
+        return
 
     body = dict(SUCCESS)
     if isinstance(event, AlertEvent):
@@ -164,7 +194,7 @@ async def _handle(request: Request, surface: _Surface) -> Response:
     state.journal_signal.notify()
     state.changes.publish(result.changes)
     _log_warnings(entry)
-    return Response(entry.response_body, status_code=surface.status, media_type="application/json")
+    await _send_json(send, surface.status, entry.response_body)
 
 
 def _log_warnings(entry: JournalEntry) -> None:
@@ -173,13 +203,17 @@ def _log_warnings(entry: JournalEntry) -> None:
         strict_log.warning("strict: %s %s (%s): %s", entry.method, entry.path, entry.dedup_key or "-", warning)
 
 
-async def create_event_v1(request: Request) -> Response:
-    return await _handle(request, V1)
+class EventsEndpoint:
+    """One Events API endpoint as an ASGI app. Being an object rather than a function, Starlette's `Route`
+    calls it with (scope, receive, send) as it is, after matching the path and method."""
+
+    def __init__(self, surface: _Surface) -> None:
+        self.surface = surface
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await _handle(scope, receive, send, self.surface)
 
 
-async def enqueue_v2(request: Request) -> Response:
-    return await _handle(request, V2)
-
-
-async def enqueue_change(request: Request) -> Response:
-    return await _handle(request, CHANGE)
+create_event_v1 = EventsEndpoint(V1)
+enqueue_v2 = EventsEndpoint(V2)
+enqueue_change = EventsEndpoint(CHANGE)

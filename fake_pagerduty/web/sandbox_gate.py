@@ -1,6 +1,6 @@
 """The sandbox controls' one hook in the Events API handlers: injected faults, then the rate limit.
 
-`intercept(request, entry)` runs after the body is read and its keys are picked out, before validation and
+`intercept(state, receive, entry)` runs after the body is read and its keys are picked out, before validation and
 processing. It returns the response to send (a fault's answer, or PagerDuty's throttle error), already
 journaled; or None to carry on (after any injected latency).
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.requests import Request
+from starlette.datastructures import State
 from starlette.responses import Response
+from starlette.types import Receive
 
 from fake_pagerduty.domain import lifecycle
 from fake_pagerduty.domain.faults import FaultRule
@@ -40,8 +41,8 @@ def _transport(receive: object) -> object | None:
     return None
 
 
-async def _cut_connection(request: Request) -> Response:
-    transport = _transport(request.receive)
+async def _cut_connection(receive: Receive) -> Response:
+    transport = _transport(receive)
     if transport is None:
         raise ConnectionCut("the sandbox cut the connection (fault rule)")
     transport.abort()  # closes the socket now: the client gets no status line, no headers, nothing
@@ -59,13 +60,12 @@ def _fault_answer(rule: FaultRule, api: str) -> Response:
     return Response(text, status_code=rule.status, media_type=media_type)
 
 
-async def _journal(request: Request, entry: JournalEntry) -> None:
-    await request.app.state.store.record_request(entry)
-    request.app.state.journal_signal.notify()
+async def _journal(state: State, entry: JournalEntry) -> None:
+    await state.store.record_request(entry)
+    state.journal_signal.notify()
 
 
-async def intercept(request: Request, entry: JournalEntry) -> Response | None:
-    state = request.app.state
+async def intercept(state: State, receive: Receive, entry: JournalEntry) -> Response | None:
     rule = state.faults.pick(entry.api, entry.path, entry.routing_key)
     if rule is not None:
         entry.fault_id = rule.id
@@ -75,17 +75,17 @@ async def intercept(request: Request, entry: JournalEntry) -> Response | None:
             entry.outcome, entry.outcome_detail = FAULT, rule.describe()
             if rule.disconnect:
                 entry.response_status, entry.response_body = 0, ""
-                await _journal(request, entry)
-                return await _cut_connection(request)
+                await _journal(state, entry)
+                return await _cut_connection(receive)
             response = _fault_answer(rule, entry.api)
             entry.response_status, entry.response_body = response.status_code, response.body.decode("utf-8")
-            await _journal(request, entry)
+            await _journal(state, entry)
             return response
         entry.warnings.append(rule.describe())
     if entry.routing_key and not state.rate_limiter.allow(entry.routing_key, state.clock.now().timestamp()):
         error = EventsApiError.throttled(entry.api)
         entry.response_status, entry.response_body = error.status, compact_json(error.body)
         entry.outcome, entry.outcome_detail = lifecycle.REJECTED, THROTTLED
-        await _journal(request, entry)
+        await _journal(state, entry)
         return error.response()
     return None
