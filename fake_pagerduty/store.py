@@ -16,6 +16,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -225,7 +226,7 @@ class Store:
         self._lock = asyncio.Lock()
         self._events_conn: sqlite3.Connection | None = None
         self._events_thread: ThreadPoolExecutor | None = None
-        self._queue: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future]] = []
+        self._queue: deque[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future]] = deque()
         self._wakeup = asyncio.Event()
         self._group_commit_task: asyncio.Task | None = None
         self._closing = False
@@ -422,11 +423,13 @@ class Store:
 
     # ---- the events journal and what events do -----------------------------------------------------------
     #
-    # Events are written by group commit: each call queues its write and waits; one writer task takes every
-    # write queued so far and applies them, in arrival order, in ONE transaction on the events connection's
-    # own thread (one thread hop per batch instead of one per statement), each inside a savepoint so that a
-    # write that fails spoils nothing else; then it COMMITs and only then answers each caller. So a 2xx still
-    # leaves only after its event is committed. Batches hold `self._lock`, like every other write.
+    # Events are written by group commit: each call queues its write and waits; one writer task takes the write
+    # lock and hands the events connection's own thread the queue. That thread applies every write queued so
+    # far, in arrival order, in ONE transaction (each inside a savepoint, so that a write that fails spoils
+    # nothing else), COMMITs, and only then has the loop answer each caller; then it goes straight on with
+    # whatever was queued meanwhile (no round trip through the loop between batches), until the queue is
+    # empty or it has held the lock for MAX_BATCHES_PER_TURN batches. So a 2xx still leaves only after its
+    # event is committed, and every other write still waits for `self._lock`.
 
     async def _submit(self, apply: Callable[[sqlite3.Connection], Any]) -> Any:
         if self._events_conn is None:
@@ -444,24 +447,27 @@ class Store:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                try:
-                    async with self._lock:
-                        results = await loop.run_in_executor(self._events_thread, _apply_batch,
-                                                             self._events_conn, [apply for apply, _ in batch])
-                except BaseException as exc:  # the batch did not commit: every caller hears so
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("closed"))
-                    if not isinstance(exc, Exception):
-                        raise
-                    continue
-                self._commits += 1
-                for (_, future), (ok, value) in zip(batch, results, strict=True):
-                    if not future.done():
-                        future.set_result(value) if ok else future.set_exception(value)
+                async with self._lock:
+                    await loop.run_in_executor(self._events_thread, self._drain_queue, loop)
             if self._closing:
                 return
+
+    def _drain_queue(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the events thread: commit batch after batch of queued writes, answering each after its COMMIT."""
+        for _ in range(MAX_BATCHES_PER_TURN):
+            batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+            if not batch:
+                return
+            try:
+                results = _apply_batch(self._events_conn, [apply for apply, _ in batch])
+            except Exception as exc:  # the batch did not commit: every caller hears so
+                results = [(False, exc)] * len(batch)
+            except BaseException:
+                loop.call_soon_threadsafe(_answer, batch, [(False, RuntimeError("closed"))] * len(batch))
+                raise
+            else:
+                self._commits += 1
+            loop.call_soon_threadsafe(_answer, batch, results)
 
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL back into the database on a thread and connection of its own, off the write path.
@@ -1491,6 +1497,7 @@ class Store:
 # ---- the event path, run on the events thread inside a group-commit batch --------------------------------
 
 MAX_BATCH = 256
+MAX_BATCHES_PER_TURN = 16  # then the events thread gives the write lock back, so other writes get their turn
 CHECKPOINT_SECONDS = 1.0
 
 _INSERT_JOURNAL = (
@@ -1567,6 +1574,13 @@ def _apply_batch(conn: sqlite3.Connection, writes: list[Callable[[sqlite3.Connec
             conn.execute("ROLLBACK")
         raise
     return results
+
+
+def _answer(batch: list[tuple[Callable, asyncio.Future]], results: list[tuple]) -> None:
+    """On the loop: tell each caller of a batch how its write went."""
+    for (_, future), (ok, value) in zip(batch, results, strict=True):
+        if not future.done():
+            future.set_result(value) if ok else future.set_exception(value)
 
 
 def _journal_sync(conn: sqlite3.Connection, entry: JournalEntry) -> int:
