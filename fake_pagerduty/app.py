@@ -25,6 +25,7 @@ from fake_pagerduty.settings import Settings
 from fake_pagerduty.signals import Signal
 from fake_pagerduty.store import Store
 from fake_pagerduty.web import sandbox_api, sessions
+from fake_pagerduty.web.events_hot_path import EventsHotPath
 from fake_pagerduty.webhooks import Webhooks
 
 PACKAGE_DIR = Path(__file__).parent
@@ -104,8 +105,9 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
                 await webhooks.stop()
             await store.close()
 
-    app = Starlette(routes=routes(), exception_handlers=handlers, lifespan=lifespan,
-                    middleware=[Middleware(sessions.SessionMiddleware)])
+    url_map = routes()
+    app = Starlette(routes=url_map, exception_handlers=handlers, lifespan=lifespan,
+                    middleware=[Middleware(EventsHotPath, routes=url_map), Middleware(sessions.SessionMiddleware)])
     app.state.settings = settings
     app.state.clock = Clock()
     app.state.changes = ChangeFeed()
