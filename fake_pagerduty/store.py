@@ -1517,7 +1517,7 @@ def _journal_params(entry: JournalEntry) -> tuple:
     return (entry.received_at, entry.api, entry.method, entry.path, entry.content_type, entry.raw_body,
             entry.routing_key, entry.dedup_key, entry.action, entry.response_status, entry.response_body,
             entry.outcome, entry.outcome_detail, entry.account_id, entry.service_id, entry.incident_id,
-            entry.alert_id, _dumps(entry.warnings), entry.fault_id)
+            entry.alert_id, _dumps(entry.warnings) if entry.warnings else "[]", entry.fault_id)
 
 
 def _log_params(account_id: str, incident_id: str, alert_id: str | None, type: str, summary: str, agent: dict,
@@ -1624,6 +1624,7 @@ def _apply_alert_sync(conn: sqlite3.Connection, event: AlertEvent, entry: Journa
         "type": f"{integration['type']}_reference",
         "summary": event.client or "Events API",
     }
+    agent_json = _dumps(agent)
     channel = {"type": "api", "api": event.api, "summary": event.summary, "details": event.custom_details,
                "client": event.client, "client_url": event.client_url}
     changes: list[IncidentChange] = []
@@ -1642,7 +1643,7 @@ def _apply_alert_sync(conn: sqlite3.Connection, event: AlertEvent, entry: Journa
             " auto_resolve_at) VALUES (?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?)",
             (incident_id, account_id, integration["service_id"], number, event.summary,
              lifecycle.urgency(integration["urgency_rule"], event.severity), event.dedup_key,
-             stamp, stamp, stamp, _dumps(agent), iso(auto_resolve_at) if auto_resolve_at else None),
+             stamp, stamp, stamp, agent_json, iso(auto_resolve_at) if auto_resolve_at else None),
         )
         conn.execute(
             "INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key,"
@@ -1667,7 +1668,7 @@ def _apply_alert_sync(conn: sqlite3.Connection, event: AlertEvent, entry: Journa
             "UPDATE incidents SET status = 'acknowledged', updated_at = ?, last_status_change_at = ?,"
             " last_status_change_by = ?, ack_timeout_at = ?,"
             " acknowledgements = json_insert(acknowledgements, '$[#]', json(?)) WHERE id = ?",
-            (stamp, stamp, _dumps(agent), iso(ack_timeout_at) if ack_timeout_at else None,
+            (stamp, stamp, agent_json, iso(ack_timeout_at) if ack_timeout_at else None,
              _dumps(ack), incident_id),
         )
         if open_alert.incident_status != "acknowledged":
