@@ -4,8 +4,9 @@ Every request is journaled, whatever becomes of it. A 2xx leaves only after the 
 committed to SQLite.
 
 The three endpoints are the sandbox's hot path, so each is a bare ASGI app (`EventsEndpoint`) behind its
-`Route` in routes.py: the router still matches the path and answers other methods with 405, but there is no
-Starlette Request or Response per event — the body is read from `receive` and the answer sent with `send`.
+`Route` in routes.py: no Starlette Request or Response per event — the body is read from `receive` and the
+answer sent with `send`. POSTs reach it straight from the app's first middleware (`events_hot_path.py`); other
+methods still go through the router, which answers 405 with `Allow: POST`.
 """
 
 from __future__ import annotations
