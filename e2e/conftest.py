@@ -68,6 +68,14 @@ def pytest_sessionstart(session):
         shutil.rmtree(ARTIFACTS / sub, ignore_errors=True)
 
 
+def pytest_collection_modifyitems(items):
+    """The fast tier first, whatever the order on the command line (`pytest e2e tests` too): the session's
+    Playwright browser (sync API) keeps an event loop running on the main thread, and pytest-asyncio cannot
+    start its own loop there afterwards."""
+    e2e_dir = Path(__file__).parent
+    items.sort(key=lambda item: Path(item.path).is_relative_to(e2e_dir))
+
+
 def pytest_terminal_summary(terminalreporter):
     if (ARTIFACTS / "failures").exists() or (ARTIFACTS / "screens").exists():
         terminalreporter.write_line(f"e2e artifacts (screenshots, server logs): {ARTIFACTS}")
