@@ -1,4 +1,8 @@
-"""PagerDuty's own OpenAPI files (../shared/pagerduty-openapi/) as JSON Schema validators for tests."""
+"""PagerDuty's own OpenAPI files (../shared/pagerduty-openapi/) as JSON Schema validators for tests.
+
+A checkout without ../shared/ beside it falls back to copies: the events specs the package ships for
+`--strict` (fake_pagerduty/openapi/), and rest.json kept for the tests only (tests/specs/; 2.7 MB that the
+package does not need at run time)."""
 
 from __future__ import annotations
 
@@ -10,14 +14,16 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "pagerduty-openapi"
-if not SPEC_DIR.is_dir():  # a checkout placed elsewhere: the package ships copies in time
-    SPEC_DIR = Path(__file__).resolve().parents[1] / "fake_pagerduty" / "openapi"
+ROOT = Path(__file__).resolve().parents[1]
+SPEC_DIRS = (ROOT.parent / "shared" / "pagerduty-openapi", ROOT / "fake_pagerduty" / "openapi", ROOT / "tests" / "specs")
 
 
 @cache
 def spec(name: str) -> dict:
-    return json.loads((SPEC_DIR / name).read_text())
+    path = next((folder / name for folder in SPEC_DIRS if (folder / name).is_file()), None)
+    if path is None:
+        raise FileNotFoundError(f"{name} is in none of {', '.join(map(str, SPEC_DIRS))}")
+    return json.loads(path.read_text())
 
 
 def _validator(name: str, schema: dict) -> jsonschema.Validator:
