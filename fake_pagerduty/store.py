@@ -312,6 +312,18 @@ class Store:
         async with self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+    async def _paged(
+        self, sql: str, params: tuple | list, page: rest_query.Page, count_sql: str,
+        count_params: tuple | list | None = None,
+    ) -> tuple[list[dict], bool, int | None]:
+        """One page of a list (`sql` ends with `LIMIT ? OFFSET ?`): its rows, whether there are more, and the
+        total, counted with `count_sql` (and `count_params`, by default `params`) only when the page asks."""
+        rows = await self._all(sql, (*params, page.limit + 1, page.offset))
+        total = None
+        if page.total:
+            (total,) = await self._one(count_sql, tuple(params if count_params is None else count_params))
+        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+
     # ---- seed data ---------------------------------------------------------------------------------------
 
     async def is_empty(self) -> bool:
@@ -635,12 +647,9 @@ class Store:
         """One page of an account's incidents (rows plus `service_name`), whether there are more, and the
         total (None unless the page asks for it)."""
         sql, params = self.incident_page_sql(account_id, query)
-        rows = await self._all(sql, (*params, page.limit + 1, page.offset))
-        total = None
-        if page.total:
-            condition, _, params = self._incident_list_sql(account_id, query)
-            (total,) = await self._one(f"SELECT COUNT(*) FROM incidents i WHERE {condition}", tuple(params))
-        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+        condition, _, count_params = self._incident_list_sql(account_id, query)
+        return await self._paged(sql, params, page, f"SELECT COUNT(*) FROM incidents i WHERE {condition}",
+                                 count_params)
 
     async def incident(self, account_id: str, incident_id: str) -> dict | None:
         """One of an account's incidents (row plus `service_name`); None for another account's."""
@@ -676,13 +685,8 @@ class Store:
             " JOIN integrations g ON g.id = a.integration_id"
             " WHERE a.incident_id = ? AND i.account_id = ? ORDER BY a.created_at, a.rowid LIMIT ? OFFSET ?"
         )
-        rows = await self._all(sql, (incident_id, account_id, page.limit + 1, page.offset))
-        total = None
-        if page.total:
-            (total,) = await self._one(
-                "SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND account_id = ?", (incident_id, account_id)
-            )
-        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+        return await self._paged(sql, (incident_id, account_id), page,
+                                 "SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND account_id = ?")
 
     async def incident_log_entries(
         self, account_id: str, incident_id: str, page: rest_query.Page
@@ -693,14 +697,8 @@ class Store:
             " FROM log_entries l JOIN incidents i ON i.id = l.incident_id JOIN services s ON s.id = i.service_id"
             " WHERE l.incident_id = ? AND i.account_id = ? ORDER BY l.seq DESC LIMIT ? OFFSET ?"
         )
-        rows = await self._all(sql, (incident_id, account_id, page.limit + 1, page.offset))
-        total = None
-        if page.total:
-            (total,) = await self._one(
-                "SELECT COUNT(*) FROM log_entries WHERE incident_id = ? AND account_id = ?",
-                (incident_id, account_id),
-            )
-        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
+        return await self._paged(sql, (incident_id, account_id), page,
+                                 "SELECT COUNT(*) FROM log_entries WHERE incident_id = ? AND account_id = ?")
 
     async def change_incident_status(
         self, account_id: str, incident_id: str, status: str, user: dict, now: datetime, channel: str = "api"
@@ -772,14 +770,10 @@ class Store:
         if name_query:
             where += " AND instr(lower(name), lower(?)) > 0"
             params.append(name_query)
-        rows = await self._all(
-            f"SELECT * FROM services WHERE {where} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",
-            (*params, page.limit + 1, page.offset),
+        return await self._paged(
+            f"SELECT * FROM services WHERE {where} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?", params, page,
+            f"SELECT COUNT(*) FROM services WHERE {where}",
         )
-        total = None
-        if page.total:
-            (total,) = await self._one(f"SELECT COUNT(*) FROM services WHERE {where}", tuple(params))
-        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
 
     async def service(self, account_id: str, service_id: str) -> dict | None:
         row = await self._one("SELECT * FROM services WHERE id = ? AND account_id = ?", (service_id, account_id))
@@ -873,17 +867,13 @@ class Store:
             where.append(f"c.integration_id IN ({', '.join('?' * len(integration_ids))})")
             params.extend(integration_ids)
         condition = " AND ".join(where)
-        rows = await self._all(
+        return await self._paged(
             "SELECT c.*, s.name AS service_name, g.type AS integration_type, g.name AS integration_name,"
             " g.integration_key FROM change_events c JOIN services s ON s.id = c.service_id"
             f" JOIN integrations g ON g.id = c.integration_id WHERE {condition}"
             " ORDER BY c.created_at DESC, c.rowid DESC LIMIT ? OFFSET ?",
-            (*params, page.limit + 1, page.offset),
+            params, page, f"SELECT COUNT(*) FROM change_events c WHERE {condition}",
         )
-        total = None
-        if page.total:
-            (total,) = await self._one(f"SELECT COUNT(*) FROM change_events c WHERE {condition}", tuple(params))
-        return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
     # ---- people: accounts, users, sessions ---------------------------------------------------------------
 
     async def user_for_sign_in(self, email: str) -> dict | None:

@@ -129,41 +129,32 @@ def _check_v2_routing_key(doc: dict, errors: list[str]) -> str:
     return key
 
 
-def _links(value: Any, name: str, errors: list[str]) -> list:
+def _objects(value: Any, name: str, required: str, optional: tuple[str, ...], errors: list[str]) -> list:
+    """A list of small objects (links, images): each needs `required` as text; `optional` keys are kept as text."""
     if value is None:
         return []
     if not isinstance(value, list):
         errors.append(f"'{name}' is invalid (must be a list)")
         return []
-    links = []
+    found = []
     for i, item in enumerate(value):
-        if not isinstance(item, dict) or _blank(item.get("href")) or not isinstance(item.get("href"), str):
-            errors.append(f"'{name}[{i}].href' is missing or blank")
+        if not isinstance(item, dict) or not isinstance(item.get(required), str) or _blank(item[required]):
+            errors.append(f"'{name}[{i}].{required}' is missing or blank")
             continue
-        link = {"href": item["href"]}
-        if item.get("text") is not None:
-            link["text"] = _text(item["text"]) or ""
-        links.append(link)
-    return links
+        kept = {required: item[required]}
+        for key in optional:
+            if item.get(key) is not None:
+                kept[key] = _text(item[key]) or ""
+        found.append(kept)
+    return found
+
+
+def _links(value: Any, name: str, errors: list[str]) -> list:
+    return _objects(value, name, "href", ("text",), errors)
 
 
 def _images(value: Any, name: str, errors: list[str]) -> list:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        errors.append(f"'{name}' is invalid (must be a list)")
-        return []
-    images = []
-    for i, item in enumerate(value):
-        if not isinstance(item, dict) or _blank(item.get("src")) or not isinstance(item.get("src"), str):
-            errors.append(f"'{name}[{i}].src' is missing or blank")
-            continue
-        image = {"src": item["src"]}
-        for key in ("href", "alt"):
-            if item.get(key) is not None:
-                image[key] = _text(item[key]) or ""
-        images.append(image)
-    return images
+    return _objects(value, name, "src", ("href", "alt"), errors)
 
 
 def _timestamp(value: Any, name: str, errors: list[str]) -> str | None:
