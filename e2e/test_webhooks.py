@@ -78,7 +78,7 @@ def subscribe(sandbox_url: str, url: str) -> dict:
         "filter": {"type": "service_reference", "id": "PWEBS00"},
     }}
     response = httpx.post(f"{sandbox_url}/api/webhook_subscriptions", json=body, headers=REST_HEADERS, timeout=5)
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     return response.json()["webhook_subscription"]
 
 

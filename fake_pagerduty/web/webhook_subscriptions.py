@@ -68,7 +68,8 @@ async def create_subscription(request: Request) -> Response:
         custom_headers=sub.custom_headers,
         now=state.clock.now(),
     )
-    return JSONResponse({"webhook_subscription": rules.render_subscription(row, reveal=True)}, status_code=201)
+    # 200, not 201: PagerDuty's rest.json answers a new webhook subscription with 200.
+    return JSONResponse({"webhook_subscription": rules.render_subscription(row, reveal=True)})
 
 
 async def get_subscription(request: Request) -> Response:

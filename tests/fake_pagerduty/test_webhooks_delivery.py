@@ -64,7 +64,7 @@ async def subscribe(client, events=None, *, url=RECEIVER_URL, flt=None, active=T
         "active": active,
     }}
     response = await client.post("/api/webhook_subscriptions", json=body, headers=REST_HEADERS)
-    assert response.status_code == 201, response.text
+    assert response.status_code == 200, response.text
     return response.json()["webhook_subscription"]
 
 
