@@ -200,7 +200,7 @@ async def test_state_shows_webhook_subscriptions(sandbox):
         "type": "webhook_subscription", "events": ["incident.triggered"],
         "delivery_method": {"type": "http_delivery_method", "url": "http://127.0.0.1:9/hook"},
         "filter": {"type": "service_reference", "id": "PWEBS00"}}})
-    assert created.status_code == 201, created.text
+    assert created.status_code == 200, created.text
 
     [subscription] = (await _state(sandbox))["webhooks"]["subscriptions"]
 
