@@ -129,6 +129,20 @@ def _check_v2_routing_key(doc: dict, errors: list[str]) -> str:
     return key
 
 
+def _event_key(value: Any, action: Any, errors: list[str], *, invalid: str, too_long: str, missing: str) -> str | None:
+    """The key naming an alert (v2 `dedup_key`, v1 `incident_key`): text of at most 255 characters, needed to
+    acknowledge or resolve; None when blank. Each version words its problems its own way."""
+    if value is not None and not isinstance(value, str):
+        value = _text(value)
+        if value is None:
+            errors.append(invalid)
+    if isinstance(value, str) and len(value) > MAX_DEDUP_KEY:
+        errors.append(too_long)
+    if action in ("acknowledge", "resolve") and _blank(value):
+        errors.append(missing)
+    return None if _blank(value) else value
+
+
 def _objects(value: Any, name: str, required: str, optional: tuple[str, ...], errors: list[str]) -> list:
     """A list of small objects (links, images): each needs `required` as text; `optional` keys are kept as text."""
     if value is None:
@@ -177,17 +191,12 @@ def validate_v2(doc: Any) -> AlertEvent | list[str]:
     elif action not in ACTIONS:
         errors.append("'event_action' is invalid (must be one of: trigger acknowledge resolve)")
 
-    dedup_key = doc.get("dedup_key")
-    if dedup_key is not None and not isinstance(dedup_key, str):
-        dedup_key = _text(dedup_key)
-        if dedup_key is None:
-            errors.append("'dedup_key' is invalid (must be a string)")
-    if isinstance(dedup_key, str) and len(dedup_key) > MAX_DEDUP_KEY:
-        errors.append(f"Length of 'dedup_key' is too long (maximum is {MAX_DEDUP_KEY} characters)")
-    if action in ("acknowledge", "resolve") and _blank(dedup_key):
-        errors.append("'dedup_key' is missing or blank")
-    if _blank(dedup_key):
-        dedup_key = None
+    dedup_key = _event_key(
+        doc.get("dedup_key"), action, errors,
+        invalid="'dedup_key' is invalid (must be a string)",
+        too_long=f"Length of 'dedup_key' is too long (maximum is {MAX_DEDUP_KEY} characters)",
+        missing="'dedup_key' is missing or blank",
+    )
 
     payload = doc.get("payload")
     summary = severity = source = component = group = class_ = timestamp = None
@@ -279,17 +288,12 @@ def validate_v1(doc: Any) -> AlertEvent | list[str]:
     if action not in ACTIONS:
         errors.append("event_type is invalid (must be one of: trigger acknowledge resolve)")
 
-    incident_key = doc.get("incident_key")
-    if incident_key is not None and not isinstance(incident_key, str):
-        incident_key = _text(incident_key)
-        if incident_key is None:
-            errors.append("Incident key is invalid (must be a string)")
-    if isinstance(incident_key, str) and len(incident_key) > MAX_DEDUP_KEY:
-        errors.append(f"Incident key is too long (maximum is {MAX_DEDUP_KEY} characters)")
-    if action in ("acknowledge", "resolve") and _blank(incident_key):
-        errors.append("Incident key is missing or blank")
-    if _blank(incident_key):
-        incident_key = None
+    incident_key = _event_key(
+        doc.get("incident_key"), action, errors,
+        invalid="Incident key is invalid (must be a string)",
+        too_long=f"Incident key is too long (maximum is {MAX_DEDUP_KEY} characters)",
+        missing="Incident key is missing or blank",
+    )
 
     description = _text(doc.get("description"))
     if action == "trigger" and _blank(description):
