@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = Store(settings.db_path)
+        store = Store(settings.db_path, writer_process=settings.events_writer_process)
         await store.open()
         sweeper = webhooks = None
         try:

@@ -40,6 +40,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ca_dir=args.ca_dir,
         strict=args.strict,
         sandbox_token=args.sandbox_token,
+        events_writer_process=True,
     )
 
 

@@ -22,6 +22,8 @@ class Settings:
     ca_dir: Path | None = None
     strict: bool = False
     sandbox_token: str | None = None  # required for /_sandbox/ when bound to anything but loopback
+    # Apply Events API writes in a process of their own (`fake-pagerduty serve`), rather than on a thread.
+    events_writer_process: bool = False
     # Outbound webhooks: attempts per delivery, first retry delay (doubling after each failure), HTTP timeout.
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 1.0

@@ -12,7 +12,9 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import os
+import pickle
 import shutil
 import sqlite3
 import tempfile
@@ -31,6 +33,9 @@ from fake_pagerduty.domain import ids, incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
 from fake_pagerduty.domain.faults import FaultRule
+from fake_pagerduty.writer_process import Write, WriterProcess
+
+logger = logging.getLogger("fake_pagerduty.store")
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -217,8 +222,17 @@ class EventResult:
 
 
 class Store:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, writer_process: bool = False) -> None:
+        """`writer_process`: apply Events API writes in a process of their own (`writer_process.py`), as
+        `fake-pagerduty serve` does; otherwise on a thread of this process (in-process apps and tests)."""
         self._requested_path = path
+        self._use_writer_process = writer_process
+        self._writer_process: WriterProcess | None = None
+        self._in_flight: deque[list[tuple[Write, asyncio.Future]]] = deque()
+        self._turn: asyncio.Future | None = None
+        self._turn_batches = 0
+        self._send_scheduled = False
+        self._writer_restarts = 0  # in a row, without a batch answered in between
         self._tempdir: str | None = None
         self.path = path
         self._writer: aiosqlite.Connection | None = None
@@ -226,12 +240,14 @@ class Store:
         self._lock = asyncio.Lock()
         self._events_conn: sqlite3.Connection | None = None
         self._events_thread: ThreadPoolExecutor | None = None
-        self._queue: deque[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future]] = deque()
+        self._queue: deque[tuple[Write, asyncio.Future]] = deque()
         self._wakeup = asyncio.Event()
         self._group_commit_task: asyncio.Task | None = None
         self._closing = False
         self._checkpointer: asyncio.Task | None = None
         self._commits = 0
+        self._writes = 0  # transactions through `transaction()`: what may have changed webhook targets
+        self._webhook_targets_exist: tuple[int, bool] | None = None  # (as of self._writes, whether any)
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -251,9 +267,12 @@ class Store:
         self._reader.row_factory = aiosqlite.Row
         for pragma in ("busy_timeout=10000", "query_only=ON"):
             await self._reader.execute(f"PRAGMA {pragma}")
-        self._events_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-events")
-        self._events_conn = await asyncio.get_running_loop().run_in_executor(
-            self._events_thread, _connect_events, self.path)
+        if self._use_writer_process:
+            self._start_writer_process()
+        else:
+            self._events_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-events")
+            self._events_conn = await asyncio.get_running_loop().run_in_executor(
+                self._events_thread, connect_events, self.path)
         self._closing = False
         self._checkpointer = asyncio.create_task(self._checkpoint_wal())
 
@@ -268,6 +287,10 @@ class Store:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
+        if self._writer_process is not None:
+            asyncio.get_running_loop().remove_reader(self._writer_process.fileno())
+            await asyncio.get_running_loop().run_in_executor(None, self._writer_process.close)
+            self._writer_process = None
         if self._events_conn is not None:
             await asyncio.get_running_loop().run_in_executor(self._events_thread, self._events_conn.close)
             self._events_thread.shutdown()
@@ -303,6 +326,7 @@ class Store:
                 await db.execute("ROLLBACK")
                 raise
             await db.execute("COMMIT")
+            self._writes += 1  # after COMMIT: a read that started earlier is then known to be stale
 
     async def _one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
         async with self._reader.execute(sql, params) as cursor:
@@ -435,22 +459,31 @@ class Store:
 
     # ---- the events journal and what events do -----------------------------------------------------------
     #
-    # Events are written by group commit: each call queues its write and waits; one writer task takes the write
-    # lock and hands the events connection's own thread the queue. That thread applies every write queued so
-    # far, in arrival order, in ONE transaction (a write that fails spoils nothing else: see `_apply_batch`),
-    # COMMITs, and only then has the loop answer each caller; then it goes straight on with
-    # whatever was queued meanwhile (no round trip through the loop between batches), until the queue is
-    # empty or it has held the lock for MAX_BATCHES_PER_TURN batches. So a 2xx still leaves only after its
-    # event is committed, and every other write still waits for `self._lock`.
+    # Events are written by group commit: each call queues its write — data, `(function, *args)` — and waits;
+    # one writer task takes the write lock and has the events connection apply every write queued so far, in
+    # arrival order, in ONE transaction (a write that fails spoils nothing else: see `apply_batch`), COMMIT,
+    # and only then answers each caller; then it goes straight on with whatever was queued meanwhile, until
+    # the queue is empty or it has held the lock for MAX_BATCHES_PER_TURN batches. So a 2xx still leaves only
+    # after its event is committed, and every other write still waits for `self._lock`.
+    #
+    # The events connection lives either in the writer process (`fake-pagerduty serve`: SQLite's work off
+    # this process's GIL; the loop keeps two batches in flight so the process never waits for the loop), or
+    # on a thread of this process, which commits batch after batch itself and has the loop answer each.
 
-    async def _submit(self, apply: Callable[[sqlite3.Connection], Any]) -> Any:
-        if self._events_conn is None:
-            raise RuntimeError("the store is not open")
+    async def _submit(self, write: Callable[..., Any], *args: Any) -> Any:
+        if self._events_conn is None and self._writer_process is None:
+            raise RuntimeError("the events writer process stopped" if self._writer_restarts else
+                               "the store is not open")
         future = asyncio.get_running_loop().create_future()
-        self._queue.append((apply, future))
+        self._queue.append(((write, *args), future))
         if self._group_commit_task is None:
             self._group_commit_task = asyncio.create_task(self._group_commit())
         self._wakeup.set()
+        if self._turn is not None and not self._send_scheduled and len(self._in_flight) < IN_FLIGHT:
+            # the writer process is busy with a batch: send it the next one as soon as this loop iteration
+            # has queued what arrived with it
+            self._send_scheduled = True
+            asyncio.get_running_loop().call_soon(self._send_batches)
         return await future
 
     async def _group_commit(self) -> None:
@@ -460,7 +493,10 @@ class Store:
             self._wakeup.clear()
             while self._queue:
                 async with self._lock:
-                    await loop.run_in_executor(self._events_thread, self._drain_queue, loop)
+                    if self._use_writer_process:
+                        await self._process_turn()
+                    else:
+                        await loop.run_in_executor(self._events_thread, self._drain_queue, loop)
             if self._closing:
                 return
 
@@ -471,7 +507,7 @@ class Store:
             if not batch:
                 return
             try:
-                results = _apply_batch(self._events_conn, [apply for apply, _ in batch])
+                results = apply_batch(self._events_conn, [write for write, _ in batch])
             except Exception as exc:  # the batch did not commit: every caller hears so
                 results = [(False, exc)] * len(batch)
             except BaseException:
@@ -480,6 +516,98 @@ class Store:
             else:
                 self._commits += 1
             loop.call_soon_threadsafe(_answer, batch, results)
+
+    def _start_writer_process(self) -> None:
+        self._writer_process = WriterProcess(self.path)
+        asyncio.get_running_loop().add_reader(self._writer_process.fileno(), self._on_writer_results)
+
+    async def _process_turn(self) -> None:
+        """Under the write lock: feed the writer process until the queue is empty and every batch answered."""
+        if self._writer_process is None:
+            self._fail_queue(RuntimeError("the events writer process stopped"))
+            return
+        self._turn = asyncio.get_running_loop().create_future()
+        self._turn_batches = 0
+        turn = self._turn
+        self._send_batches()
+        await turn
+
+    def _send_batches(self) -> None:
+        self._send_scheduled = False
+        if self._turn is None:
+            return
+        while self._queue and len(self._in_flight) < IN_FLIGHT and self._turn_batches < MAX_BATCHES_PER_TURN:
+            batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+            self._turn_batches += 1
+            try:
+                self._writer_process.send([write for write, _ in batch])
+            except (pickle.PicklingError, TypeError, AttributeError):
+                batch = self._send_picklable(batch)
+            except (OSError, ValueError):  # the process has gone
+                self._in_flight.append(batch)
+                self._writer_failed()
+                return
+            if batch:
+                self._in_flight.append(batch)
+        if not self._in_flight:
+            self._turn.set_result(None)
+            self._turn = None
+
+    def _send_picklable(self, batch: list[tuple[Write, asyncio.Future]]) -> list[tuple[Write, asyncio.Future]]:
+        """A write in `batch` does not pickle (a bug, never an event): its caller hears so; the rest go."""
+        sendable = []
+        for write, future in batch:
+            try:
+                pickle.dumps(write)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                future.set_exception(exc)
+            else:
+                sendable.append((write, future))
+        if sendable:
+            self._writer_process.send([write for write, _ in sendable])
+        return sendable
+
+    def _on_writer_results(self) -> None:
+        """The loop's reader callback: one batch committed (or refused) by the writer process."""
+        try:
+            results = self._writer_process.recv()
+        except (EOFError, OSError):
+            self._writer_failed()
+            return
+        self._commits += 1
+        self._writer_restarts = 0
+        _answer(self._in_flight.popleft(), results)
+        self._send_batches()
+
+    def _writer_failed(self) -> None:
+        """The writer process died: its batches in flight fail (they may or may not have committed, and no
+        2xx went out for them); a new process takes the queue — unless they keep dying, when events fail."""
+        asyncio.get_running_loop().remove_reader(self._writer_process.fileno())
+        with contextlib.suppress(Exception):
+            self._writer_process.close(timeout=1.0)
+        self._writer_process = None
+        stopped = RuntimeError("the events writer process stopped")
+        while self._in_flight:
+            batch = self._in_flight.popleft()
+            _answer(batch, [(False, stopped)] * len(batch))
+        self._writer_restarts += 1
+        if self._writer_restarts > MAX_WRITER_RESTARTS:
+            logger.error("the events writer process stopped %d times in a row; events now fail",
+                         self._writer_restarts)
+            self._fail_queue(stopped)
+            return
+        logger.error("the events writer process stopped; starting a new one")
+        self._start_writer_process()
+        self._send_batches()
+
+    def _fail_queue(self, error: Exception) -> None:
+        while self._queue:
+            _, future = self._queue.popleft()
+            if not future.done():
+                future.set_exception(error)
+        if self._turn is not None:
+            self._turn.set_result(None)
+            self._turn = None
 
     async def _checkpoint_wal(self) -> None:
         """Copy the WAL back into the database on a thread and connection of its own, off the write path.
@@ -508,14 +636,14 @@ class Store:
 
     async def record_request(self, entry: JournalEntry) -> int:
         """Journal a request that changed nothing (rejected, or answered by an injected fault)."""
-        return await self._submit(lambda conn: _journal_sync(conn, entry))
+        return await self._submit(_journal_sync, entry)
 
     async def apply_alert_event(self, event: AlertEvent, entry: JournalEntry, now: datetime) -> EventResult:
         """Apply a valid trigger/acknowledge/resolve and journal it, in one transaction."""
-        return await self._submit(lambda conn: _apply_alert_sync(conn, event, entry, now))
+        return await self._submit(_apply_alert_sync, event, entry, now)
 
     async def apply_change_event(self, event: ChangeEvent, entry: JournalEntry, now: datetime) -> EventResult:
-        return await self._submit(lambda conn: _apply_change_sync(conn, event, entry, now))
+        return await self._submit(_apply_change_sync, event, entry, now)
 
     async def _resolve_incident(self, db: aiosqlite.Connection, incident_id: str, agent: dict, stamp: str) -> None:
         for sql, params in _resolve_incident_statements(incident_id, agent, stamp):
@@ -1364,7 +1492,7 @@ class Store:
         app that owns the service, if it has a webhook URL. Each: target, subscription_id, vendor_key, label
         (the X-Webhook-Subscription value), url, secret, custom_headers, service_id, and `events` (the event
         types a subscription takes; None for a partner app, which takes every type)."""
-        if not incident_ids:
+        if not incident_ids or not await self._any_webhook_targets():
             return {}
         unique = list(dict.fromkeys(incident_ids))
         marks = ", ".join("?" * len(unique))
@@ -1393,6 +1521,19 @@ class Store:
             target["events"] = json.loads(row["events"]) if row["events"] is not None else None
             targets.setdefault(row["incident_id"], []).append(target)
         return targets
+
+    async def _any_webhook_targets(self) -> bool:
+        """Whether any active subscription exists, or any service of a partner app with a webhook URL;
+        re-read only after a write (events never change them), so that events on a sandbox without
+        webhooks cost no query."""
+        writes = self._writes
+        if self._webhook_targets_exist is None or self._webhook_targets_exist[0] != writes:
+            row = await self._one(
+                "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE active = 1)"
+                " OR EXISTS (SELECT 1 FROM services s JOIN partner_apps p ON p.vendor_key = s.vendor_key"
+                " WHERE COALESCE(p.webhook_url, '') != '')")
+            self._webhook_targets_exist = (writes, bool(row[0]))
+        return self._webhook_targets_exist[1]
 
     async def add_webhook_deliveries(self, deliveries: list[dict], now: datetime) -> None:
         """Queue deliveries (each: webhook_id, event_id, event_type, account_id, service_id, incident_id, target,
@@ -1487,6 +1628,8 @@ class Store:
 # ---- the event path, run on the events thread inside a group-commit batch --------------------------------
 
 MAX_BATCH = 256
+MAX_WRITER_RESTARTS = 3
+IN_FLIGHT = 2  # batches sent to the writer process and not yet answered: it starts the next as it ends one
 MAX_BATCHES_PER_TURN = 16  # then the events thread gives the write lock back, so other writes get their turn
 CHECKPOINT_SECONDS = 1.0
 
@@ -1526,9 +1669,34 @@ def _resolve_incident_statements(incident_id: str, agent: dict, stamp: str) -> l
     ]
 
 
-def _connect_events(path: str) -> sqlite3.Connection:
-    """The events writer's connection; it lives on (and is only used from) the events thread."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+class _EventsConnection(sqlite3.Connection):
+    """The events writer's connection, and what it remembers between batches: integrations by routing key
+    and each account's next incident number. Both stay true while no other connection commits (events
+    themselves change neither integrations nor, except through this connection, incident numbers), so
+    each batch first compares `PRAGMA data_version`, which moves when another connection commits."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.data_version: int | None = None
+        self.integrations: dict[str, sqlite3.Row | None] = {}
+        self.next_incident_number: dict[str, int] = {}
+
+    def begin_batch(self) -> None:
+        """BEGIN IMMEDIATE, forgetting what another connection may have changed since the last batch."""
+        self.execute("BEGIN IMMEDIATE")
+        (version,) = self.execute("PRAGMA data_version").fetchone()
+        if version != self.data_version:
+            self.forget()
+            self.data_version = version
+
+    def forget(self) -> None:
+        self.integrations.clear()
+        self.next_incident_number.clear()
+
+
+def connect_events(path: str) -> _EventsConnection:
+    """The events writer's connection; it lives on (and is only used from) the events thread or process."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=_EventsConnection)
     conn.row_factory = sqlite3.Row
     for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000", "wal_autocheckpoint=0",
                    "cache_size=-16000"):
@@ -1542,42 +1710,45 @@ def _connect_checkpointer(path: str) -> sqlite3.Connection:
     return conn
 
 
-def _apply_batch(conn: sqlite3.Connection, writes: list[Callable[[sqlite3.Connection], Any]]) -> list[tuple]:
+def apply_batch(conn: _EventsConnection, writes: list[Write]) -> list[tuple]:
     """Apply writes in order in one transaction; [(ok, result or exception)].
 
     First without a savepoint per write (a savepoint and its release cost about as much as an insert); if any
     write fails, that attempt is rolled back whole and the batch applied again with each write in a savepoint
     of its own, so that the failing write is rolled back alone and spoils nothing else."""
-    conn.execute("BEGIN IMMEDIATE")
+    conn.begin_batch()
     try:
         try:
-            results = [(True, apply(conn)) for apply in writes]
+            results = [(True, write(conn, *args)) for write, *args in writes]
         except Exception:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            conn.execute("BEGIN IMMEDIATE")
-            results = [_apply_in_savepoint(conn, apply) for apply in writes]
+            conn.forget()  # incident numbers handed out by the rolled-back attempt
+            conn.begin_batch()
+            results = [_apply_in_savepoint(conn, write) for write in writes]
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        conn.forget()
         raise
     return results
 
 
-def _apply_in_savepoint(conn: sqlite3.Connection, apply: Callable[[sqlite3.Connection], Any]) -> tuple:
+def _apply_in_savepoint(conn: _EventsConnection, write: Write) -> tuple:
     conn.execute("SAVEPOINT event")
     try:
-        value = apply(conn)
+        value = write[0](conn, *write[1:])
     except Exception as exc:
         conn.execute("ROLLBACK TO event")
         conn.execute("RELEASE event")
+        conn.forget()  # any incident number it took is free again
         return False, exc
     conn.execute("RELEASE event")
     return True, value
 
 
-def _answer(batch: list[tuple[Callable, asyncio.Future]], results: list[tuple]) -> None:
+def _answer(batch: list[tuple[Write, asyncio.Future]], results: list[tuple]) -> None:
     """On the loop: tell each caller of a batch how its write went."""
     for (_, future), (ok, value) in zip(batch, results, strict=True):
         if not future.done():
@@ -1595,16 +1766,21 @@ def _log_sync(conn: sqlite3.Connection, *args: Any) -> None:
     conn.execute(_INSERT_LOG, _log_params(*args))
 
 
-def _integration_sync(conn: sqlite3.Connection, key: str) -> sqlite3.Row | None:
-    return conn.execute(
-        "SELECT i.id, i.service_id, i.type, s.account_id, s.urgency_rule, s.acknowledgement_timeout,"
-        " s.auto_resolve_timeout FROM integrations i JOIN services s ON s.id = i.service_id"
-        " WHERE i.integration_key = ?",
-        (key,),
-    ).fetchone()
+def _integration_sync(conn: _EventsConnection, key: str) -> sqlite3.Row | None:
+    row = conn.integrations.get(key)
+    if row is None:
+        row = conn.execute(
+            "SELECT i.id, i.service_id, i.type, s.account_id, s.urgency_rule, s.acknowledgement_timeout,"
+            " s.auto_resolve_timeout FROM integrations i JOIN services s ON s.id = i.service_id"
+            " WHERE i.integration_key = ?",
+            (key,),
+        ).fetchone()
+        if row is not None:  # unknown keys are not remembered: anyone can send any number of them
+            conn.integrations[key] = row
+    return row
 
 
-def _apply_alert_sync(conn: sqlite3.Connection, event: AlertEvent, entry: JournalEntry, now: datetime) -> EventResult:
+def _apply_alert_sync(conn: _EventsConnection, event: AlertEvent, entry: JournalEntry, now: datetime) -> EventResult:
     """A valid trigger/acknowledge/resolve: its effect on alerts and incidents, its journal row, its log entry."""
     stamp = iso(now)
     integration = _integration_sync(conn, event.routing_key)
@@ -1634,9 +1810,12 @@ def _apply_alert_sync(conn: sqlite3.Connection, event: AlertEvent, entry: Journa
 
     if decision.outcome == lifecycle.CREATED:
         incident_id, alert_id = ids.long_id(), ids.long_id()
-        (number,) = conn.execute(
-            "SELECT COALESCE(MAX(incident_number), 0) + 1 FROM incidents WHERE account_id = ?", (account_id,)
-        ).fetchone()
+        number = conn.next_incident_number.get(account_id)
+        if number is None:
+            (number,) = conn.execute(
+                "SELECT COALESCE(MAX(incident_number), 0) + 1 FROM incidents WHERE account_id = ?", (account_id,)
+            ).fetchone()
+        conn.next_incident_number[account_id] = number + 1
         auto_resolve_at = lifecycle.deadline(now, integration["auto_resolve_timeout"])
         conn.execute(
             "INSERT INTO incidents (id, account_id, service_id, incident_number, title, status, urgency,"
@@ -1694,7 +1873,7 @@ def _apply_alert_sync(conn: sqlite3.Connection, event: AlertEvent, entry: Journa
     return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)
 
 
-def _apply_change_sync(conn: sqlite3.Connection, event: ChangeEvent, entry: JournalEntry,
+def _apply_change_sync(conn: _EventsConnection, event: ChangeEvent, entry: JournalEntry,
                        now: datetime) -> EventResult:
     integration = _integration_sync(conn, event.routing_key)
     if integration is None:

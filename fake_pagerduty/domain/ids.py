@@ -2,36 +2,43 @@
 
 from __future__ import annotations
 
+import itertools
+import random
 import secrets
 import time
 import uuid as _uuid
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _ORDERED = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # the same characters in sort order
+_rng = random.Random()  # seeded from the OS in each process: these ids must be unique, not secret
+_sequence = itertools.count(_rng.randrange(36**5))  # long ids' last five characters, per process
+_prefix_ms, _prefix = -1, ""
 
 
 def _random(n: int) -> str:
-    # One read of the OS's random source per id (not one per character: ids are on the events hot path).
-    # 252 = 7 * 36, so dropping the bytes >= 252 keeps every character equally likely.
-    chars: list[str] = []
-    while len(chars) < n:
-        chars.extend(_ALPHABET[b % 36] for b in secrets.token_bytes(n + 4) if b < 252)
-    return "".join(chars[:n])
+    return "".join(_rng.choices(_ALPHABET, k=n))
 
 
-def _time_prefix(n: int) -> str:
-    """`n` characters of the current time in milliseconds, base 36, so that ids made later sort later.
-
-    Ids are primary keys: ids that grow append to their B-tree instead of touching a random page of it,
-    which keeps every event's write small however many incidents the sandbox holds. Eight characters
-    last until the year 2059 and then simply wrap.
-    """
-    value = int(time.time() * 1000) % 36**n
+def _base36(value: int, n: int) -> str:
     chars = []
     for _ in range(n):
         value, digit = divmod(value, 36)
         chars.append(_ORDERED[digit])
     return "".join(reversed(chars))
+
+
+def _time_prefix() -> str:
+    """Eight characters of the current time in milliseconds, base 36, so that ids made later sort later.
+
+    Ids are primary keys: ids that grow append to their B-tree instead of touching a random page of it,
+    which keeps every event's write small however many incidents the sandbox holds. Eight characters
+    last until the year 2059 and then simply wrap.
+    """
+    global _prefix_ms, _prefix
+    ms = int(time.time() * 1000)
+    if ms != _prefix_ms:  # ids are made in bursts: one conversion per millisecond
+        _prefix_ms, _prefix = ms, _base36(ms % 36**8, 8)
+    return _prefix
 
 
 def short_id() -> str:
@@ -41,13 +48,15 @@ def short_id() -> str:
 
 def long_id() -> str:
     """`Q` and thirteen characters, like PagerDuty's newer incident and alert ids (`Q0RIJJZL24RC6W`):
-    eight of time (ids made later sort later), five random."""
-    return "Q" + _time_prefix(8) + _random(5)
+    eight of time, then five of a counter that starts at random in each process. So ids made later sort
+    later, and two ids made by one process in the same millisecond never collide (random characters would,
+    once in a while, at thousands of events a second)."""
+    return "Q" + _time_prefix() + _base36(next(_sequence) % 36**5, 5)
 
 
 def log_entry_id() -> str:
     """Twenty-six characters, like PagerDuty's log entry ids: time first, then random."""
-    return "R" + _time_prefix(8) + _random(17)
+    return "R" + _time_prefix() + _random(17)
 
 
 def integration_key() -> str:

@@ -1,5 +1,8 @@
 """Concurrent events: deduplication holds under a burst, racing actions end in a serial order's state,
-and no "database is locked" (nor any other error) ever reaches a client."""
+and no "database is locked" (nor any other error) ever reaches a client.
+
+Every test runs twice: events written on a thread of the server's process (in-process apps), and in the
+writer process that `fake-pagerduty serve` uses."""
 
 from __future__ import annotations
 
@@ -7,13 +10,22 @@ import asyncio
 import random
 import sqlite3
 
+import pytest
+
 from fake_pagerduty.domain.clock import iso
+from fake_pagerduty.settings import Settings
 from fake_pagerduty.store import JournalEntry
 from tests.conftest import SAMPLE_KEY
 
 V1 = "/generic/2010-04-15/create_event.json"
 V2 = "/v2/enqueue"
 CHANGE = "/v2/change/enqueue"
+
+
+@pytest.fixture(params=["thread", "process"])
+def sandbox_settings(request, tmp_path) -> Settings:
+    return Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test",
+                    events_writer_process=request.param == "process")
 
 
 def v2(action: str, key: str) -> dict:
@@ -135,6 +147,7 @@ async def test_no_client_ever_sees_a_database_error_under_mixed_concurrent_write
     assert query(sandbox_settings, "SELECT COUNT(*) FROM services WHERE name LIKE 'Service %'") == [(20,)]
 
 
+@pytest.mark.parametrize("sandbox_settings", ["thread"], indirect=True)  # a local function cannot cross processes
 async def test_a_write_that_fails_spoils_nothing_else_in_its_batch(sandbox_app, sandbox_settings):
     """Group commit applies queued events in one transaction, each in a savepoint: one failing write is
     rolled back alone and its caller hears of it; the others commit and are answered."""
@@ -160,3 +173,23 @@ async def test_a_write_that_fails_spoils_nothing_else_in_its_batch(sandbox_app, 
     assert isinstance(results[1], RuntimeError)
     assert query(sandbox_settings, "SELECT outcome_detail FROM events ORDER BY id") == [
         ("batch test 1",), ("batch test 2",)]
+
+
+async def test_a_journal_write_that_fails_spoils_nothing_else_in_its_batch(sandbox_app, sandbox_settings):
+    """The same in both modes, with a write the store itself makes: the failing one's error reaches its
+    caller (across the process boundary too), the others in its batch commit."""
+    store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
+
+    def entry(n: int, received_at: str | None) -> JournalEntry:
+        return JournalEntry(received_at=received_at, api="v2", method="POST", path=V2,
+                            content_type="application/json", raw_body=b"{}", response_status=400,
+                            response_body="{}", outcome="rejected", outcome_detail=f"batch test {n}")
+
+    results = await asyncio.gather(
+        *(store.record_request(entry(n, None if n == 2 else iso(now))) for n in range(1, 5)),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    assert all(isinstance(results[n], int) for n in (0, 2, 3))
+    assert query(sandbox_settings, "SELECT outcome_detail FROM events ORDER BY id") == [
+        ("batch test 1",), ("batch test 3",), ("batch test 4",)]

@@ -1,0 +1,92 @@
+"""The events writer in a process of its own, so that SQLite's work does not share the web server's GIL.
+
+`fake-pagerduty serve` applies Events API writes here (see `Store`'s group commit): the event loop sends a
+batch of writes down a socket, this process applies them in one transaction on its own connection, COMMITs
+and sends the results back. Only then does the loop answer the batch's callers, so a 2xx still means
+committed.
+
+A write is data, not a closure: `(function, *args)`, where `function` is a module-level function of
+`store.py` taking the connection first; batches and results cross as pickles (multiprocessing's framing).
+Results are `[(ok, value or exception)]`, one per write.
+
+The process is `python -m fake_pagerduty.writer_process FD DB`. It ignores SIGINT and SIGTERM (Ctrl-C in a
+terminal reaches the whole process group) and stops when the server closes its end, after finishing the
+batch in hand, or when the server dies, for the same reason. No SQL here: the store's functions do it.
+"""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+Write = tuple  # (function, *args)
+
+
+class WriterProcess:
+    """The server's end: start the process, send batches, read results (`fileno` for the loop's reader)."""
+
+    def __init__(self, path: str) -> None:
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "fake_pagerduty.writer_process", str(theirs.fileno()), path],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+            self._conn = Connection(ours.detach())
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def fileno(self) -> int:
+        return self._conn.fileno()
+
+    def send(self, writes: list[Write]) -> None:
+        self._conn.send(writes)
+
+    def recv(self) -> list[tuple[bool, Any]]:
+        """One batch's results; EOFError or OSError if the process has gone."""
+        return self._conn.recv()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Close our end (the process finishes what it has and exits) and wait for it."""
+        self._conn.close()
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def serve(conn: Connection, path: str) -> None:
+    from fake_pagerduty.store import apply_batch, connect_events  # the store imports this module
+
+    db = connect_events(path)
+    try:
+        while True:
+            try:
+                writes = conn.recv()
+            except (EOFError, OSError):
+                return
+            try:
+                results = apply_batch(db, writes)
+            except Exception as exc:  # the batch did not commit: every caller hears so
+                results = [(False, exc)] * len(writes)
+            try:
+                conn.send(results)
+            except (pickle.PicklingError, TypeError, AttributeError):  # an exception that does not pickle
+                conn.send([(ok, value if ok else RuntimeError(repr(value))) for ok, value in results])
+            except OSError:
+                return
+    finally:
+        db.close()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    serve(Connection(int(sys.argv[1])), sys.argv[2])
