@@ -19,9 +19,12 @@ THROTTLE_MESSAGE_V1 = "Requests for this service are arriving too quickly. Pleas
 THROTTLE_MESSAGE_V2 = "Requests for this service are arriving too quickly.  Please retry later."
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # made once: every event answers with it
+
+
 def compact_json(body: dict) -> str:
     """PagerDuty's Events API answers in compact JSON."""
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    return _COMPACT.encode(body)
 
 
 class EventsApiError(Exception):

@@ -31,7 +31,7 @@ import aiosqlite
 
 from fake_pagerduty.domain import ids, incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
-from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
+from fake_pagerduty.domain.events import AlertEvent, ChangeEvent, by_position
 from fake_pagerduty.domain.faults import FaultRule
 from fake_pagerduty.writer_process import Write, WriterProcess
 
@@ -48,8 +48,7 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # one encoder, made once
 
 
 def _loads(text: str | None) -> Any:
@@ -144,6 +143,9 @@ class JournalEntry:
     alert_id: str | None = None
     warnings: list[str] = field(default_factory=list)
     fault_id: str | None = None  # the sandbox fault rule that answered, cut or delayed this request
+
+    def __reduce__(self) -> tuple:
+        return by_position(self)
 
 
 @dataclass(frozen=True)
@@ -467,8 +469,10 @@ class Store:
     # after its event is committed, and every other write still waits for `self._lock`.
     #
     # The events connection lives either in the writer process (`fake-pagerduty serve`: SQLite's work off
-    # this process's GIL; the loop keeps two batches in flight so the process never waits for the loop), or
-    # on a thread of this process, which commits batch after batch itself and has the loop answer each.
+    # this process's GIL), or on a thread of this process, which commits batch after batch itself and has
+    # the loop answer each. With the process, the loop keeps up to two batches in flight, and splits what
+    # queued while none was into two: the process applies one while the loop answers the other's callers
+    # and reads their next requests, instead of all callers moving as one wave (see docs/benchmarks.md).
 
     async def _submit(self, write: Callable[..., Any], *args: Any) -> Any:
         if self._events_conn is None and self._writer_process is None:
@@ -479,7 +483,7 @@ class Store:
         if self._group_commit_task is None:
             self._group_commit_task = asyncio.create_task(self._group_commit())
         self._wakeup.set()
-        if self._turn is not None and not self._send_scheduled and len(self._in_flight) < IN_FLIGHT:
+        if self._turn is not None and not self._send_scheduled and self._may_send():
             # the writer process is busy with a batch: send it the next one as soon as this loop iteration
             # has queued what arrived with it
             self._send_scheduled = True
@@ -536,8 +540,11 @@ class Store:
         self._send_scheduled = False
         if self._turn is None:
             return
-        while self._queue and len(self._in_flight) < IN_FLIGHT and self._turn_batches < MAX_BATCHES_PER_TURN:
-            batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+        while self._queue and self._may_send() and self._turn_batches < MAX_BATCHES_PER_TURN:
+            size = min(MAX_BATCH, len(self._queue))
+            if not self._in_flight and size >= SPLIT_FROM:
+                size = (size + 1) // 2  # and the rest right behind it: two batches, so two groups of callers
+            batch = [self._queue.popleft() for _ in range(size)]
             self._turn_batches += 1
             try:
                 self._writer_process.send([write for write, _ in batch])
@@ -552,6 +559,11 @@ class Store:
         if not self._in_flight:
             self._turn.set_result(None)
             self._turn = None
+
+    def _may_send(self) -> bool:
+        """Whether to send the writer process a batch now: always when it has none; a second one only when
+        enough has queued (a small batch costs almost as much as a full one: see MIN_FOLLOWING)."""
+        return not self._in_flight or (len(self._in_flight) < IN_FLIGHT and len(self._queue) >= MIN_FOLLOWING)
 
     def _send_picklable(self, batch: list[tuple[Write, asyncio.Future]]) -> list[tuple[Write, asyncio.Future]]:
         """A write in `batch` does not pickle (a bug, never an event): its caller hears so; the rest go."""
@@ -1629,6 +1641,8 @@ class Store:
 
 MAX_BATCH = 256
 MAX_WRITER_RESTARTS = 3
+SPLIT_FROM = 8  # events queued with nothing in flight: from this many, they go as two batches
+MIN_FOLLOWING = 4  # events queued before a second batch goes while one is in flight (small batches cost more)
 IN_FLIGHT = 2  # batches sent to the writer process and not yet answered: it starts the next as it ends one
 MAX_BATCHES_PER_TURN = 16  # then the events thread gives the write lock back, so other writes get their turn
 CHECKPOINT_SECONDS = 1.0

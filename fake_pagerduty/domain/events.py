@@ -42,6 +42,9 @@ class AlertEvent:
     contexts: list = field(default_factory=list)
     vendor: str | None = None
 
+    def __reduce__(self) -> tuple:
+        return by_position(self)
+
     def with_dedup_key(self, key: str) -> AlertEvent:
         return AlertEvent(**{**self.__dict__, "dedup_key": key})
 
@@ -99,6 +102,16 @@ class ChangeEvent:
     custom_details: Any
     links: list
     images: list
+
+    def __reduce__(self) -> tuple:
+        return by_position(self)
+
+
+def by_position(value: Any) -> tuple:
+    """`__reduce__` for the dataclasses that cross to the events writer process: the class and its fields in
+    order, which pickles in a third of the time of the default (a dict of field names)."""
+    return type(value), tuple(value.__dict__.values())
+
 
 
 def _blank(value: Any) -> bool:
