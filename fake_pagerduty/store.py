@@ -205,6 +205,9 @@ class IncidentChange:
     incident_id: str
     event_type: str
 
+    def __reduce__(self) -> tuple:
+        return by_position(self)
+
 
 class Conflict(Exception):
     """A write refused because a unique name is taken: `field` names the form field to blame."""
@@ -221,6 +224,9 @@ class EventResult:
     detail: str
     incident_id: str | None = None
     changes: list[IncidentChange] = field(default_factory=list)
+
+    def __reduce__(self) -> tuple:
+        return by_position(self)
 
 
 class Store:
@@ -1533,6 +1539,12 @@ class Store:
             target["events"] = json.loads(row["events"]) if row["events"] is not None else None
             targets.setdefault(row["incident_id"], []).append(target)
         return targets
+
+    def known_without_webhook_targets(self) -> bool:
+        """True when the last look found no webhook target and nothing was written since: changes then need
+        no delivery rows, and the webhook writer need not even wake up."""
+        known = self._webhook_targets_exist
+        return known is not None and known[0] == self._writes and not known[1]
 
     async def _any_webhook_targets(self) -> bool:
         """Whether any active subscription exists, or any service of a partner app with a webhook URL;

@@ -112,7 +112,8 @@ class Webhooks:
     # ---- changes -> delivery rows ------------------------------------------------------------------------
 
     def _on_changes(self, changes: list[IncidentChange]) -> None:
-        self._queue.put_nowait(list(changes))
+        if not self._state.store.known_without_webhook_targets():
+            self._queue.put_nowait(list(changes))
 
     async def _write_deliveries(self) -> None:
         while True:
