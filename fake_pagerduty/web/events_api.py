@@ -83,10 +83,13 @@ def _finite(value: str) -> float:
     return number
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite)  # made once, used per event
+
+
 def parse_document(raw: bytes) -> dict:
     """Strict JSON: UTF-8, no NaN/Infinity, an object at the top. Raises EventsApiError otherwise."""
     try:
-        doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite)
+        doc = _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise EventsApiError.unrecognized() from None
     if not isinstance(doc, dict):

@@ -82,7 +82,9 @@ async def intercept(state: State, receive: Receive, entry: JournalEntry) -> Resp
             await _journal(state, entry)
             return response
         entry.warnings.append(rule.describe())
-    if entry.routing_key and not state.rate_limiter.allow(entry.routing_key, state.clock.now().timestamp()):
+    limiter = state.rate_limiter
+    if entry.routing_key and limiter.settings.enabled and not limiter.allow(entry.routing_key,
+                                                                           state.clock.now().timestamp()):
         error = EventsApiError.throttled(entry.api)
         entry.response_status, entry.response_body = error.status, compact_json(error.body)
         entry.outcome, entry.outcome_detail = lifecycle.REJECTED, THROTTLED
