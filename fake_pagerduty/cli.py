@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from fake_pagerduty.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
@@ -40,7 +41,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ca_dir=args.ca_dir,
         strict=args.strict,
         sandbox_token=args.sandbox_token,
-        events_writer_process=True,
+        events_writer_process=os.name == "posix",  # it is started with the socket passed by descriptor
     )
 
 
