@@ -16,6 +16,7 @@ batch in hand, or when the server dies, for the same reason. No SQL here: the st
 
 from __future__ import annotations
 
+import os
 import pickle
 import signal
 import socket
@@ -31,11 +32,15 @@ class WriterProcess:
     """The server's end: start the process, send batches, read results (`fileno` for the loop's reader)."""
 
     def __init__(self, path: str) -> None:
+        # The child imports this very copy of the package, however the server found it.
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
+                                                                          os.environ.get("PYTHONPATH")]))}
         ours, theirs = socket.socketpair()
         with ours, theirs:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "fake_pagerduty.writer_process", str(theirs.fileno()), path],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env)
             self._conn = Connection(ours.detach())
 
     @property
