@@ -29,7 +29,7 @@ from typing import Any
 
 import aiosqlite
 
-from fake_pagerduty.domain import ids, incident_actions, lifecycle, rest_query
+from fake_pagerduty.domain import event_requests, ids, incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent, by_position
 from fake_pagerduty.domain.faults import FaultRule
@@ -224,6 +224,9 @@ class EventResult:
     detail: str
     incident_id: str | None = None
     changes: list[IncidentChange] = field(default_factory=list)
+    response_status: int = 0  # the answer to the request
+    response_body: str = ""
+    dedup_key: str | None = None  # the key it was journaled under (PagerDuty's own, when the event had none)
 
     def __reduce__(self) -> tuple:
         return by_position(self)
@@ -656,12 +659,10 @@ class Store:
         """Journal a request that changed nothing (rejected, or answered by an injected fault)."""
         return await self._submit(_journal_sync, entry)
 
-    async def apply_alert_event(self, event: AlertEvent, entry: JournalEntry, now: datetime) -> EventResult:
-        """Apply a valid trigger/acknowledge/resolve and journal it, in one transaction."""
-        return await self._submit(_apply_alert_sync, event, entry, now)
-
-    async def apply_change_event(self, event: ChangeEvent, entry: JournalEntry, now: datetime) -> EventResult:
-        return await self._submit(_apply_change_sync, event, entry, now)
+    async def apply_request(self, api: str, entry: JournalEntry, now: datetime) -> EventResult:
+        """An Events API request, whole, in one transaction: what its body comes to, its effect on alerts and
+        incidents, its journal row (see `_apply_request_sync`). The answer to give comes back in the result."""
+        return await self._submit(_apply_request_sync, api, entry, now)
 
     async def _resolve_incident(self, db: aiosqlite.Connection, incident_id: str, agent: dict, stamp: str) -> None:
         for sql, params in _resolve_incident_statements(incident_id, agent, stamp):
@@ -1897,6 +1898,23 @@ def _apply_alert_sync(conn: _EventsConnection, event: AlertEvent, entry: Journal
     _log_sync(conn, account_id, incident_id, entry.alert_id, log_type, log_summary, agent,
               {**channel, "event_id": journal_id}, journal_id, stamp)
     return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)
+
+
+def _apply_request_sync(conn: _EventsConnection, api: str, entry: JournalEntry, now: datetime) -> EventResult:
+    """One Events API request: `event_requests.decide` (parse, validate, word the answer), then the event's
+    effect and journal row — or the journal row alone, for a refusal."""
+    decision = event_requests.decide(event_requests.SURFACES[api], entry.raw_body)
+    entry.routing_key, entry.dedup_key, entry.action = decision.routing_key, decision.dedup_key, decision.action
+    entry.response_status, entry.response_body = decision.status, decision.body
+    if decision.event is None:
+        entry.outcome, entry.outcome_detail = lifecycle.REJECTED, decision.detail
+        result = EventResult(_journal_sync(conn, entry), entry.outcome, entry.outcome_detail)
+    elif isinstance(decision.event, AlertEvent):
+        result = _apply_alert_sync(conn, decision.event, entry, now)
+    else:
+        result = _apply_change_sync(conn, decision.event, entry, now)
+    result.response_status, result.response_body, result.dedup_key = decision.status, decision.body, entry.dedup_key
+    return result
 
 
 def _apply_change_sync(conn: _EventsConnection, event: ChangeEvent, entry: JournalEntry,

@@ -9,7 +9,8 @@ A write is data, not a closure: `(function, *args)`, where `function` is a modul
 `store.py` taking the connection first; batches and results cross as pickles (multiprocessing's framing).
 Results are `[(ok, value or exception)]`, one per write.
 
-The process is `python -m fake_pagerduty.writer_process FD DB`. It ignores SIGINT and SIGTERM (Ctrl-C in a
+The process is `python -c <bootstrap> PACKAGE_ROOT FD DB` (this copy of the package, whatever the working
+directory holds). It ignores SIGINT and SIGTERM (Ctrl-C in a
 terminal reaches the whole process group) and stops when the server closes its end, after finishing the
 batch in hand, or when the server dies, for the same reason. No SQL here: the store's functions do it.
 """
@@ -32,15 +33,11 @@ class WriterProcess:
     """The server's end: start the process, send batches, read results (`fileno` for the loop's reader)."""
 
     def __init__(self, path: str) -> None:
-        # The child imports this very copy of the package, however the server found it.
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
-                                                                          os.environ.get("PYTHONPATH")]))}
         ours, theirs = socket.socketpair()
         with ours, theirs:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "fake_pagerduty.writer_process", str(theirs.fileno()), path],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env)
+                [sys.executable, "-c", _BOOTSTRAP, _PACKAGE_ROOT, str(theirs.fileno()), path],
+                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
             self._conn = Connection(ours.detach())
 
     @property
@@ -67,6 +64,18 @@ class WriterProcess:
             self._process.wait()
 
 
+# The child imports this very copy of the package, whatever the working directory or PYTHONPATH holds.
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from fake_pagerduty.writer_process import main; main()"
+
+
+def main() -> None:
+    """The child's entry point: `sys.argv` is [-c, package root, descriptor, database path]."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    serve(Connection(int(sys.argv[2])), sys.argv[3])
+
+
 def serve(conn: Connection, path: str) -> None:
     from fake_pagerduty.store import apply_batch, connect_events  # the store imports this module
 
@@ -90,8 +99,3 @@ def serve(conn: Connection, path: str) -> None:
     finally:
         db.close()
 
-
-if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    serve(Connection(int(sys.argv[1])), sys.argv[2])

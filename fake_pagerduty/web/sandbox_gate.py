@@ -65,6 +65,11 @@ async def _journal(state: State, entry: JournalEntry) -> None:
     state.journal_signal.notify()
 
 
+def active(state: State) -> bool:
+    """Whether any fault rule or the rate limit is in force: only then does a request need its keys first."""
+    return bool(state.faults.rules()) or state.rate_limiter.settings.enabled
+
+
 async def intercept(state: State, receive: Receive, entry: JournalEntry) -> Response | None:
     rule = state.faults.pick(entry.api, entry.path, entry.routing_key)
     if rule is not None:
