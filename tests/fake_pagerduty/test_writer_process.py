@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 
-import httpx
 import pytest
 
 from fake_pagerduty.app import create_app
@@ -30,22 +29,9 @@ def query(settings: Settings, sql: str, *params) -> list[tuple]:
 
 
 @pytest.fixture(params=["thread", "process"])
-def settings(request, tmp_path) -> Settings:
+def sandbox_settings(request, tmp_path) -> Settings:  # conftest's sandbox_app and sandbox use it
     return Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test",
                     events_writer_process=request.param == "process")
-
-
-@pytest.fixture
-async def app(settings):
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def client(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox.test") as client:
-        yield client
 
 
 def test_serve_writes_events_in_a_process_of_their_own():
@@ -53,55 +39,55 @@ def test_serve_writes_events_in_a_process_of_their_own():
     assert Settings().events_writer_process is False  # in-process apps (tests, the pytest plugin) use a thread
 
 
-async def test_a_change_by_another_connection_reaches_the_next_event(app, client, settings):
+async def test_a_change_by_another_connection_reaches_the_next_event(sandbox, sandbox_settings):
     """The events connection remembers integrations and incident numbers between batches; a commit by any
     other connection (here: another process's sqlite3, and the sandbox's own reset) makes it look again."""
-    assert (await client.post(V2, json=trigger("first", "info"))).status_code == 202
-    with sqlite3.connect(settings.db_path) as db:
+    assert (await sandbox.post(V2, json=trigger("first", "info"))).status_code == 202
+    with sqlite3.connect(sandbox_settings.db_path) as db:
         db.execute("UPDATE services SET urgency_rule = 'high'")
-    assert (await client.post(V2, json=trigger("second", "info"))).status_code == 202
-    assert query(settings, "SELECT incident_key, urgency, incident_number FROM incidents ORDER BY incident_number") == [
+    assert (await sandbox.post(V2, json=trigger("second", "info"))).status_code == 202
+    assert query(sandbox_settings, "SELECT incident_key, urgency, incident_number FROM incidents ORDER BY incident_number") == [
         ("first", "low", 1), ("second", "high", 2)]
 
-    assert (await client.post("/_sandbox/reset")).status_code == 200
-    assert (await client.post(V2, json=trigger("after reset"))).status_code == 202
-    assert query(settings, "SELECT incident_key, incident_number FROM incidents") == [("after reset", 1)]
+    assert (await sandbox.post("/_sandbox/reset")).status_code == 200
+    assert (await sandbox.post(V2, json=trigger("after reset"))).status_code == 202
+    assert query(sandbox_settings, "SELECT incident_key, incident_number FROM incidents") == [("after reset", 1)]
 
-    with sqlite3.connect(settings.db_path) as db:
+    with sqlite3.connect(sandbox_settings.db_path) as db:
         db.execute("DELETE FROM integrations WHERE integration_key = ?", (SAMPLE_KEY,))
-    assert (await client.post(V2, json=trigger("gone"))).status_code == 202  # PagerDuty accepts, then drops
-    assert query(settings, "SELECT outcome FROM events ORDER BY id DESC LIMIT 1") == [("dropped",)]
+    assert (await sandbox.post(V2, json=trigger("gone"))).status_code == 202  # PagerDuty accepts, then drops
+    assert query(sandbox_settings, "SELECT outcome FROM events ORDER BY id DESC LIMIT 1") == [("dropped",)]
 
 
-async def test_rest_changes_and_events_interleave(app, client, settings):
+async def test_rest_changes_and_events_interleave(sandbox, sandbox_settings):
     """A REST acknowledge (the other writer connection) between two triggers: numbering and dedup hold."""
-    await client.post(V2, json=trigger("a"))
-    incident_id = query(settings, "SELECT id FROM incidents")[0][0]
-    answer = await client.put(f"/api/incidents/{incident_id}", headers={**REST_HEADERS, "From": "demo@acme.test"},
+    await sandbox.post(V2, json=trigger("a"))
+    incident_id = query(sandbox_settings, "SELECT id FROM incidents")[0][0]
+    answer = await sandbox.put(f"/api/incidents/{incident_id}", headers={**REST_HEADERS, "From": "demo@acme.test"},
                               json={"incident": {"type": "incident_reference", "status": "acknowledged"}})
     assert answer.status_code == 200, answer.text
-    await asyncio.gather(*(client.post(V2, json=trigger(key)) for key in ("a", "b", "a", "c")))
-    assert query(settings, "SELECT incident_key, status, incident_number FROM incidents ORDER BY incident_number") == [
+    await asyncio.gather(*(sandbox.post(V2, json=trigger(key)) for key in ("a", "b", "a", "c")))
+    assert query(sandbox_settings, "SELECT incident_key, status, incident_number FROM incidents ORDER BY incident_number") == [
         ("a", "acknowledged", 1), ("b", "triggered", 2), ("c", "triggered", 3)]
 
 
-@pytest.mark.parametrize("settings", ["process"], indirect=True)
-async def test_a_killed_writer_process_is_replaced_and_events_go_on(app, client, settings):
-    store = app.state.store
-    assert (await client.post(V2, json=trigger("before"))).status_code == 202
+@pytest.mark.parametrize("sandbox_settings", ["process"], indirect=True)
+async def test_a_killed_writer_process_is_replaced_and_events_go_on(sandbox_app, sandbox, sandbox_settings):
+    store = sandbox_app.state.store
+    assert (await sandbox.post(V2, json=trigger("before"))).status_code == 202
     first = store._writer_process.pid
     os.kill(first, signal.SIGKILL)
     async with asyncio.timeout(10):
         while store._writer_process is None or store._writer_process.pid == first:  # noqa: ASYNC110 - no event to wait on
             await asyncio.sleep(0.01)
-    answers = await asyncio.gather(*(client.post(V2, json=trigger(f"after-{n}")) for n in range(20)))
+    answers = await asyncio.gather(*(sandbox.post(V2, json=trigger(f"after-{n}")) for n in range(20)))
     assert [a.status_code for a in answers] == [202] * 20
-    assert query(settings, "SELECT COUNT(*) FROM incidents") == [(21,)]
+    assert query(sandbox_settings, "SELECT COUNT(*) FROM incidents") == [(21,)]
 
 
-@pytest.mark.parametrize("settings", ["process"], indirect=True)
-async def test_the_writer_process_ends_with_the_store(settings):
-    app = create_app(settings)
+@pytest.mark.parametrize("sandbox_settings", ["process"], indirect=True)
+async def test_the_writer_process_ends_with_the_store(sandbox_settings):
+    app = create_app(sandbox_settings)
     async with app.router.lifespan_context(app):
         process = app.state.store._writer_process._process
         assert process.poll() is None
