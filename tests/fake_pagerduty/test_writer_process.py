@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 
+import httpx
 import pytest
 
 from fake_pagerduty.app import create_app
@@ -92,3 +93,35 @@ async def test_the_writer_process_ends_with_the_store(sandbox_settings):
         process = app.state.store._writer_process._process
         assert process.poll() is None
     assert process.returncode == 0
+
+
+async def test_faults_and_the_rate_limit_still_go_first(sandbox, sandbox_settings):
+    """With a fault rule or the rate limit on, the handler parses the body itself for its keys; the writer
+    then decides as always. Both modes answer and journal alike."""
+    rule = await sandbox.post("/_sandbox/faults", json={"match": {"routing_key": SAMPLE_KEY}, "status": 503,
+                                                        "count": 1})
+    assert rule.status_code == 201, rule.text
+    cut = await sandbox.post(V2, json=trigger("broken"))
+    assert cut.status_code == 503
+    assert (await sandbox.post(V2, json=trigger("broken"))).status_code == 202  # the rule fired its one time
+    assert (await sandbox.put("/_sandbox/rate-limits", json={"enabled": True, "limit": 1})).status_code == 200
+    assert (await sandbox.post(V2, json={"routing_key": SAMPLE_KEY})).status_code == 400  # counted, refused
+    throttled = await sandbox.post(V2, json=trigger("late"))
+    assert throttled.status_code == 429
+    assert query(sandbox_settings, "SELECT dedup_key, outcome, response_status FROM events ORDER BY id") == [
+        ("broken", "fault", 503), ("broken", "created", 202), (None, "rejected", 400), ("late", "rejected", 429)]
+
+
+@pytest.mark.parametrize("mode", ["thread", "process"])
+async def test_strict_mode_warns_in_both_modes(tmp_path, mode):
+    settings = Settings(db_path=str(tmp_path / "sandbox.db"), strict=True, events_writer_process=mode == "process")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox.test") as c:
+            body = trigger("strict")
+            body["payload"]["severity"] = "error"
+            body["unexpected"] = True
+            answer = await c.post(V2, json=body)
+    assert answer.status_code == 202
+    [(warnings, dedup_key)] = query(settings, "SELECT warnings, dedup_key FROM events")
+    assert dedup_key == "strict" and "unexpected" in warnings
