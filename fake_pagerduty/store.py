@@ -33,6 +33,7 @@ from fake_pagerduty.domain import event_requests, ids, incident_actions, lifecyc
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent, by_position
 from fake_pagerduty.domain.faults import FaultRule
+from fake_pagerduty.errors import compact_json
 from fake_pagerduty.writer_process import Write, WriterProcess
 
 logger = logging.getLogger("fake_pagerduty.store")
@@ -48,7 +49,7 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # one encoder, made once
+_dumps = compact_json  # what is stored as JSON is compact, as PagerDuty's answers are
 
 
 def _loads(text: str | None) -> Any:
@@ -557,14 +558,14 @@ class Store:
             self._turn_batches += 1
             try:
                 self._writer_process.send([write for write, _ in batch])
-            except (pickle.PicklingError, TypeError, AttributeError):
-                batch = self._send_picklable(batch)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:  # a bug, never an event
+                _answer(batch, [(False, exc)] * len(batch))
+                continue
             except (OSError, ValueError):  # the process has gone
                 self._in_flight.append(batch)
                 self._writer_failed()
                 return
-            if batch:
-                self._in_flight.append(batch)
+            self._in_flight.append(batch)
         if not self._in_flight:
             self._turn.set_result(None)
             self._turn = None
@@ -573,20 +574,6 @@ class Store:
         """Whether to send the writer process a batch now: always when it has none; a second one only when
         enough has queued (a small batch costs almost as much as a full one: see MIN_FOLLOWING)."""
         return not self._in_flight or (len(self._in_flight) < IN_FLIGHT and len(self._queue) >= MIN_FOLLOWING)
-
-    def _send_picklable(self, batch: list[tuple[Write, asyncio.Future]]) -> list[tuple[Write, asyncio.Future]]:
-        """A write in `batch` does not pickle (a bug, never an event): its caller hears so; the rest go."""
-        sendable = []
-        for write, future in batch:
-            try:
-                pickle.dumps(write)
-            except (pickle.PicklingError, TypeError, AttributeError) as exc:
-                future.set_exception(exc)
-            else:
-                sendable.append((write, future))
-        if sendable:
-            self._writer_process.send([write for write, _ in sendable])
-        return sendable
 
     def _on_writer_results(self) -> None:
         """The loop's reader callback: one batch committed (or refused) by the writer process."""
@@ -1705,7 +1692,7 @@ class _EventsConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.data_version: int | None = None
-        self.integrations: dict[str, sqlite3.Row | None] = {}
+        self.integrations: dict[str, sqlite3.Row] = {}
         self.next_incident_number: dict[str, int] = {}
 
     def begin_batch(self) -> None:
