@@ -257,6 +257,7 @@ class Store:
         self._group_commit_task: asyncio.Task | None = None
         self._closing = False
         self._checkpointer: asyncio.Task | None = None
+        self._checkpoint_due = False  # the events thread finishes the checkpointer's pass between two batches
         self._commits = 0
         self._writes = 0  # transactions through `transaction()`: what may have changed webhook targets
         self._webhook_targets_exist: tuple[int, bool] | None = None  # (as of self._writes, whether any)
@@ -517,6 +518,9 @@ class Store:
     def _drain_queue(self, loop: asyncio.AbstractEventLoop) -> None:
         """On the events thread: commit batch after batch of queued writes, answering each after its COMMIT."""
         for _ in range(MAX_BATCHES_PER_TURN):
+            if self._checkpoint_due:
+                self._checkpoint_due = False
+                finish_checkpoint(self._events_conn)
             batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
             if not batch:
                 return
@@ -618,23 +622,42 @@ class Store:
             self._turn = None
 
     async def _checkpoint_wal(self) -> None:
-        """Copy the WAL back into the database on a thread and connection of its own, off the write path.
+        """Copy the WAL back into the database on a thread and connection of its own, off the write path, and
+        keep it from growing without bound while events keep coming.
 
         The events connection never checkpoints itself (`wal_autocheckpoint=0`): a checkpoint inside a
-        COMMIT stalls every event waiting on that batch for tens of milliseconds. PASSIVE never blocks writers.
+        COMMIT stalls every event waiting on that batch for tens of milliseconds. PASSIVE never blocks writers,
+        but under a steady stream it never catches up either — SQLite starts the WAL again from its beginning
+        only when a write begins with every frame copied — and the WAL grew by ~150 MB a second at full load
+        (appending to a file also costs twice what overwriting it does). So after its passes (`copy_wal`)
+        this task has the events writer copy what they left, between two batches (`finish_checkpoint`): the
+        WAL then starts again, and stays the size of one interval's writes. After an interval with no events
+        it is truncated (`shrink_wal`).
         """
         loop = asyncio.get_running_loop()
         with ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint") as thread:
             conn = await loop.run_in_executor(thread, _connect_checkpointer, self.path)
             try:
-                done = 0
+                done, shrink = 0, False
                 while True:
                     await asyncio.sleep(CHECKPOINT_SECONDS)
                     if self._commits != done:
-                        done = self._commits
-                        await loop.run_in_executor(thread, conn.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                        done, shrink = self._commits, True
+                        if await loop.run_in_executor(thread, copy_wal, conn):
+                            self._finish_checkpoint()
+                    elif shrink:
+                        shrink = not await loop.run_in_executor(thread, shrink_wal, conn)
             finally:
                 await asyncio.shield(loop.run_in_executor(thread, conn.close))
+
+    def _finish_checkpoint(self) -> None:
+        """Have the events writer copy, between two batches, what was committed during the checkpointer's
+        passes (see `_checkpoint_wal`)."""
+        if self._writer_process is not None:
+            with contextlib.suppress(OSError, ValueError):  # gone: `_on_writer_results` hears of it
+                self._writer_process.finish_checkpoint()
+        elif self._events_conn is not None:
+            self._checkpoint_due = True  # `_drain_queue` sees it before its next batch
 
     async def _journal(self, db: aiosqlite.Connection, entry: JournalEntry) -> int:
         cursor = await db.execute(_INSERT_JOURNAL, _journal_params(entry))
@@ -1646,6 +1669,8 @@ MIN_FOLLOWING = 4  # events queued before a second batch goes while one is in fl
 IN_FLIGHT = 2  # batches sent to the writer process and not yet answered: it starts the next as it ends one
 MAX_BATCHES_PER_TURN = 16  # then the events thread gives the write lock back, so other writes get their turn
 CHECKPOINT_SECONDS = 1.0
+CHECKPOINT_PASSES = 4  # at most, in a row, while each finds more than CHECKPOINT_LEFT_FRAMES new frames
+CHECKPOINT_LEFT_FRAMES = 256  # 1 MB: little enough for the events writer to copy between two batches
 
 _INSERT_JOURNAL = (
     "INSERT INTO events (received_at, api, method, path, content_type, raw_body, routing_key, dedup_key,"
@@ -1720,8 +1745,42 @@ def connect_events(path: str) -> _EventsConnection:
 
 def _connect_checkpointer(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout=10000")
+    # Only `shrink_wal` waits for a lock (PASSIVE never does): it waits for the writers and blocks new ones
+    # while it waits, so it gives up quickly and tries again after the next quiet interval.
+    conn.execute("PRAGMA busy_timeout=50")
     return conn
+
+
+def copy_wal(conn: sqlite3.Connection) -> bool:
+    """The checkpointer's passes: copy the WAL into the database, beside the events writer (PASSIVE), pass
+    after pass while each finds many new frames. True when little is left for `finish_checkpoint`."""
+    copied = None
+    for _ in range(CHECKPOINT_PASSES):
+        busy, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if busy or frames < 0:
+            return False
+        if copied is not None and frames - copied <= CHECKPOINT_LEFT_FRAMES:
+            return True
+        copied = frames
+    return False  # events come faster than this disk copies them: the writer is not held up for it
+
+
+def finish_checkpoint(conn: sqlite3.Connection) -> None:
+    """On the events connection, between two batches: copy what was committed since the checkpointer's
+    passes, so that the next batch finds the whole WAL copied and SQLite writes it again from its
+    beginning. Takes a millisecond or a few, against a WAL that otherwise grows for as long as events come.
+    A failure here loses nothing (the WAL still holds every frame); it is logged and the writer goes on."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    except sqlite3.Error:
+        logger.exception("checkpointing the WAL failed")
+
+
+def shrink_wal(conn: sqlite3.Connection) -> bool:
+    """After an interval without events: copy the rest of the WAL and truncate it to nothing (the disk it
+    held is given back). False if a reader or writer was busy: the caller tries again later."""
+    (busy, _, _) = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return not busy
 
 
 def apply_batch(conn: _EventsConnection, writes: list[Write]) -> list[tuple]:

@@ -7,7 +7,8 @@ committed.
 
 A write is data, not a closure: `(function, *args)`, where `function` is a module-level function of
 `store.py` taking the connection first; batches and results cross as pickles (multiprocessing's framing).
-Results are `[(ok, value or exception)]`, one per write.
+Results are `[(ok, value or exception)]`, one per write. `None` instead of a batch asks the process to
+finish the server's checkpoint of the WAL before its next batch (`store.finish_checkpoint`); it has no answer.
 
 The process is `python -c <bootstrap> PACKAGE_ROOT FD DB` (this copy of the package, whatever the working
 directory holds). It ignores SIGINT and SIGTERM (Ctrl-C in a
@@ -50,6 +51,10 @@ class WriterProcess:
     def send(self, writes: list[Write]) -> None:
         self._conn.send(writes)
 
+    def finish_checkpoint(self) -> None:
+        """Have the process copy the rest of the WAL into the database before its next batch (no answer)."""
+        self._conn.send(None)
+
     def recv(self) -> list[tuple[bool, Any]]:
         """One batch's results; EOFError or OSError if the process has gone."""
         return self._conn.recv()
@@ -77,7 +82,7 @@ def main() -> None:
 
 
 def serve(conn: Connection, path: str) -> None:
-    from fake_pagerduty.store import apply_batch, connect_events  # the store imports this module
+    from fake_pagerduty.store import apply_batch, connect_events, finish_checkpoint  # the store imports this
 
     db = connect_events(path)
     try:
@@ -86,6 +91,9 @@ def serve(conn: Connection, path: str) -> None:
                 writes = conn.recv()
             except (EOFError, OSError):
                 return
+            if writes is None:
+                finish_checkpoint(db)
+                continue
             try:
                 results = apply_batch(db, writes)
             except Exception as exc:  # the batch did not commit: every caller hears so
