@@ -675,7 +675,7 @@ class Store:
         return await self._submit(_apply_request_sync, api, entry, now)
 
     async def _resolve_incident(self, db: aiosqlite.Connection, incident_id: str, agent: dict, stamp: str) -> None:
-        for sql, params in _resolve_incident_statements(incident_id, agent, stamp):
+        for sql, params in _resolve_incident_statements(incident_id, _dumps(agent), stamp):
             await db.execute(sql, params)
 
     async def _log(
@@ -691,8 +691,8 @@ class Store:
         event_id: int | None,
         stamp: str,
     ) -> None:
-        await db.execute(_INSERT_LOG, _log_params(account_id, incident_id, alert_id, type, summary, agent, channel,
-                                                  event_id, stamp))
+        await db.execute(_INSERT_LOG, _log_params(account_id, incident_id, alert_id, type, summary, _dumps(agent),
+                                                  channel, event_id, stamp))
 
     # ---- service timeouts --------------------------------------------------------------------------------
 
@@ -1692,33 +1692,35 @@ def _journal_params(entry: JournalEntry) -> tuple:
             entry.alert_id, _dumps(entry.warnings) if entry.warnings else "[]", entry.fault_id)
 
 
-def _log_params(account_id: str, incident_id: str, alert_id: str | None, type: str, summary: str, agent: dict,
+def _log_params(account_id: str, incident_id: str, alert_id: str | None, type: str, summary: str, agent_json: str,
                 channel: dict, event_id: int | None, stamp: str) -> tuple:
-    return (ids.log_entry_id(), incident_id, account_id, incident_id, alert_id, type, summary, _dumps(agent),
+    return (ids.log_entry_id(), incident_id, account_id, incident_id, alert_id, type, summary, agent_json,
             _dumps(channel), event_id, stamp)
 
 
-def _resolve_incident_statements(incident_id: str, agent: dict, stamp: str) -> list[tuple[str, tuple]]:
+def _resolve_incident_statements(incident_id: str, agent_json: str, stamp: str) -> list[tuple[str, tuple]]:
     return [
         ("UPDATE incidents SET status = 'resolved', updated_at = ?, last_status_change_at = ?, resolved_at = ?,"
          " last_status_change_by = ?, ack_timeout_at = NULL, auto_resolve_at = NULL WHERE id = ?",
-         (stamp, stamp, stamp, _dumps(agent), incident_id)),
+         (stamp, stamp, stamp, agent_json, incident_id)),
         ("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE incident_id = ? AND status != 'resolved'",
          (stamp, incident_id)),
     ]
 
 
 class _EventsConnection(sqlite3.Connection):
-    """The events writer's connection, and what it remembers between batches: integrations by routing key
-    and each account's next incident number. Both stay true while no other connection commits (events
-    themselves change neither integrations nor, except through this connection, incident numbers), so
-    each batch first compares `PRAGMA data_version`, which moves when another connection commits."""
+    """The events writer's connection, and what it remembers between batches: integrations by routing key,
+    each account's next incident number, and agents (`_agent`). They stay true while no other connection
+    commits (events themselves change neither integrations nor, except through this connection, incident
+    numbers), so each batch first compares `PRAGMA data_version`, which moves when another connection
+    commits."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.data_version: int | None = None
         self.integrations: dict[str, sqlite3.Row] = {}
         self.next_incident_number: dict[str, int] = {}
+        self.agents: dict[tuple[str, str | None], tuple[dict, str]] = {}  # see `_agent`
 
     def begin_batch(self) -> None:
         """BEGIN IMMEDIATE, forgetting what another connection may have changed since the last batch."""
@@ -1731,6 +1733,7 @@ class _EventsConnection(sqlite3.Connection):
     def forget(self) -> None:
         self.integrations.clear()
         self.next_incident_number.clear()
+        self.agents.clear()
 
 
 def connect_events(path: str) -> _EventsConnection:
@@ -1853,6 +1856,19 @@ def _integration_sync(conn: _EventsConnection, key: str) -> sqlite3.Row | None:
     return row
 
 
+def _agent(conn: _EventsConnection, integration: sqlite3.Row, client: str | None) -> tuple[dict, str]:
+    """Who did it, for incidents and log entries — the integration, named after the event's client — and its
+    JSON, each made once per integration and client."""
+    key = (integration["id"], client)
+    known = conn.agents.get(key)
+    if known is None:
+        if len(conn.agents) >= 256:  # clients are whatever senders write
+            conn.agents.clear()
+        agent = {"id": integration["id"], "type": f"{integration['type']}_reference", "summary": client or "Events API"}
+        known = conn.agents[key] = (agent, _dumps(agent))
+    return known
+
+
 def _apply_alert_sync(conn: _EventsConnection, event: AlertEvent, entry: JournalEntry, now: datetime) -> EventResult:
     """A valid trigger/acknowledge/resolve: its effect on alerts and incidents, its journal row, its log entry."""
     stamp = iso(now)
@@ -1869,12 +1885,7 @@ def _apply_alert_sync(conn: _EventsConnection, event: AlertEvent, entry: Journal
     ).fetchone()
     open_alert = lifecycle.OpenAlert(row[0], row[1], row[2]) if row else None
     decision = lifecycle.decide(event, open_alert)
-    agent = {
-        "id": integration["id"],
-        "type": f"{integration['type']}_reference",
-        "summary": event.client or "Events API",
-    }
-    agent_json = _dumps(agent)
+    agent, agent_json = _agent(conn, integration, event.client)
     channel = {"type": "api", "api": event.api, "summary": event.summary, "details": event.custom_details,
                "client": event.client, "client_url": event.client_url}
     changes: list[IncidentChange] = []
@@ -1932,7 +1943,7 @@ def _apply_alert_sync(conn: _EventsConnection, event: AlertEvent, entry: Journal
         entry.outcome_detail = f"resolved incident {incident_id}"
         conn.execute("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE id = ?",
                      (stamp, open_alert.alert_id))
-        for sql, params in _resolve_incident_statements(incident_id, agent, stamp):
+        for sql, params in _resolve_incident_statements(incident_id, agent_json, stamp):
             conn.execute(sql, params)
         changes.append(IncidentChange(account_id, incident_id, "incident.resolved"))
         log_type, log_summary = "resolve_log_entry", f"Resolved through the API ({event.api})."
@@ -1941,7 +1952,7 @@ def _apply_alert_sync(conn: _EventsConnection, event: AlertEvent, entry: Journal
 
     entry.incident_id = incident_id
     journal_id = _journal_sync(conn, entry)
-    _log_sync(conn, account_id, incident_id, entry.alert_id, log_type, log_summary, agent,
+    _log_sync(conn, account_id, incident_id, entry.alert_id, log_type, log_summary, agent_json,
               {**channel, "event_id": journal_id}, journal_id, stamp)
     return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)
 

@@ -6,7 +6,7 @@ and sends the results back. Only then does the loop answer the batch's callers, 
 committed.
 
 A write is data, not a closure: `(function, *args)`, where `function` is a module-level function of
-`store.py` taking the connection first; batches and results cross as pickles (multiprocessing's framing).
+`store.py` taking the connection first; batches and results cross as pickles in multiprocessing's framing.
 Results are `[(ok, value or exception)]`, one per write. `None` instead of a batch asks the process to
 finish the server's checkpoint of the WAL before its next batch (`store.finish_checkpoint`); it has no answer.
 
@@ -49,15 +49,15 @@ class WriterProcess:
         return self._conn.fileno()
 
     def send(self, writes: list[Write]) -> None:
-        self._conn.send(writes)
+        _send(self._conn, writes)
 
     def finish_checkpoint(self) -> None:
         """Have the process copy the rest of the WAL into the database before its next batch (no answer)."""
-        self._conn.send(None)
+        _send(self._conn, None)
 
     def recv(self) -> list[tuple[bool, Any]]:
         """One batch's results; EOFError or OSError if the process has gone."""
-        return self._conn.recv()
+        return _recv(self._conn)
 
     def close(self, timeout: float = 10.0) -> None:
         """Close our end (the process finishes what it has and exits) and wait for it."""
@@ -67,6 +67,15 @@ class WriterProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+def _send(conn: Connection, value: Any) -> None:
+    """multiprocessing's framing, with plain pickle (its own pickler copies a table of reducers per call)."""
+    conn.send_bytes(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+
+
+def _recv(conn: Connection) -> Any:
+    return pickle.loads(conn.recv_bytes())
 
 
 # The child imports this very copy of the package, whatever the working directory or PYTHONPATH holds.
@@ -88,7 +97,7 @@ def serve(conn: Connection, path: str) -> None:
     try:
         while True:
             try:
-                writes = conn.recv()
+                writes = _recv(conn)
             except (EOFError, OSError):
                 return
             if writes is None:
@@ -99,9 +108,9 @@ def serve(conn: Connection, path: str) -> None:
             except Exception as exc:  # the batch did not commit: every caller hears so
                 results = [(False, exc)] * len(writes)
             try:
-                conn.send(results)
+                _send(conn, results)
             except (pickle.PicklingError, TypeError, AttributeError):  # an exception that does not pickle
-                conn.send([(ok, value if ok else RuntimeError(repr(value))) for ok, value in results])
+                _send(conn, [(ok, value if ok else RuntimeError(repr(value))) for ok, value in results])
             except OSError:
                 return
     finally:

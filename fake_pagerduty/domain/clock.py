@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 
 def iso(moment: datetime) -> str:
-    """PagerDuty's timestamp format: `2026-11-26T11:14:43Z` (what strftime("%Y-%m-%dT%H:%M:%SZ") writes, in a
-    third of the time: every event stamps a few)."""
-    m = moment.astimezone(UTC)
-    return f"{m.year}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
+    """PagerDuty's timestamp format: `2026-11-26T11:14:43Z` (what strftime("%Y-%m-%dT%H:%M:%SZ") writes).
+
+    Every event stamps a few, nearly all in the same few seconds: each second's text is made once."""
+    second = math.floor(moment.timestamp())
+    text = _ISO_SECONDS.get(second)
+    if text is None:
+        if len(_ISO_SECONDS) >= 64:
+            _ISO_SECONDS.clear()
+        m = moment.astimezone(UTC)
+        text = _ISO_SECONDS[second] = (
+            f"{m.year}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z")
+    return text
+
+
+_ISO_SECONDS: dict[int, str] = {}
 
 
 def parse_iso(text: str) -> datetime | None:

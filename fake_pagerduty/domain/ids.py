@@ -19,6 +19,9 @@ def _random(n: int) -> str:
     return "".join(_rng.choices(_ALPHABET, k=n))
 
 
+_process = _random(12)  # log entry ids' middle: drawn once per process
+
+
 def _base36(value: int, n: int) -> str:
     chars = []
     for _ in range(n):
@@ -55,8 +58,9 @@ def long_id() -> str:
 
 
 def log_entry_id() -> str:
-    """Twenty-six characters, like PagerDuty's log entry ids: time first, then random."""
-    return "R" + _time_prefix() + _random(17)
+    """Twenty-six characters, like PagerDuty's log entry ids: `R`, eight of time, twelve drawn once per
+    process, five of the counter (unique within the process, as `long_id`)."""
+    return "R" + _time_prefix() + _process + _base36(next(_sequence) % 36**5, 5)
 
 
 def integration_key() -> str:
