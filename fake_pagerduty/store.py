@@ -260,6 +260,7 @@ class Store:
         self._checkpoint_due = False  # the events thread finishes the checkpointer's pass between two batches
         self._commits = 0
         self._writes = 0  # transactions through `transaction()`: what may have changed webhook targets
+        self._writes_waiting = 0  # transactions waiting for the write lock
         self._webhook_targets_exist: tuple[int, bool] | None = None  # (as of self._writes, whether any)
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
@@ -330,7 +331,12 @@ class Store:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """A short write transaction; the only way anything writes."""
-        async with self._lock:
+        self._writes_waiting += 1  # the events writer's turn ends soon (see `_turn_over`)
+        try:
+            await self._lock.acquire()
+        finally:
+            self._writes_waiting -= 1
+        try:
             db = self._writer
             await db.execute("BEGIN IMMEDIATE")
             try:
@@ -340,6 +346,8 @@ class Store:
                 raise
             await db.execute("COMMIT")
             self._writes += 1  # after COMMIT: a read that started earlier is then known to be stale
+        finally:
+            self._lock.release()
 
     async def _one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
         async with self._reader.execute(sql, params) as cursor:
@@ -476,8 +484,9 @@ class Store:
     # one writer task takes the write lock and has the events connection apply every write queued so far, in
     # arrival order, in ONE transaction (a write that fails spoils nothing else: see `apply_batch`), COMMIT,
     # and only then answers each caller; then it goes straight on with whatever was queued meanwhile, until
-    # the queue is empty or it has held the lock for MAX_BATCHES_PER_TURN batches. So a 2xx still leaves only
-    # after its event is committed, and every other write still waits for `self._lock`.
+    # the queue is empty or — once another write waits for the lock — it has done MAX_BATCHES_PER_TURN
+    # batches. So a 2xx still leaves only after its event is committed, and every other write still waits
+    # for `self._lock`, but a steady stream of events is not stopped every few batches for nothing.
     #
     # The events connection lives either in the writer process (`fake-pagerduty serve`: SQLite's work off
     # this process's GIL), or on a thread of this process, which commits batch after batch itself and has
@@ -517,7 +526,9 @@ class Store:
 
     def _drain_queue(self, loop: asyncio.AbstractEventLoop) -> None:
         """On the events thread: commit batch after batch of queued writes, answering each after its COMMIT."""
-        for _ in range(MAX_BATCHES_PER_TURN):
+        self._turn_batches = 0
+        while not self._turn_over():
+            self._turn_batches += 1
             if self._checkpoint_due:
                 self._checkpoint_due = False
                 finish_checkpoint(self._events_conn)
@@ -554,7 +565,7 @@ class Store:
         self._send_scheduled = False
         if self._turn is None:
             return
-        while self._queue and self._may_send() and self._turn_batches < MAX_BATCHES_PER_TURN:
+        while self._queue and self._may_send() and not self._turn_over():
             size = min(MAX_BATCH, len(self._queue))
             if not self._in_flight and size >= SPLIT_FROM:
                 size = (size + 1) // 2  # and the rest right behind it: two batches, so two groups of callers
@@ -573,6 +584,10 @@ class Store:
         if not self._in_flight:
             self._turn.set_result(None)
             self._turn = None
+
+    def _turn_over(self) -> bool:
+        """Whether the events writer has held the write lock long enough: only once another write waits."""
+        return self._turn_batches >= MAX_BATCHES_PER_TURN and self._writes_waiting > 0
 
     def _may_send(self) -> bool:
         """Whether to send the writer process a batch now: always when it has none; a second one only when
@@ -1667,7 +1682,7 @@ MAX_WRITER_RESTARTS = 3
 SPLIT_FROM = 8  # events queued with nothing in flight: from this many, they go as two batches
 MIN_FOLLOWING = 4  # events queued before a second batch goes while one is in flight (small batches cost more)
 IN_FLIGHT = 2  # batches sent to the writer process and not yet answered: it starts the next as it ends one
-MAX_BATCHES_PER_TURN = 16  # then the events thread gives the write lock back, so other writes get their turn
+MAX_BATCHES_PER_TURN = 16  # at least, before the events writer gives the write lock to another write waiting
 CHECKPOINT_SECONDS = 1.0
 CHECKPOINT_PASSES = 4  # at most, in a row, while each finds more than CHECKPOINT_LEFT_FRAMES new frames
 CHECKPOINT_LEFT_FRAMES = 256  # 1 MB: little enough for the events writer to copy between two batches

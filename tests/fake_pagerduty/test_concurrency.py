@@ -15,7 +15,7 @@ import pytest
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.settings import Settings
 from fake_pagerduty.store import JournalEntry
-from tests.conftest import SAMPLE_KEY
+from tests.conftest import REST_HEADERS, SAMPLE_KEY
 
 V1 = "/generic/2010-04-15/create_event.json"
 V2 = "/v2/enqueue"
@@ -193,3 +193,36 @@ async def test_a_journal_write_that_fails_spoils_nothing_else_in_its_batch(sandb
     assert all(isinstance(results[n], int) for n in (0, 2, 3))
     assert query(sandbox_settings, "SELECT outcome_detail FROM events ORDER BY id") == [
         ("batch test 1",), ("batch test 3",), ("batch test 4",)]
+
+
+async def test_rest_writes_get_their_turn_during_a_steady_stream_of_events(sandbox, sandbox_settings):
+    """The events writer keeps the write lock while events keep coming, but not once another write waits:
+    REST acknowledgements land while 16 clients never stop sending triggers."""
+    assert (await sandbox.post(V2, json=v2("trigger", "to-acknowledge"))).status_code == 202
+    (incident_id,) = query(sandbox_settings, "SELECT id FROM incidents WHERE incident_key = 'to-acknowledge'")[0]
+    answered = 0
+    flowing, stop = asyncio.Event(), asyncio.Event()
+
+    async def client(n: int) -> None:
+        nonlocal answered
+        i = 0
+        while not stop.is_set():
+            i += 1
+            assert (await sandbox.post(V2, json=v2("trigger", f"stream-{n}-{i}"))).status_code == 202
+            answered += 1
+            if answered >= 200:
+                flowing.set()
+
+    clients = [asyncio.create_task(client(n)) for n in range(16)]
+    try:
+        await flowing.wait()
+        for status in ("acknowledged", "resolved"):
+            answer = await asyncio.wait_for(sandbox.put(
+                f"/api/incidents/{incident_id}", headers={**REST_HEADERS, "From": "demo@acme.test"},
+                json={"incident": {"type": "incident_reference", "status": status}}), timeout=20)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["incident"]["status"] == status
+    finally:
+        stop.set()
+        await asyncio.gather(*clients)
+    assert query(sandbox_settings, "SELECT COUNT(*) FROM incidents WHERE incident_key LIKE 'stream-%'") == [(answered,)]
