@@ -656,12 +656,15 @@ class Store:
                 done, shrink = 0, False
                 while True:
                     await asyncio.sleep(CHECKPOINT_SECONDS)
-                    if self._commits != done:
-                        done, shrink = self._commits, True
-                        if await loop.run_in_executor(thread, copy_wal, conn):
-                            self._finish_checkpoint()
-                    elif shrink:
-                        shrink = not await loop.run_in_executor(thread, shrink_wal, conn)
+                    try:
+                        if self._commits != done:
+                            done, shrink = self._commits, True
+                            if await loop.run_in_executor(thread, copy_wal, conn):
+                                self._finish_checkpoint()
+                        elif shrink:
+                            shrink = not await loop.run_in_executor(thread, shrink_wal, conn)
+                    except sqlite3.Error:  # the WAL keeps every frame: nothing is lost, try again next time
+                        logger.exception("checkpointing the WAL failed")
             finally:
                 await asyncio.shield(loop.run_in_executor(thread, conn.close))
 
