@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+_ISO_SECONDS: dict[int, str] = {}  # see `iso`
+
 
 def iso(moment: datetime) -> str:
     """PagerDuty's timestamp format: `2026-11-26T11:14:43Z` (what strftime("%Y-%m-%dT%H:%M:%SZ") writes).
@@ -19,9 +21,6 @@ def iso(moment: datetime) -> str:
         text = _ISO_SECONDS[second] = (
             f"{m.year}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z")
     return text
-
-
-_ISO_SECONDS: dict[int, str] = {}
 
 
 def parse_iso(text: str) -> datetime | None:

@@ -67,7 +67,7 @@ async def _journal(state: State, entry: JournalEntry) -> None:
 
 def active(state: State) -> bool:
     """Whether any fault rule or the rate limit is in force: only then does a request need its keys first."""
-    return bool(state.faults.rules()) or state.rate_limiter.settings.enabled
+    return len(state.faults) > 0 or state.rate_limiter.settings.enabled
 
 
 async def intercept(state: State, receive: Receive, entry: JournalEntry) -> Response | None:

@@ -1,5 +1,5 @@
-"""The events writer process (`fake-pagerduty serve`), and what the events connection remembers between
-batches in either mode."""
+"""The events writer process (`fake-pagerduty serve`), what the events connection remembers between batches,
+and the WAL under a steady stream, in either mode."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import asyncio
 import os
 import signal
 import sqlite3
+import time
 
 import httpx
 import pytest
 
+from fake_pagerduty import store
 from fake_pagerduty.app import create_app
 from fake_pagerduty.cli import build_parser, settings_from_args
 from fake_pagerduty.settings import Settings
@@ -125,3 +127,62 @@ async def test_strict_mode_warns_in_both_modes(tmp_path, mode):
     assert answer.status_code == 202
     [(warnings, dedup_key)] = query(settings, "SELECT warnings, dedup_key FROM events")
     assert dedup_key == "strict" and "unexpected" in warnings
+
+
+CHECKPOINT_INTERVAL = 0.05  # seconds between the checkpointer's rounds in the WAL test, instead of a second
+
+
+@pytest.fixture
+def fast_checkpoints(monkeypatch) -> None:  # requested before `sandbox`, so in force from the app's start
+    monkeypatch.setattr(store, "CHECKPOINT_SECONDS", CHECKPOINT_INTERVAL)
+
+
+def wal_header(settings: Settings) -> tuple[int, int]:
+    """(checkpoint sequence, file size): SQLite adds one to the sequence each time it starts the WAL again."""
+    path = settings.db_path + "-wal"
+    try:
+        with open(path, "rb") as wal:
+            head = wal.read(16)
+        size = os.path.getsize(path)
+    except FileNotFoundError:
+        return -1, 0
+    return (int.from_bytes(head[12:16], "big") if len(head) == 16 else -1), size
+
+
+async def test_the_wal_starts_again_while_events_keep_coming_and_is_truncated_when_they_stop(
+        fast_checkpoints, sandbox, sandbox_settings):
+    """It grew by ~150 MB a second at full load before: a steady stream never let a checkpoint catch up."""
+    sent, sequences, biggest = 0, set(), 0
+    stop = asyncio.Event()
+
+    async def client(n: int) -> None:
+        nonlocal sent
+        while not stop.is_set():
+            event = {"routing_key": SAMPLE_KEY, "event_action": "trigger", "dedup_key": f"stream-{n}-{sent}",
+                     "payload": {"summary": "disk full", "source": "web-01", "severity": "error"}}
+            answer = await sandbox.post(V2, json=event)
+            assert answer.status_code == 202, answer.text
+            sent += 1
+
+    clients = [asyncio.create_task(client(n)) for n in range(16)]
+    deadline = time.monotonic() + 20
+    try:
+        while len(sequences) < 5 and time.monotonic() < deadline:  # events never stop coming meanwhile
+            await asyncio.sleep(CHECKPOINT_INTERVAL / 5)
+            sequence, size = wal_header(sandbox_settings)
+            if sequence >= 0:
+                sequences.add(sequence)
+            biggest = max(biggest, size)
+    finally:
+        stop.set()
+        await asyncio.gather(*clients)
+    assert len(sequences) >= 5, f"the WAL started again {len(sequences) - 1} times in 20 s of events ({sent} events," \
+        f" {biggest} bytes)"
+
+    for _ in range(int(30 / CHECKPOINT_INTERVAL)):  # a quiet interval, then the checkpointer's next round truncates it
+        if not wal_header(sandbox_settings)[1]:
+            break
+        await asyncio.sleep(CHECKPOINT_INTERVAL)
+    assert wal_header(sandbox_settings)[1] == 0, "the WAL was not truncated once events stopped"
+    # every event answered is there, WAL restarts and truncation notwithstanding
+    assert query(sandbox_settings, "SELECT COUNT(*) FROM incidents WHERE incident_key LIKE 'stream-%'") == [(sent,)]
