@@ -245,6 +245,8 @@ class Store:
         self._turn_batches = 0
         self._send_scheduled = False
         self._writer_restarts = 0  # in a row, without a batch answered in between
+        self._writer_restart: asyncio.Task | None = None  # a new writer process being started
+        self._open = False
         self._tempdir: str | None = None
         self.path = path
         self._writer: aiosqlite.Connection | None = None
@@ -282,12 +284,11 @@ class Store:
         for pragma in ("busy_timeout=10000", "query_only=ON"):
             await self._reader.execute(f"PRAGMA {pragma}")
         if self._use_writer_process:
-            self._start_writer_process()
+            await self._start_writer_process()
         else:
-            self._events_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-events")
-            self._events_conn = await asyncio.get_running_loop().run_in_executor(
-                self._events_thread, connect_events, self.path)
+            self._start_events_thread()
         self._closing = False
+        self._open = True
         self._checkpointer = asyncio.create_task(self._checkpoint_wal())
 
     async def close(self) -> None:
@@ -301,8 +302,13 @@ class Store:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._checkpointer
             self._checkpointer = None
+        self._open = False
+        if self._writer_restart is not None:
+            with contextlib.suppress(Exception):
+                await self._writer_restart
+            self._writer_restart = None
         if self._writer_process is not None:
-            asyncio.get_running_loop().remove_reader(self._writer_process.fileno())
+            self._writer_process.detach()
             await asyncio.get_running_loop().run_in_executor(None, self._writer_process.close)
             self._writer_process = None
         if self._events_conn is not None:
@@ -495,9 +501,8 @@ class Store:
     # and reads their next requests, instead of all callers moving as one wave (see docs/benchmarks.md).
 
     async def _submit(self, write: Callable[..., Any], *args: Any) -> Any:
-        if self._events_conn is None and self._writer_process is None:
-            raise RuntimeError("the events writer process stopped" if self._writer_restarts else
-                               "the store is not open")
+        if not self._open:
+            raise RuntimeError("the store is not open")
         future = asyncio.get_running_loop().create_future()
         self._queue.append(((write, *args), future))
         if self._group_commit_task is None:
@@ -546,15 +551,15 @@ class Store:
                 self._commits += 1
             loop.call_soon_threadsafe(_answer, batch, results)
 
-    def _start_writer_process(self) -> None:
-        self._writer_process = WriterProcess(self.path)
-        asyncio.get_running_loop().add_reader(self._writer_process.fileno(), self._on_writer_results)
+    def _start_events_thread(self) -> None:
+        self._events_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-events")
+        self._events_conn = connect_events(self.path)  # used only on that thread from now on
+
+    async def _start_writer_process(self) -> None:
+        self._writer_process = await WriterProcess.start(self.path, self._on_writer_results, self._writer_failed)
 
     async def _process_turn(self) -> None:
         """Under the write lock: feed the writer process until the queue is empty and every batch answered."""
-        if self._writer_process is None:
-            self._fail_queue(RuntimeError("the events writer process stopped"))
-            return
         self._turn = asyncio.get_running_loop().create_future()
         self._turn_batches = 0
         turn = self._turn
@@ -563,7 +568,7 @@ class Store:
 
     def _send_batches(self) -> None:
         self._send_scheduled = False
-        if self._turn is None:
+        if self._turn is None or self._writer_process is None:  # none: a new process is starting, and sends
             return
         while self._queue and self._may_send() and not self._turn_over():
             size = min(MAX_BATCH, len(self._queue))
@@ -576,7 +581,7 @@ class Store:
             except (pickle.PicklingError, TypeError, AttributeError) as exc:  # a bug, never an event
                 _answer(batch, [(False, exc)] * len(batch))
                 continue
-            except (OSError, ValueError):  # the process has gone
+            except OSError:  # the process has gone
                 self._in_flight.append(batch)
                 self._writer_failed()
                 return
@@ -594,13 +599,8 @@ class Store:
         enough has queued (a small batch costs almost as much as a full one: see MIN_FOLLOWING)."""
         return not self._in_flight or (len(self._in_flight) < IN_FLIGHT and len(self._queue) >= MIN_FOLLOWING)
 
-    def _on_writer_results(self) -> None:
-        """The loop's reader callback: one batch committed (or refused) by the writer process."""
-        try:
-            results = self._writer_process.recv()
-        except (EOFError, OSError):
-            self._writer_failed()
-            return
+    def _on_writer_results(self, results: list[tuple]) -> None:
+        """One batch committed (or refused) by the writer process (its channel calls this on the loop)."""
         self._commits += 1
         self._writer_restarts = 0
         _answer(self._in_flight.popleft(), results)
@@ -608,24 +608,51 @@ class Store:
 
     def _writer_failed(self) -> None:
         """The writer process died: its batches in flight fail (they may or may not have committed, and no
-        2xx went out for them); a new process takes the queue — unless they keep dying, when events fail."""
-        asyncio.get_running_loop().remove_reader(self._writer_process.fileno())
-        with contextlib.suppress(Exception):
-            self._writer_process.close(timeout=1.0)
-        self._writer_process = None
+        2xx went out for them); a new process takes the queue. If new ones keep dying, the events are
+        written on a thread of this process from then on: slower, never refused."""
+        if self._writer_process is None:
+            return
+        process, self._writer_process = self._writer_process, None
+        process.detach()
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(None, process.close, 1.0)
         stopped = RuntimeError("the events writer process stopped")
         while self._in_flight:
             batch = self._in_flight.popleft()
             _answer(batch, [(False, stopped)] * len(batch))
+        if not self._open:
+            return
         self._writer_restarts += 1
         if self._writer_restarts > MAX_WRITER_RESTARTS:
-            logger.error("the events writer process stopped %d times in a row; events now fail",
-                         self._writer_restarts)
-            self._fail_queue(stopped)
+            logger.error("the events writer process stopped %d times in a row; events are written on a thread"
+                         " of the server from now on", self._writer_restarts)
+            self._use_thread_from_now_on()
             return
         logger.error("the events writer process stopped; starting a new one")
-        self._start_writer_process()
+        self._writer_restart = asyncio.create_task(self._restart_writer())
+
+    async def _restart_writer(self) -> None:
+        try:
+            await self._start_writer_process()
+        except Exception:
+            logger.exception("starting a new events writer process failed; events are written on a thread of"
+                             " the server from now on")
+            self._use_thread_from_now_on()
+            return
+        finally:
+            self._writer_restart = None
+        if not self._open:
+            return
         self._send_batches()
+
+    def _use_thread_from_now_on(self) -> None:
+        """Give up on the writer process: the turn under way ends, and `_group_commit`'s next turn (the
+        queue is kept) drains on a thread."""
+        self._use_writer_process = False
+        self._start_events_thread()
+        if self._turn is not None:
+            self._turn.set_result(None)
+            self._turn = None
 
     def _fail_queue(self, error: Exception) -> None:
         while self._queue:
