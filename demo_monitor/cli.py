@@ -34,7 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=None, help="random seed of the simulation (default 42)")
     serve.add_argument(
         "--events-api", dest="events_api_version", type=int, choices=(1, 2), default=None,
-        help="PagerDuty Events API version to send with (default 1, the Connect generic API)",
+        help="PagerDuty Events API version to send with (default 2, with the alert's severity; "
+        "1 is the Connect generic API)",
+    )
+    serve.add_argument(
+        "--realert-seconds", type=float, default=None,
+        help="an alert resolved while its condition still holds alerts again after this (default 60)",
     )
     return parser
 
@@ -52,9 +57,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         tick_interval=args.tick_interval,
         seed=args.seed,
         events_api_version=args.events_api_version,
+        realert_seconds=args.realert_seconds,
     )
     if settings.fleet_size < 1:
         raise SystemExit("demo-monitor: --fleet-size must be at least 1")
+    if settings.realert_seconds < 0:
+        raise SystemExit("demo-monitor: --realert-seconds must not be negative")
     if settings.tick_interval <= 0:
         raise SystemExit("demo-monitor: --tick-interval must be positive")
     return settings

@@ -12,49 +12,23 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from demo_monitor import alert_view
 from demo_monitor.broadcast import Broadcaster
 from demo_monitor.connection import Connection
-from demo_monitor.domain import webhooks
-from demo_monitor.domain.alerts import (
-    Alert,
-    Delivery,
-    check_transition,
-    delivery_summary,
-    new_alert_from_rule,
-)
-from demo_monitor.domain.events import event_path, v1_event, v2_event
+from demo_monitor.domain.alerts import Alert, check_transition, new_alert_from_rule
+from demo_monitor.domain.events import CLIENT, event_path, v1_event, v2_event
 from demo_monitor.domain.fleet import BREAK_VALUES, LIMITS, METRICS, Fleet
 from demo_monitor.domain.rules import Cleared, Fired, Rule, RuleEngine, server_status
+from demo_monitor.domain.scenarios import SCENARIOS
+from demo_monitor.domain.still_active import StillActiveAlerts
 from demo_monitor.exceptions import BadRequest, NotFound
+from demo_monitor.incident_check import IncidentCheck
 from demo_monitor.pagerduty import OutboxWorker, utcnow_iso
 from demo_monitor.settings import Settings
 from demo_monitor.store import Store
 
 log = logging.getLogger("demo_monitor")
-
-
-@dataclass(frozen=True)
-class ScenarioStep:
-    at_tick: int
-    server: str
-    metric: str
-    value: float | None  # None = recover
-    ramp_ticks: int = 2
-
-
-SCENARIOS: dict[str, dict] = {
-    "memory-leak": {
-        "title": "Memory leak on www15",
-        "story": "Memory on www15 climbs over ten seconds past 90 %, an alert opens and PagerDuty is paged; "
-        "thirty seconds later the leak is fixed and everything resolves.",
-        "steps": [
-            ScenarioStep(0, "www15", "memory_usage", 97.5, ramp_ticks=10),
-            ScenarioStep(40, "www15", "memory_usage", None, ramp_ticks=4),
-        ],
-    },
-}
 
 
 def validate_fault(metric: object, value: object) -> tuple[str, float]:
@@ -94,6 +68,8 @@ class Monitor:
             history=settings.history_size,
         )
         self.engine = RuleEngine()
+        self.incidents = IncidentCheck(store, worker.client, settings.pagerduty_base)
+        self.still_active = StillActiveAlerts(settings.realert_seconds)
         self.rules: list[Rule] = []
         self._scenario: list[dict] = []  # steps still to run: {"due", "server", "metric", "value", "ramp_ticks"}
         self.scenario_name: str | None = None
@@ -126,8 +102,10 @@ class Monitor:
             if isinstance(transition, Fired):
                 await self._open_alert(transition)
             else:
+                self.still_active.cleared(transition.server, transition.rule_id)
                 await self._clear_alert(transition)
             changed = True
+        changed = await self._realert(sample) or changed
         self.broadcaster.publish("tick", self.tick_message(sample))
         if changed:
             await self.publish_alerts()
@@ -323,7 +301,28 @@ class Monitor:
     async def _clear_alert(self, cleared: Cleared) -> None:
         for alert in await self.store.list_alerts(open_only=True, limit=10000):
             if alert.server == cleared.server and alert.rule_id == cleared.rule_id:
-                await self._transition(alert, "resolve", who="Demo Monitor (recovered)")
+                await self._transition(alert, "resolve", who=CLIENT)
+
+    async def _realert(self, sample: dict[str, dict[str, float]]) -> bool:
+        """A new alert for each condition still active a hold after its alert was resolved."""
+        opened = False
+        for entry in self.still_active.due(self.clock()):
+            rule = next((r for r in self.rules if r.id == entry.rule_id and r.enabled), None)
+            value = sample.get(entry.server, {}).get(rule.metric) if rule else None
+            if rule is None or value is None or not self.engine.is_firing(entry.server, rule.id):
+                continue
+            log.info("condition of alert %s still active after its hold: alerting again", entry.alert_id)
+            await self._open_alert(Fired(entry.server, rule, value))
+            opened = True
+        return opened
+
+    async def alert_changed(self, alert_id: str) -> None:
+        """PagerDuty (a webhook) or a person changed the alert: if it was resolved while its condition still
+        holds, it stays on the dashboard, and alerts again after the hold."""
+        alert = await self.store.get_alert(alert_id)
+        if alert and alert.state == "resolved" and self.engine.is_firing(alert.server, alert.rule_id):
+            self.still_active.note(alert.id, alert.server, alert.rule_id, self.clock())
+        await self.publish_alerts(changed=alert_id)
 
     async def _transition(self, alert: Alert, action: str, who: str) -> Alert:
         new_state = check_transition(alert, action)
@@ -344,68 +343,48 @@ class Monitor:
         if alert is None:
             raise NotFound(f"There is no alert {alert_id!r}.")
         alert = await self._transition(alert, action, who)
-        await self.publish_alerts()
+        await self.alert_changed(alert.id)
         return alert
 
-    async def alerts_json(self, *, open_only: bool = False, limit: int = 200) -> list[dict]:
+    async def alerts_json(self, *, open_only: bool = False, limit: int = 200, check: bool = False) -> list[dict]:
+        """Newest first. `check`: first ask PagerDuty whether their incidents still exist (pages only)."""
         alerts = await self.store.list_alerts(open_only=open_only, limit=limit)
+        return await self._as_json(alerts, check)
+
+    async def active_alerts_json(self, *, limit: int = 50, check: bool = False) -> list[dict]:
+        """What the dashboard shows: open alerts, and resolved ones whose condition is still active."""
+        alerts = await self.store.list_alerts(open_only=True, limit=limit)
+        for alert_id in self.still_active.alert_ids():
+            alert = await self.store.get_alert(alert_id)
+            if alert is not None and alert.state == "resolved":
+                alerts.append(alert)
+        alerts.sort(key=lambda a: a.number, reverse=True)
+        return await self._as_json(alerts[:limit], check)
+
+    async def _as_json(self, alerts: list[Alert], check: bool) -> list[dict]:
+        if check:
+            alerts = await self.incidents.refresh(alerts)
         outbox = await self.store.outbox_for_alerts([a.id for a in alerts])
         return [self.alert_json(a, outbox[a.id]) for a in alerts]
 
-    async def alert_json_by_id(self, alert_id: str) -> tuple[Alert, dict, list[dict]]:
+    async def alert_json_by_id(self, alert_id: str, *, check: bool = False) -> tuple[Alert, dict, list[dict]]:
         alert = await self.store.get_alert(alert_id)
         if alert is None:
             raise NotFound(f"There is no alert {alert_id!r}.")
+        if check:
+            (alert,) = await self.incidents.refresh([alert])
         rows = (await self.store.outbox_for_alerts([alert.id]))[alert.id]
         return alert, self.alert_json(alert, rows), rows
 
     def alert_json(self, alert: Alert, outbox_rows: list[dict]) -> dict:
         rule = next((r for r in self.rules if r.id == alert.rule_id), None)
-        deliveries = [Delivery(r["event_type"], r["status"], r["attempts"], r["last_error"]) for r in outbox_rows]
-        return {
-            "id": alert.id,
-            "number": alert.number,
-            "state": alert.state,
-            "server": alert.server,
-            "metric": alert.metric,
-            "severity": alert.severity,
-            "value": alert.value,
-            "description": alert.description,
-            "details": alert.details,
-            "rule": {
-                "id": alert.rule_id,
-                "metric": alert.metric,
-                "operator": alert.operator,
-                "threshold": alert.threshold,
-                "severity": alert.severity,
-                "for_seconds": rule.for_seconds if rule else None,
-            },
-            "incident_key": alert.incident_key,
-            "opened_at": alert.opened_at,
-            "acknowledged_at": alert.acknowledged_at,
-            "acknowledged_by": alert.acknowledged_by,
-            "resolved_at": alert.resolved_at,
-            "resolved_by": alert.resolved_by,
-            "url": self.alert_url(alert.id),
-            "delivery": delivery_summary(deliveries),
-            "events": [
-                {"event_type": r["event_type"], "status": r["status"], "attempts": r["attempts"],
-                 "last_error": r["last_error"], "created_at": r["created_at"], "sent_at": r["sent_at"]}
-                for r in outbox_rows
-            ],
-            "pagerduty": {
-                "status": alert.pd_status,
-                "by": alert.pd_agent,
-                "incident_url": alert.pd_incident_url,
-                "text": webhooks.pagerduty_status_text(alert),
-            },
-        }
+        return alert_view.alert_json(alert, outbox_rows, rule=rule, url=self.alert_url(alert.id),
+                                     still_active=self.still_active.get(alert.id))
 
     async def publish_alerts(self, changed: str | None = None) -> None:
         if not self.broadcaster.subscribers:
             return
-        open_alerts = await self.alerts_json(open_only=True, limit=50)
-        self.broadcaster.publish("alerts", {"open": open_alerts, "changed": changed})
+        self.broadcaster.publish("alerts", {"open": await self.active_alerts_json(), "changed": changed})
 
     async def on_delivery_change(self, alert_id: str) -> None:
         """The outbox worker recorded an attempt: tell the dashboards, at most about five times a second

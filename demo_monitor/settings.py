@@ -27,10 +27,15 @@ class Settings:
     seed: int = 42
     history_size: int = 300  # samples kept in memory per server and metric
     # delivery to PagerDuty
-    events_api_version: int = 1  # 1 = generic v1 events (the Connect seed), 2 = Events API v2
+    # 2 = Events API v2 (the alert's real severity reaches PagerDuty), 1 = generic v1 events (the Connect seed)
+    events_api_version: int = 2
+    realert_seconds: float = 60.0  # an alert resolved while its condition holds alerts again after this
     retry_base_seconds: float = 0.5
     retry_cap_seconds: float = 30.0
     http_timeout_seconds: float = 10.0
+    # names the monitor answers to besides loopback, --host and --public-url's host (against DNS rebinding);
+    # tests add the made-up names they reach it at
+    allowed_hosts: tuple[str, ...] = ()
     # start the simulator and the outbox worker as background tasks (tests turn this off and drive them)
     autostart: bool = True
 
@@ -61,6 +66,7 @@ class Settings:
             "TICK_INTERVAL": ("tick_interval", float),
             "SEED": ("seed", int),
             "EVENTS_API_VERSION": ("events_api_version", int),
+            "REALERT_SECONDS": ("realert_seconds", float),
         }
         values: dict = {}
         for suffix, (field_name, kind) in names.items():

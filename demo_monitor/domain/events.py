@@ -30,7 +30,7 @@ def v1_event(alert: Alert, event_type: str, *, service_key: str, vendor: str, al
         )
     else:
         verb = "Acknowledged" if event_type == "acknowledge" else "Resolved"
-        suffix = f" by {who}" if who else ""
+        suffix = f" by {who}" if who and who != CLIENT else ""
         body["description"] = f"{verb} in {CLIENT}{suffix}: {alert.description}"
         if who:
             body["details"] = {"by": who}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from demo_monitor.domain.fleet import METRICS
+from demo_monitor.domain.fleet import LABELS, METRICS
 
 SEVERITIES: tuple[str, ...] = ("critical", "error", "warning", "info")
 SEVERITY_RANK: dict[str, int] = {"ok": 0, "info": 1, "warning": 2, "error": 3, "critical": 4}
@@ -53,6 +53,17 @@ def format_value(metric: str, value: float) -> str:
     """98 -> '98%', 97.456 -> '97.5%', 250 -> '250ms'."""
     unit = "ms" if metric == "latency_ms" else "%"
     return f"{round(float(value), 1):g}{unit}"
+
+
+_OPERATOR_WORDS = {">": "above", ">=": "at or above", "<": "below", "<=": "at or below"}
+
+
+def rule_words(metric: str, operator: str, threshold: float, for_seconds: int | None = None) -> str:
+    """'Memory above 90% for 2 seconds': a rule as people say it."""
+    text = f"{LABELS.get(metric, metric)} {_OPERATOR_WORDS.get(operator, operator)} {format_value(metric, threshold)}"
+    if for_seconds:
+        text += f" for {for_seconds} second{'' if for_seconds == 1 else 's'}"
+    return text
 
 
 def validate_rule_edit(metric: str, operator: str, threshold: str | float, severity: str, for_seconds: str | int) -> dict:

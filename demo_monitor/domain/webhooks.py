@@ -7,6 +7,7 @@ import hmac
 from urllib.parse import urlsplit
 
 from demo_monitor.domain.alerts import Alert
+from demo_monitor.domain.events import CLIENT
 
 
 class WebhookError(ValueError):
@@ -49,6 +50,9 @@ def parse_event(payload: object) -> dict:
     data = event.get("data") if isinstance(event.get("data"), dict) else {}
     agent = event.get("agent") if isinstance(event.get("agent"), dict) else {}
     agent_name = agent.get("summary") or agent.get("name")
+    if isinstance(agent.get("type"), str) and agent["type"].endswith("integration_reference"):
+        # an integration did it: ours (the only one sending this alert's key), whatever PagerDuty calls it
+        agent_name = CLIENT
     return {
         "id": event_id,
         "event_type": event_type,
@@ -66,6 +70,7 @@ def changes_for(alert: Alert, event: dict, now: str) -> dict:
         changes["pd_incident_url"] = event["html_url"]
     kind = event["event_type"]
     agent = event["agent"]
+    who = agent if agent == CLIENT else f"{agent or 'someone'} (in PagerDuty)"
     if kind == "incident.triggered":
         changes["pd_status"] = "triggered"
     elif kind in ("incident.unacknowledged", "incident.reopened"):
@@ -76,19 +81,28 @@ def changes_for(alert: Alert, event: dict, now: str) -> dict:
         changes["pd_agent"] = agent
         if alert.state == "open":
             changes.update(state="acknowledged", acknowledged_at=now,
-                           acknowledged_by=f"{agent or 'someone'} (in PagerDuty)")
+                           acknowledged_by=who)
     elif kind == "incident.resolved":
         changes["pd_status"] = "resolved"
         changes["pd_agent"] = agent
         if alert.state != "resolved":
-            changes.update(state="resolved", resolved_at=now, resolved_by=f"{agent or 'someone'} (in PagerDuty)")
+            changes.update(state="resolved", resolved_at=now, resolved_by=who)
     return changes
 
 
+GONE = "gone"  # pd_status of an incident PagerDuty no longer has (a sandbox reset deleted it)
+
+
 def pagerduty_status_text(alert: Alert) -> str | None:
-    """'Acknowledged in PagerDuty by Dana Demo', 'Resolved in PagerDuty by …', 'Triggered in PagerDuty'."""
+    """What PagerDuty did, in PagerDuty's words: 'Acknowledged in PagerDuty by Dana Demo', 'Resolved by Demo
+    Monitor' (this monitor resolved it and PagerDuty followed), 'Triggered in PagerDuty'."""
     if not alert.pd_status:
         return None
+    if alert.pd_status == GONE:
+        return "This incident no longer exists in PagerDuty"
+    if alert.pd_agent == CLIENT:
+        verb = {"acknowledged": "Acknowledged", "resolved": "Resolved"}.get(alert.pd_status)
+        return f"{verb} by {CLIENT}" if verb else "Triggered in PagerDuty"
     by = f" by {alert.pd_agent}" if alert.pd_agent else ""
     if alert.pd_status == "acknowledged":
         return f"Acknowledged in PagerDuty{by}"

@@ -166,6 +166,10 @@
         li.appendChild(link);
         li.appendChild(document.createTextNode(" "));
         li.appendChild(badge("state-" + a.state, a.state));
+        if (a.state === "resolved" && a.condition === "active") {
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(badge("condition-active", "condition still active"));
+        }
         li.appendChild(document.createTextNode(" "));
         var d = badge("delivery-" + a.delivery.status, deliveryText(a.delivery));
         d.title = a.delivery.reason || "";
@@ -246,20 +250,57 @@
     b.textContent = msg.connected ? "PagerDuty: " + msg.service_name : "PagerDuty: not connected";
   }
 
+  // While the monitor cannot be reached the page says so (EventSource reconnects by itself).
+  var liveStatus = document.getElementById("live-status");
+  function setLive(ok) {
+    if (!liveStatus) return;
+    liveStatus.textContent = ok ? "" : "Reconnecting\u2026";
+    liveStatus.className = "live-status" + (ok ? "" : " stale");
+  }
+
   var es = null;
   if (window.EventSource) {
     es = new EventSource("/api/stream");
+    es.addEventListener("open", function () { setLive(true); });
+    es.addEventListener("error", function () { setLive(false); });
     es.addEventListener("tick", function (e) { onTick(JSON.parse(e.data)); });
     es.addEventListener("alerts", function (e) { onAlerts(JSON.parse(e.data)); });
     es.addEventListener("integration", function (e) { onIntegration(JSON.parse(e.data)); });
   }
 
-  // the Connect button image comes from PagerDuty; if it cannot load, the link's text is enough
+  // the Connect button image comes from PagerDuty; if it cannot load, the link's text shows instead
   document.querySelectorAll(".connect-button img").forEach(function (img) {
-    function hide() { img.style.display = "none"; }
-    if (img.complete && img.naturalWidth === 0) hide();
-    img.addEventListener("error", hide);
+    function drop() { if (img.parentNode) img.parentNode.removeChild(img); }
+    if (img.complete && img.naturalWidth === 0) drop();
+    img.addEventListener("error", drop);
   });
+
+  // forms that undo something ask first: <form data-confirm="Disconnect from PagerDuty?">
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  // "3 minutes ago" stays true while the page is open (the exact time is in the title)
+  function relative(iso) {
+    var then = Date.parse(iso);
+    if (isNaN(then)) return null;
+    var delta = (Date.now() - then) / 1000, s = Math.abs(delta), text;
+    if (s < 10) return "just now";
+    function plural(n, unit) { n = Math.floor(n); return n + " " + unit + (n === 1 ? "" : "s"); }
+    if (s < 60) text = plural(s, "second");
+    else if (s < 3600) text = plural(s / 60, "minute");
+    else if (s < 86400) text = plural(s / 3600, "hour");
+    else text = plural(s / 86400, "day");
+    return delta > 0 ? text + " ago" : "in " + text;
+  }
+  window.setInterval(function () {
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var text = relative(el.getAttribute("datetime"));
+      if (text) setText(el, text);
+    });
+  }, 15000);
 
   // the alerts list reloads (at most every few seconds) when alerts change
   var reloadPending = false;

@@ -16,7 +16,7 @@ from demo_monitor.web.templating import render
 async def alerts_page(request: Request):
     monitor = request.app.state.monitor
     state = request.query_params.get("state")
-    alerts = await monitor.alerts_json(limit=300)
+    alerts = await monitor.alerts_json(limit=300, check=True)
     if state in STATES:
         alerts = [a for a in alerts if a["state"] == state]
     else:
@@ -26,7 +26,7 @@ async def alerts_page(request: Request):
 
 async def alert_page(request: Request):
     monitor = request.app.state.monitor
-    _, alert, _ = await monitor.alert_json_by_id(request.path_params["alert_id"])
+    _, alert, _ = await monitor.alert_json_by_id(request.path_params["alert_id"], check=True)
     return await render(request, "alert.html", {"alert": alert, "message": request.query_params.get("message")})
 
 

@@ -7,8 +7,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from demo_monitor.domain.scenarios import SCENARIOS
 from demo_monitor.exceptions import BadRequest
-from demo_monitor.monitor import SCENARIOS
 from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 
@@ -26,7 +26,7 @@ async def home(request: Request):
         "featured": featured,
         "history": monitor.fleet.history(featured) if featured else {},
         "thresholds": monitor.thresholds(),
-        "open_alerts": await monitor.alerts_json(open_only=True, limit=50),
+        "open_alerts": await monitor.active_alerts_json(check=True),
         "scenarios": SCENARIOS,
         "scenario_running": monitor.scenario_name,
         "message": request.query_params.get("message"),

@@ -10,7 +10,7 @@ from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 
 _MESSAGES = {
-    "connected": "Connected to PagerDuty.",
+    "connected": "All set: alerts from this monitor now page the on-call person in PagerDuty.",
     "cancelled": "The PagerDuty integration was cancelled. The monitor is not connected.",
     "disconnected": "Disconnected from PagerDuty. New alerts are no longer sent.",
     "saved": "Settings saved.",

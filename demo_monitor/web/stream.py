@@ -17,7 +17,7 @@ async def events(request: Request):
     async def messages():
         subscription = broadcaster.subscribe()  # before the snapshot: later changes are queued, not lost
         try:
-            open_alerts = await monitor.alerts_json(open_only=True, limit=50)
+            open_alerts = await monitor.active_alerts_json()
             yield broadcaster.message("alerts", {"open": open_alerts, "changed": None, "snapshot": True})
             yield broadcaster.message("integration", await request.app.state.connection.integration_json())
             async for message in subscription:

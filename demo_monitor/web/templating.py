@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from importlib import resources
 
 import jinja2
@@ -9,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
+from demo_monitor.domain import humanize
 from demo_monitor.domain.fleet import LABELS, UNITS
-from demo_monitor.domain.rules import format_value
+from demo_monitor.domain.rules import format_value, rule_words
 from demo_monitor.web.security import csrf_token
 
 _env = jinja2.Environment(
@@ -20,7 +23,22 @@ _env = jinja2.Environment(
 )
 _env.filters["fmt"] = format_value
 _env.filters["when"] = lambda iso: (iso or "").replace("T", " ").replace("Z", " UTC")
+_env.filters["exact"] = humanize.exact
+_env.filters["between"] = humanize.between
+
+
+@jinja2.pass_context
+def _relative(context, iso: str | None) -> str:
+    """'3 minutes ago' by the monitor's clock."""
+    request = context.get("request")
+    monitor = getattr(request.app.state, "monitor", None) if request is not None else None
+    now = monitor.clock() if monitor is not None else time.time()
+    return humanize.relative(iso, datetime.fromtimestamp(now, UTC))
+
+
+_env.filters["relative"] = _relative
 _env.globals["LABELS"] = LABELS
+_env.globals["rule_words"] = rule_words
 _env.globals["UNITS"] = UNITS
 templates = Jinja2Templates(env=_env)
 

@@ -42,6 +42,9 @@ def monitor_settings(tmp_path) -> Settings:
         public_url="http://monitor.test",
         autostart=False,
         fleet_size=24,
+        # the legacy v1 path, whose exact bodies most tests here check; the default (v2, with the alert's
+        # severity) is tested in test_default_events.py
+        events_api_version=1,
     )
 
 
@@ -55,6 +58,8 @@ class FakePagerDuty:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         import json
 
+        if request.method != "POST":  # PagerDuty has nothing else here (e.g. no sandbox controls)
+            return httpx.Response(404, json={"error": "not found"})
         body = json.loads(request.content)
         if self.script:
             step = self.script.pop(0)

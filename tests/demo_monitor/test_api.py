@@ -39,7 +39,7 @@ async def test_a_fault_opens_an_alert_and_deleting_it_resolves_the_alert(app, cl
     await ticks(app, 4, clock)
     alerts = (await client.get("/api/alerts")).json()["alerts"]
     assert alerts[0]["state"] == "resolved"
-    assert alerts[0]["resolved_by"] == "Demo Monitor (recovered)"
+    assert alerts[0]["resolved_by"] == "Demo Monitor"
 
 
 async def test_bad_fault_requests_get_clear_4xx(client):

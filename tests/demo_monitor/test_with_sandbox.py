@@ -33,8 +33,9 @@ def pd_transport(sandbox_app) -> Switchable:
 
 @pytest.fixture
 async def monitor(tmp_path, clock, pd_transport):
+    # the legacy v1 path (these tests check v1 answers and v1 faults); the default, v2: test_default_events.py
     settings = Settings(db_path=str(tmp_path / "monitor.db"), pagerduty_url="http://sandbox.test",
-                        public_url="http://monitor.test", autostart=False)
+                        public_url="http://monitor.test", autostart=False, events_api_version=1)
     app = create_app(settings, transport=pd_transport, backoff=lambda attempts: 1.0, clock=clock)
     async with app.router.lifespan_context(app):
         yield app
@@ -210,7 +211,28 @@ async def test_acknowledged_and_resolved_in_pagerduty_show_on_the_alert(wired, s
         await monitor.state.worker.run_once()
         assert [i["status"] for i in await incidents(sandbox_app, alert["id"])] == ["resolved"]
         final = await alert_when(monitor, sandbox_app, alert["id"], lambda a: a.pd_status == "resolved")
-        assert final.state == "resolved" and final.resolved_by == "Demo Monitor (recovered)"
+        assert final.state == "resolved" and final.resolved_by == "Demo Monitor"
         data = (await client.get(f"/api/alerts/{alert['id']}")).json()
-        assert data["pagerduty"]["text"].startswith("Resolved in PagerDuty")
+        # PagerDuty's resolve came from the monitor's own integration: one wording on both sides
+        assert data["pagerduty"]["text"] == "Resolved by Demo Monitor"
         assert [(e["event_type"], e["status"]) for e in data["events"]] == [("trigger", "sent"), ("resolve", "sent")]
+
+
+async def test_after_a_sandbox_reset_the_alert_says_its_incident_is_gone(wired, sandbox_app, sandbox, clock):
+    """Issue 16, point 3: no link to a 404 page once the sandbox's Reset deleted the incident."""
+    monitor = wired
+    alert = await break_www15(monitor, clock)
+    await monitor.state.worker.run_once()
+    await alert_when(monitor, sandbox_app, alert["id"], lambda a: a.pd_status == "triggered")
+    transport = httpx.ASGITransport(app=monitor)
+    async with httpx.AsyncClient(transport=transport, base_url="http://monitor.test") as client:
+        page = (await client.get(f"/alerts/{alert['id']}")).text
+        assert "Triggered in PagerDuty" in page and ">open the incident</a>" in page  # it exists: linked
+
+        assert (await sandbox.post("/_sandbox/reset")).status_code == 200
+        page = (await client.get(f"/alerts/{alert['id']}")).text
+        assert "This incident no longer exists in PagerDuty" in page
+        assert "open the incident" not in page and "/incidents/" not in page
+        data = (await client.get(f"/api/alerts/{alert['id']}")).json()["pagerduty"]
+        assert (data["status"], data["incident_url"]) == ("gone", None)
+        assert "no longer exists in PagerDuty" in (await client.get("/")).text  # the dashboard agrees
