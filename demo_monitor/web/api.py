@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from demo_monitor import json_body
 from demo_monitor.exceptions import BadRequest, NotFound
 from demo_monitor.web.errors import UnsupportedMediaType
 
@@ -25,8 +26,8 @@ async def _json_body(request: Request, *, required: bool = True) -> dict:
         # browsers cannot send application/json across origins without asking first: this is our CSRF guard
         raise UnsupportedMediaType("Send the body as application/json.")
     try:
-        data = json_body.parse(body)
-    except ValueError:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise BadRequest("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
