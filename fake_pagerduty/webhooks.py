@@ -27,6 +27,7 @@ from fake_pagerduty.domain import ids, rest_objects
 from fake_pagerduty.domain import webhooks as rules
 from fake_pagerduty.domain.clock import iso, parse_iso
 from fake_pagerduty.store import IncidentChange
+from fake_pagerduty.webhook_guard import OwnAddressGuard
 
 log = logging.getLogger("fake_pagerduty.webhooks")
 T = TypeVar("T")
@@ -65,6 +66,7 @@ class Webhooks:
         self._progressed = asyncio.Condition()
         self._tasks: list[asyncio.Task] = []
         self._unlisten: Callable[[], None] | None = None
+        self._guard = OwnAddressGuard(state)  # never a delivery to the sandbox's own address and port
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -252,13 +254,16 @@ class Webhooks:
         settings = self._state.settings
         status_code: int | None = None
         error: str | None = None
+        refused: str | None = None
         try:
-            response = await client.post(
-                delivery["url"], content=delivery["body"].encode("utf-8"), headers=delivery["headers"]
-            )
-            status_code = response.status_code
-            if not 200 <= status_code < 300:
-                error = f"HTTP {status_code}"
+            error = refused = await self._guard.refusal(delivery["url"])
+            if refused is None:
+                response = await client.post(
+                    delivery["url"], content=delivery["body"].encode("utf-8"), headers=delivery["headers"]
+                )
+                status_code = response.status_code
+                if not 200 <= status_code < 300:
+                    error = f"HTTP {status_code}"
         except Exception as exc:  # network errors, timeouts, bad URLs: all count as a failed attempt
             error = f"{type(exc).__name__}: {exc}".rstrip(": ")
         now = self._state.clock.now()
@@ -266,7 +271,7 @@ class Webhooks:
         next_attempt_at = None
         if error is None:
             status = "delivered"
-        elif attempts >= settings.webhook_max_attempts:
+        elif refused or attempts >= settings.webhook_max_attempts:  # a refused URL stays refused: no retry
             status = "failed"
         else:
             status = "pending"

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from fake_pagerduty.domain import ids
 from fake_pagerduty.domain import webhooks as rules
+from fake_pagerduty.domain.own_endpoints import OwnEndpoints
 from fake_pagerduty.errors import RestError
 from fake_pagerduty.web import rest_common
 
@@ -22,6 +23,13 @@ async def _check_filter(request: Request, account_id: str, filter_type: str, fil
             raise RestError.invalid_input(f"Filter service {filter_id} was not found")
     elif filter_id is not None and filter_id != account_id:
         raise RestError.invalid_input(f"Filter account {filter_id} is not the account of this API key")
+
+
+def _refuse_the_sandbox_itself(settings, url: str) -> None:
+    """A URL that plainly names the sandbox (any spelling of its own address and port) could reach its
+    controls (`/_sandbox/reset`): refused here, and again by the delivery worker whatever the URL resolves to."""
+    if OwnEndpoints.from_settings(settings).names_self(url):
+        raise RestError.invalid_input("Delivery method url must not point at the sandbox itself")
 
 
 async def _subscription(request: Request, account_id: str) -> dict:
@@ -52,6 +60,7 @@ async def create_subscription(request: Request) -> Response:
     sub = rules.validate_subscription(await rest_common.json_body(request))
     if isinstance(sub, list):
         raise RestError.invalid_input(*sub)
+    _refuse_the_sandbox_itself(state.settings, sub.url)
     filter_id = sub.filter_id
     await _check_filter(request, account_id, sub.filter_type, filter_id)
     row = await state.store.create_webhook_subscription(
