@@ -3,13 +3,17 @@
 - The session cookie (`pd_session`) holds a random id; SQLite keeps its SHA-256, the user and a CSRF token.
   A new id on every sign-in; sign-out deletes it. HttpOnly, SameSite=Lax, Path=/ (Secure over HTTPS).
 - Forms of a signed-in person carry the session's CSRF token. Anonymous forms (sign in, sign up, cancel at
-  the sign-in step) use a per-browser token in the `pd_csrf` cookie, submitted again in the form
-  (double submit). `SessionMiddleware` loads both before any handler runs, so every template can call
-  `csrf_field()` and see `session`.
+  the sign-in step) carry a token bound to the browser's pre-session id (the random `pd_csrf` cookie): an
+  HMAC of that id under a secret the process makes at start, so a cookie and token made up elsewhere (a
+  planted `pd_csrf` with a "matching" token, to sign a victim into someone else's account) are refused.
+  Browsers that say where a form came from (`Sec-Fetch-Site`) must say it came from the sandbox's own pages.
+  `SessionMiddleware` loads both before any handler runs, so every template can call `csrf_field()` and see
+  `session`.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -113,10 +117,24 @@ def login_url(next_path: str) -> str:
 # ---- CSRF ----------------------------------------------------------------------------------------------------
 
 
+def _csrf_secret(state) -> bytes:
+    """The key of anonymous forms' tokens: made once per app (a restart asks open sign-in forms to reload)."""
+    secret = getattr(state, "csrf_secret", None)
+    if secret is None:
+        secret = state.csrf_secret = secrets.token_bytes(32)
+    return secret
+
+
+def _bound_token(request: Request, pre_session_id: str) -> str:
+    digest = hmac.new(_csrf_secret(request.app.state), b"pd_csrf:" + pre_session_id.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+
+
 def browser_token(request: Request) -> str:
-    """The per-browser token for anonymous forms (its cookie is set with the response that uses it)."""
+    """The token for anonymous forms, bound to this browser's pre-session id (its cookie is set with the
+    response that uses it)."""
     request.state.browser_csrf_used = True
-    return request.state.browser_csrf
+    return _bound_token(request, request.state.browser_csrf)
 
 
 def form_token(request: Request) -> str:
@@ -144,19 +162,29 @@ def _forbidden() -> PageError:
                      "and try again.")
 
 
+def _same(submitted, expected: str) -> bool:
+    """A constant-time comparison that takes any submitted value (compare_digest refuses non-ASCII text)."""
+    if not isinstance(submitted, str):
+        return False
+    return hmac.compare_digest(submitted.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def check_csrf(request: Request, form) -> None:
     """A signed-in person's form: its token must be the session's."""
     session = current(request)
     submitted = form.get(CSRF_FIELD)
-    if not session or not isinstance(submitted, str) or not hmac.compare_digest(submitted, session["csrf_token"]):
+    if not session or not _same(submitted, session["csrf_token"]):
         raise _forbidden()
 
 
 def check_browser_csrf(request: Request, form) -> None:
-    """An anonymous form: its token must equal the browser's CSRF cookie."""
+    """An anonymous form: its token must be the one the sandbox issued for the browser's `pd_csrf` cookie, and
+    a browser that names the form's origin (`Sec-Fetch-Site`) must name the sandbox's own pages."""
     cookie = request.state.browser_csrf_cookie
     submitted = form.get(CSRF_FIELD)
-    if not cookie or not isinstance(submitted, str) or not hmac.compare_digest(submitted, cookie):
+    if not cookie or not _same(submitted, _bound_token(request, cookie)):
+        raise _forbidden()
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
         raise _forbidden()
 
 

@@ -142,12 +142,13 @@ async def test_handshakes_never_redirect_outside_the_partner_apps_origins(sandbo
             assert "location" not in answer.headers
     # The forms refuse the same values, sent straight to their POST endpoints with a valid token.
     session_token = csrf((await sandbox.get("/incidents")).text)
+    browser_token = csrf((await sandbox.get("/login")).text, "/login")  # bound to this browser's pd_csrf cookie
     for path, fields in (("/connect", {"vendor": "demo-monitor", "callback": callback}),
                          ("/connect/cancel", {"vendor": "demo-monitor", "callback": callback}),
                          ("/install/integration", {"app_id": "PDEMOMN", "redirect_url": callback, "version": "2"}),
                          ("/install/integration/cancel", {"app_id": "PDEMOMN", "redirect_url": callback,
                                                           "version": "2"})):
-        token = sandbox.cookies.get("pd_csrf") if path in BROWSER_TOKEN_FORMS else session_token
+        token = browser_token if path in BROWSER_TOKEN_FORMS else session_token
         for action in ("create", "cancel"):
             answer = await sandbox.post(path, data={"csrf_token": token, "action": action,
                                                     "service_name": "Redirected", **fields})

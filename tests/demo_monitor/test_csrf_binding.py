@@ -1,0 +1,70 @@
+"""The monitor's CSRF tokens are bound to its session (an HMAC of the session id under the app's secret), and
+the Disconnect form carries and requires one."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+import httpx
+
+from demo_monitor.web.security import COOKIE_NAME
+from tests.demo_monitor.conftest import connect, csrf
+
+DISCONNECT = "/integrations/pagerduty/disconnect"
+PLANTED_SESSION = "planted-session-id-0123456789-abcdefghijklmnop"
+
+
+def browser(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://monitor.test")
+
+
+async def connected(client) -> bool:
+    return (await client.get("/api/integration")).json()["connected"]
+
+
+async def test_the_disconnect_form_carries_the_sessions_token(app, client):
+    await connect(app)
+    page = (await client.get("/integrations/pagerduty")).text
+    form = re.search(r'<form[^>]*action="/integrations/pagerduty/disconnect".*?</form>', page, re.S)
+    assert form, "no Disconnect form"
+    assert f'name="csrf_token" value="{await csrf(client, "/integrations/pagerduty")}"' in form.group(0)
+
+
+async def test_disconnect_without_a_valid_token_is_refused_and_changes_nothing(app, client):
+    await connect(app)
+    await client.get("/")  # the browser has its session cookie
+    for data in ({}, {"csrf_token": ""}, {"csrf_token": "forged"}, {"csrf_token": "0" * 64}):
+        response = await client.post(DISCONNECT, data=data)
+        assert response.status_code == 403, data
+        assert await connected(client)
+    response = await client.post(DISCONNECT, data={"csrf_token": await csrf(client, "/integrations/pagerduty")})
+    assert response.status_code == 303
+    assert not await connected(client)
+
+
+async def test_a_token_works_only_in_the_session_it_was_made_for(app, client):
+    await connect(app)
+    token = await csrf(client, "/integrations/pagerduty")
+    async with browser(app) as other:
+        other_token = await csrf(other, "/integrations/pagerduty")
+        assert other_token != token
+        assert (await other.post(DISCONNECT, data={"csrf_token": token})).status_code == 403
+    assert (await client.post(DISCONNECT, data={"csrf_token": other_token})).status_code == 403
+    assert await connected(client)
+
+
+async def test_a_planted_session_with_a_token_made_without_the_secret_is_refused(app):
+    await connect(app)
+    guesses = [
+        PLANTED_SESSION,
+        hashlib.sha256(PLANTED_SESSION.encode()).hexdigest(),
+        hmac.new(b"", b"csrf:" + PLANTED_SESSION.encode(), hashlib.sha256).hexdigest(),
+        hmac.new(b"another-secret", b"csrf:" + PLANTED_SESSION.encode(), hashlib.sha256).hexdigest(),
+    ]
+    async with browser(app) as victim:
+        victim.cookies.set(COOKIE_NAME, PLANTED_SESSION, domain="monitor.test")
+        for guess in guesses:
+            assert (await victim.post(DISCONNECT, data={"csrf_token": guess})).status_code == 403
+        assert await connected(victim)
