@@ -1,8 +1,11 @@
 """Sign in, sign up and sign out.
 
-Failed sign-ins are counted per email (`app.state.login_failures`); past the limit the sign-in page answers
-429 until the window passes. After signing in, people go where they were going (`?next=`, same-site paths
-only), so a handshake resumes where it left off.
+Failed sign-ins are counted per email (`app.state.login_failures`) and per client address
+(`app.state.login_failures_by_address`, which a success does not clear, so trying many emails from one place
+is limited too); past either limit the sign-in page answers 429 until the window passes. An unknown email
+costs the same password check as a wrong password (`passwords.check_sign_in`), so timing does not tell which
+emails have accounts. After signing in, people go where they were going (`?next=`, same-site paths only), so
+a handshake resumes where it left off.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from starlette.responses import RedirectResponse, Response
 from fake_pagerduty import seed
 from fake_pagerduty.domain import accounts
 from fake_pagerduty.domain.callbacks import safe_next
+from fake_pagerduty.domain.throttle import FailureWindow
 from fake_pagerduty.errors import PageError
-from fake_pagerduty.passwords import hash_password, verify_password
+from fake_pagerduty.passwords import check_sign_in, hash_password
 from fake_pagerduty.store import Conflict
 from fake_pagerduty.web import sessions
 from fake_pagerduty.web.connect import handshake_from_next
@@ -41,10 +45,19 @@ async def login_page(request: Request) -> Response:
     return await _login_page(request, safe_next(request.query_params.get("next")))
 
 
+def _address_failures(state) -> FailureWindow:
+    """Failed sign-ins per client address (30 in 5 minutes: everyone on a laptop shares 127.0.0.1), kept on
+    `app.state.login_failures_by_address` from the app's first sign-in."""
+    window = getattr(state, "login_failures_by_address", None)
+    if window is None:
+        window = state.login_failures_by_address = FailureWindow(limit=30, window_seconds=300)
+    return window
+
+
 def _too_many() -> PageError:
     return PageError(429, "Too many failed sign-in attempts",
-                     "This account has had too many failed sign-ins in the last few minutes. Wait a few minutes "
-                     "and try again.")
+                     "There have been too many failed sign-ins for this account, or from this address, in the last "
+                     "few minutes. Wait a few minutes and try again.")
 
 
 async def login(request: Request) -> Response:
@@ -54,13 +67,16 @@ async def login(request: Request) -> Response:
     next_path = safe_next(_field(form, "next"))
     email = _field(form, "email").strip()
     key = email.casefold()
+    address = request.client.host if request.client else ""
     now = state.clock.now()
-    if state.login_failures.blocked(key, now):
+    by_address = _address_failures(state)
+    if state.login_failures.blocked(key, now) or by_address.blocked(address, now):
         raise _too_many()
     user = await state.store.user_for_sign_in(email) if email else None
     password = _field(form, "password")
-    if user is None or not await run_in_threadpool(verify_password, user["password_hash"], password):
+    if not await run_in_threadpool(check_sign_in, user["password_hash"] if user else None, password) or not user:
         state.login_failures.fail(key, now)
+        by_address.fail(address, now)
         return await _login_page(request, next_path, email=email, error="Wrong email or password.", status=400)
     state.login_failures.clear(key)
     response = RedirectResponse(next_path, status_code=303)
