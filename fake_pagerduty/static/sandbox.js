@@ -305,6 +305,8 @@
       case "full-reset":
         var full = button.dataset.action === "full-reset";
         if (full && !window.confirm("Wipe everything, including accounts and partner apps, and seed again?")) return;
+        if (!full && !window.confirm("Delete every incident, event and fault? Connected monitors keep alerts " +
+            "whose incidents will no longer exist here.")) return;
         run(api("POST", "/_sandbox/reset" + (full ? "?full=true" : "")), full ? "Sandbox fully reset" : "Sandbox reset")
           .then(loadJournal);
         break;

@@ -183,6 +183,9 @@ async def connect_submit(request: Request) -> Response:
     new_names, existing = [], []
     if action == "use":
         existing = [_text(form.get("service_id"))]
+        reused = await _partner_integration(store, session, existing[0], handshake.partner["vendor_key"])
+        if reused is not None:  # connecting again to the same service: its key, not a second integration
+            return _leave(with_query(handshake.target, {"account": session["subdomain"], **reused}))
     else:
         name, problem = accounts.clean_service_name(_text(form.get("service_name")))
         if problem:
@@ -204,6 +207,17 @@ async def connect_submit(request: Request) -> Response:
         "service_key": result["integration_key"],
         "service_name": result["service_name"],
     }))
+
+
+async def _partner_integration(store: Store, session: dict, service_id: str, vendor_key: str) -> dict | None:
+    """The partner's integration already on this service of the account, as callback fields, if there is one."""
+    service = await store.service(session["account_id"], service_id) if service_id else None
+    if service is None:
+        return None
+    for integration in await store.service_integrations(service["id"]):
+        if integration.get("vendor_key") == vendor_key:
+            return {"service_key": integration["integration_key"], "service_name": service["name"]}
+    return None
 
 
 def install_config(made: list[dict], session: dict) -> str:

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from fake_pagerduty.domain import alert_view, incident_actions
 from fake_pagerduty.domain.callbacks import safe_next
 from fake_pagerduty.errors import PageError
-from fake_pagerduty.web import sessions
+from fake_pagerduty.web import console_text, sessions
 
 PAGE_SIZE = 50
 FILTERS = {
@@ -26,15 +26,10 @@ FILTERS = {
     "acknowledged": ("acknowledged",),
     "resolved": ("resolved",),
 }
-LOG_LABELS = {
-    "trigger_log_entry": "Triggered",
-    "acknowledge_log_entry": "Acknowledged",
-    "resolve_log_entry": "Resolved",
-    "unacknowledge_log_entry": "Unacknowledged",
-}
 
 
 def _render(request: Request, template: str, context: dict, status: int = 200, headers: dict | None = None):
+    console_text.install(request.app.state.templates.env)
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status,
                                                         headers=headers)
 
@@ -98,17 +93,6 @@ async def incidents_live(request: Request) -> Response:
                    headers={"X-Console-Version": version, "Cache-Control": "no-store"})
 
 
-def _who(entry: dict) -> str:
-    agent = entry.get("agent") if isinstance(entry.get("agent"), dict) else {}
-    summary = agent.get("summary") or agent.get("id") or "someone"
-    kind = agent.get("type", "")
-    if kind == "user_reference":
-        return f"by {summary}"
-    if kind == "service_reference":
-        return f"by the service ({summary})"
-    return f"via {summary}"
-
-
 async def incident_detail(request: Request) -> Response:
     session = sessions.require(request)
     store = request.app.state.store
@@ -127,13 +111,18 @@ async def incident_detail(request: Request) -> Response:
             "source": alert_view.source_link(body.get("client"), body.get("client_url")),
             "payload": body.get("payload") if isinstance(body.get("payload"), dict) else {},
         })
+    names = {i["id"]: i["name"] for i in await store.service_integrations(incident["service_id"]) if i.get("name")}
     timeline = [
-        {**entry, "label": LOG_LABELS.get(entry["type"], entry["type"]), "who": _who(entry)}
+        {**entry, "label": console_text.LOG_LABELS.get(entry["type"], entry["type"]),
+         "who": console_text.who(entry, names)}
         for entry in await store.incident_timeline(incident["id"])
     ]
+    first = {kind: next((e["created_at"] for e in timeline if e["type"] == kind), None)
+             for kind in ("acknowledge_log_entry", "resolve_log_entry")}
     deliveries = _deliveries(await store.webhook_deliveries_for_incident(incident["id"]))
     return _render(request, "incident.html", {
         "nav": "incidents", "incident": incident, "alerts": alerts, "timeline": timeline, "deliveries": deliveries,
+        "acknowledged_at": first["acknowledge_log_entry"], "resolved_at": first["resolve_log_entry"],
         "here": f"/incidents/{incident['id']}", "version": version, "fingerprint": _fingerprint(incident),
     })
 

@@ -110,6 +110,14 @@ async def test_use_an_existing_service_adds_an_integration_to_it(sandbox, sandbo
     other = await sandbox.post("/connect", data=connect_form(csrf(page), action="use", service_id="PNOPE00"))
     assert other.status_code == 400
 
+    # Issue 16: connecting again to the same service reuses the partner's integration (one "Demo Monitor" there)
+    again = await sandbox.post("/connect", data=connect_form(csrf(page), action="use", service_id="PWEBS00"))
+    assert again.status_code == 302
+    assert query_of(again.headers["location"]) == {"state": ["x"], "account": ["acme"], "service_key": [key],
+                                                   "service_name": ["Acme Website"]}
+    keys = db_rows(sandbox_settings.db_path, "SELECT integration_key FROM integrations WHERE service_id = 'PWEBS00'")
+    assert sorted(r["integration_key"] for r in keys) == sorted([SAMPLE_KEY, key])
+
 
 async def test_cancel_returns_error_cancelled_only(sandbox, sandbox_settings):
     await sign_in(sandbox)
