@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import contextvars
 import json
 import logging
 import os
@@ -37,6 +38,8 @@ from fake_pagerduty.errors import compact_json
 from fake_pagerduty.writer_process import Write, WriterProcess
 
 logger = logging.getLogger("fake_pagerduty.store")
+READERS = 4  # reader connections: reads at once (see `_reader`)
+_SNAPSHOT: contextvars.ContextVar[aiosqlite.Connection | None] = contextvars.ContextVar("snapshot", default=None)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -250,7 +253,8 @@ class Store:
         self._tempdir: str | None = None
         self.path = path
         self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._readers: asyncio.Queue[aiosqlite.Connection] | None = None  # the ones free now
         self._lock = asyncio.Lock()
         self._events_conn: sqlite3.Connection | None = None
         self._events_thread: ThreadPoolExecutor | None = None
@@ -279,10 +283,14 @@ class Store:
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
             await self._writer.execute(f"PRAGMA {pragma}")
         await self._migrate()
-        self._reader = await aiosqlite.connect(self.path, isolation_level=None)
-        self._reader.row_factory = aiosqlite.Row
-        for pragma in ("busy_timeout=10000", "query_only=ON"):
-            await self._reader.execute(f"PRAGMA {pragma}")
+        self._readers = asyncio.Queue()
+        for _ in range(READERS):
+            reader = await aiosqlite.connect(self.path, isolation_level=None)
+            reader.row_factory = aiosqlite.Row
+            for pragma in ("busy_timeout=10000", "query_only=ON"):
+                await reader.execute(f"PRAGMA {pragma}")
+            self._all_readers.append(reader)
+            self._readers.put_nowait(reader)
         if self._use_writer_process:
             await self._start_writer_process()
         else:
@@ -315,10 +323,11 @@ class Store:
             await asyncio.get_running_loop().run_in_executor(self._events_thread, self._events_conn.close)
             self._events_thread.shutdown()
             self._events_conn = self._events_thread = None
-        for conn in (self._reader, self._writer):
+        for conn in (*self._all_readers, self._writer):
             if conn is not None:
                 await conn.close()
-        self._reader = self._writer = None
+        self._all_readers = []
+        self._writer = None
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
@@ -331,7 +340,7 @@ class Store:
                 await self._writer.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
 
     async def schema_version(self) -> int:
-        (version,) = await (await self._reader.execute("PRAGMA user_version")).fetchone()
+        (version,) = await self._one("PRAGMA user_version")
         return version
 
     @asynccontextmanager
@@ -355,13 +364,51 @@ class Store:
         finally:
             self._lock.release()
 
+    # Reads. Every read that starts after a write was answered must see it, however many clients read at
+    # once. In SQLite a read sees the database as of the moment its transaction began, and on a connection
+    # in autocommit mode that transaction lasts while ANY statement of the connection is still running: one
+    # reader connection shared by concurrent requests almost always had some statement open, so its
+    # snapshot could stay older than writes already answered (610 of 1,600 reads-after-202 missed, with 16
+    # clients). So each read has a connection of its own for as long as it runs, taken from a small pool
+    # (`READERS`; aiosqlite gives each its thread), and a read made of several statements — a page and its
+    # total — runs them in one transaction (`_snapshot`), one consistent view begun after the write.
+
+    @asynccontextmanager
+    async def _reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A reader connection for this read alone: the one of the snapshot under way, or a free one."""
+        held = _SNAPSHOT.get()
+        if held is not None:
+            yield held
+            return
+        conn = await self._readers.get()
+        try:
+            yield conn
+        finally:
+            self._readers.put_nowait(conn)
+
+    @asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[None]:
+        """Every `_one`/`_all` inside (in this task) reads one consistent state of the database, taken at the
+        first of them. Nested uses join the outer one."""
+        if _SNAPSHOT.get() is not None:
+            yield
+            return
+        async with self._reader() as conn:
+            await conn.execute("BEGIN")
+            token = _SNAPSHOT.set(conn)
+            try:
+                yield
+            finally:
+                _SNAPSHOT.reset(token)
+                await conn.execute("COMMIT")
+
     async def _one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
     async def _all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
-        async with self._reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        async with self._reader() as conn:
+            return list(await conn.execute_fetchall(sql, params))
 
     async def _paged(
         self, sql: str, params: tuple | list, page: rest_query.Page, count_sql: str,
@@ -369,10 +416,11 @@ class Store:
     ) -> tuple[list[dict], bool, int | None]:
         """One page of a list (`sql` ends with `LIMIT ? OFFSET ?`): its rows, whether there are more, and the
         total, counted with `count_sql` (and `count_params`, by default `params`) only when the page asks."""
-        rows = await self._all(sql, (*params, page.limit + 1, page.offset))
         total = None
-        if page.total:
-            (total,) = await self._one(count_sql, tuple(params if count_params is None else count_params))
+        async with self._snapshot():
+            rows = await self._all(sql, (*params, page.limit + 1, page.offset))
+            if page.total:
+                (total,) = await self._one(count_sql, tuple(params if count_params is None else count_params))
         return [dict(r) for r in rows[: page.limit]], len(rows) > page.limit, total
 
     # ---- seed data ---------------------------------------------------------------------------------------
@@ -1284,6 +1332,10 @@ class Store:
         return deleted
 
     async def existing_seed_keys(self) -> SeedKeys:
+        async with self._snapshot():
+            return await self._seed_keys()
+
+    async def _seed_keys(self) -> SeedKeys:
         return SeedKeys(
             vendor_keys=frozenset(r[0] for r in await self._all("SELECT vendor_key FROM partner_apps")),
             accounts={r[0]: r[1] for r in await self._all("SELECT subdomain, id FROM accounts")},
@@ -1298,14 +1350,16 @@ class Store:
         return row[0] if row else 0
 
     async def journal(self, query: JournalQuery, *, limit: int, offset: int = 0,
-                      newest_first: bool = True) -> tuple[list[dict], int]:
-        """A page of the journal and how many entries match in all."""
+                      newest_first: bool = True) -> tuple[list[dict], int, int]:
+        """A page of the journal, how many entries match in all and the last journal id, from one snapshot."""
         where, params = query.where()
-        (total,) = await self._one(f"SELECT COUNT(*) FROM events{where}", params)
         order = "DESC" if newest_first else "ASC"
-        rows = await self._all(f"SELECT * FROM events{where} ORDER BY id {order} LIMIT ? OFFSET ?",
-                               [*params, limit, offset])
-        return [journal_event(row) for row in rows], total
+        async with self._snapshot():
+            (total,) = await self._one(f"SELECT COUNT(*) FROM events{where}", params)
+            rows = await self._all(f"SELECT * FROM events{where} ORDER BY id {order} LIMIT ? OFFSET ?",
+                                   [*params, limit, offset])
+            last_id = await self.last_event_id()
+        return [journal_event(row) for row in rows], total, last_id
 
     async def first_journal_match(self, query: JournalQuery) -> dict | None:
         """The oldest journal entry that matches (with `after_id`: the first one after it)."""
@@ -1329,6 +1383,10 @@ class Store:
 
     async def snapshot(self, *, limit: int) -> dict:
         """Everything the sandbox holds, as plain data; incidents and change events capped at `limit` newest."""
+        async with self._snapshot():
+            return await self._snapshot_in_one_read(limit)
+
+    async def _snapshot_in_one_read(self, limit: int) -> dict:
         accounts = [_row(r) for r in await self._all("SELECT * FROM accounts ORDER BY created_at, id")]
         users = await self._all("SELECT * FROM users ORDER BY created_at, id")
         keys = await self._all("SELECT * FROM api_keys ORDER BY created_at, token")

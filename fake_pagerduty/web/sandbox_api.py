@@ -249,9 +249,9 @@ async def events(request: Request) -> Response:
     order = request.query_params.get("order", "desc").lower()
     if order not in ("asc", "desc"):
         raise SandboxError.invalid(["'order' must be asc or desc"])
-    found, total = await store.journal(query, limit=limit, offset=offset, newest_first=order == "desc")
+    found, total, last_id = await store.journal(query, limit=limit, offset=offset, newest_first=order == "desc")
     return JSONResponse({"events": found, "limit": limit, "offset": offset, "more": offset + len(found) < total,
-                         "total": total, "last_event_id": await store.last_event_id()})
+                         "total": total, "last_event_id": last_id})
 
 
 def _timeout(request: Request) -> float:
