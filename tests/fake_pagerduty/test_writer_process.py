@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import signal
 import sqlite3
+import struct
 import time
 
 import httpx
@@ -16,6 +18,7 @@ from fake_pagerduty import store
 from fake_pagerduty.app import create_app
 from fake_pagerduty.cli import build_parser, settings_from_args
 from fake_pagerduty.settings import Settings
+from fake_pagerduty.writer_process import WriterChannel
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 
 V2 = "/v2/enqueue"
@@ -86,6 +89,44 @@ async def test_a_killed_writer_process_is_replaced_and_events_go_on(sandbox_app,
     answers = await asyncio.gather(*(sandbox.post(V2, json=trigger(f"after-{n}")) for n in range(20)))
     assert [a.status_code for a in answers] == [202] * 20
     assert query(sandbox_settings, "SELECT COUNT(*) FROM incidents") == [(21,)]
+
+
+@pytest.mark.parametrize("sandbox_settings", ["process"], indirect=True)
+async def test_a_writer_process_that_keeps_dying_hands_the_events_to_a_thread(sandbox_app, sandbox, sandbox_settings):
+    """Killed again as soon as it is replaced, more times than it may be: events are then written on a thread
+    of the server and still answered 202 — never a 500 for every event until a restart."""
+    writer_store = sandbox_app.state.store
+    killed = None
+    for _ in range(store.MAX_WRITER_RESTARTS + 1):
+        async with asyncio.timeout(10):
+            while writer_store._writer_process is None or writer_store._writer_process.pid == killed:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        killed = writer_store._writer_process.pid
+        os.kill(killed, signal.SIGKILL)
+    async with asyncio.timeout(10):
+        while writer_store._use_writer_process:  # noqa: ASYNC110 - no event to wait on
+            await asyncio.sleep(0.01)
+    answers = await asyncio.gather(*(sandbox.post(V2, json=trigger(f"on-thread-{n}")) for n in range(20)))
+    assert [a.status_code for a in answers] == [202] * 20
+    assert query(sandbox_settings, "SELECT COUNT(*) FROM incidents WHERE incident_key LIKE 'on-thread-%'") == [(20,)]
+
+
+def test_the_channel_takes_messages_in_any_pieces_and_of_any_size():
+    """What arrives from the writer process is framed as multiprocessing frames it, in pieces as the socket
+    gives them: byte by byte, several in one read, one of 3 MB."""
+    got = []
+    channel = WriterChannel(got.append, lambda: None)
+    messages = [[(True, 1)], [(False, "no")] * 3, [(True, "x" * 3_000_000)], None]
+    stream = b"".join(_frame(m) for m in messages)
+    for start in range(0, 200):
+        channel.data_received(stream[start:start + 1])
+    channel.data_received(stream[200:])
+    assert got == messages
+
+
+def _frame(value) -> bytes:
+    data = pickle.dumps(value)
+    return struct.pack("!i", len(data)) + data
 
 
 @pytest.mark.parametrize("sandbox_settings", ["process"], indirect=True)
