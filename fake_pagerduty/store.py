@@ -31,6 +31,7 @@ from typing import Any
 import aiosqlite
 
 from fake_pagerduty.domain import event_requests, ids, incident_actions, lifecycle, rest_query
+from fake_pagerduty.domain import webhooks as webhook_rules
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent, by_position
 from fake_pagerduty.domain.faults import FaultRule
@@ -60,9 +61,10 @@ def _loads(text: str | None) -> Any:
 
 
 # What a sandbox reset wipes, in an order that respects foreign keys: activity, never configuration.
-ACTIVITY_TABLES = ("events", "webhook_deliveries", "log_entries", "alerts", "incidents", "change_events",
+ACTIVITY_TABLES = ("events", "webhook_changes", "webhook_deliveries", "log_entries", "alerts", "incidents", "change_events",
                    "sandbox_faults", "sandbox_settings")
 _REPORTED_AS = {"sandbox_faults": "faults", "sandbox_settings": "settings"}
+_UNREPORTED = {"webhook_changes"}  # internal bookkeeping (see webhooks.py), not what a reset answer counts
 _JSON_COLUMNS = {"callback_origins", "acknowledgements", "last_status_change_by", "body", "agent", "channel",
                  "custom_details", "links", "images", "warnings", "events", "custom_headers", "headers"}
 
@@ -767,10 +769,6 @@ class Store:
         incidents, its journal row (see `_apply_request_sync`). The answer to give comes back in the result."""
         return await self._submit(_apply_request_sync, api, entry, now)
 
-    async def _resolve_incident(self, db: aiosqlite.Connection, incident_id: str, agent: dict, stamp: str) -> None:
-        for sql, params in _resolve_incident_statements(incident_id, _dumps(agent), stamp):
-            await db.execute(sql, params)
-
     async def _log(
         self,
         db: aiosqlite.Connection,
@@ -808,7 +806,8 @@ class Store:
                 to_resolve = list(await cursor.fetchall())
             for incident_id, account_id, service_id in to_resolve:
                 agent = {"id": service_id, "type": "service_reference", "summary": "auto-resolve timeout"}
-                await self._resolve_incident(db, incident_id, agent, stamp)
+                for sql, params in _resolve_statements(incident_id, _dumps(agent), stamp):
+                    await db.execute(sql, params)
                 await self._log(db, account_id, incident_id, None, "resolve_log_entry",
                                 "Resolved by timeout.", agent, {"type": "timeout"}, None, stamp)
                 changes.append(IncidentChange(account_id, incident_id, "incident.resolved"))
@@ -820,14 +819,12 @@ class Store:
                 to_unack = list(await cursor.fetchall())
             for incident_id, account_id, service_id in to_unack:
                 agent = {"id": service_id, "type": "service_reference", "summary": "acknowledgement timeout"}
-                await db.execute(
-                    "UPDATE incidents SET status = 'triggered', updated_at = ?, last_status_change_at = ?,"
-                    " last_status_change_by = ?, ack_timeout_at = NULL, acknowledgements = '[]' WHERE id = ?",
-                    (stamp, stamp, _dumps(agent), incident_id),
-                )
+                for sql, params in _unacknowledge_statements(incident_id, _dumps(agent), stamp):
+                    await db.execute(sql, params)
                 await self._log(db, account_id, incident_id, None, "unacknowledge_log_entry",
                                 "Unacknowledged due to timeout.", agent, {"type": "timeout"}, None, stamp)
                 changes.append(IncidentChange(account_id, incident_id, "incident.unacknowledged"))
+            await self._record_changes(db, changes, stamp)
         return changes
 
     # ---- REST API: who is asking -------------------------------------------------------------------------
@@ -986,29 +983,29 @@ class Store:
                     raise incident_actions.IncidentNotFound(change.incident_id)
                 incident_actions.check(row["status"], change)
                 if change.status == incident_actions.ACKNOWLEDGED:
-                    ack_timeout_at = lifecycle.deadline(now, row["acknowledgement_timeout"])
+                    statements = _acknowledge_statements(change.incident_id, agent, stamp,
+                                                         lifecycle.deadline(now, row["acknowledgement_timeout"]))
                     changed = row["status"] != "acknowledged"
-                    await db.execute(
-                        "UPDATE incidents SET status = 'acknowledged', updated_at = ?,"
-                        " last_status_change_at = CASE WHEN status = 'acknowledged'"
-                        " THEN last_status_change_at ELSE ? END,"
-                        " last_status_change_by = CASE WHEN status = 'acknowledged'"
-                        " THEN last_status_change_by ELSE ? END, ack_timeout_at = ?,"
-                        " acknowledgements = json_insert(acknowledgements, '$[#]', json(?)) WHERE id = ?",
-                        (stamp, stamp, _dumps(agent), iso(ack_timeout_at) if ack_timeout_at else None,
-                         _dumps({"at": stamp, "acknowledger": agent}), change.incident_id),
-                    )
                     log_type, event_type = "acknowledge_log_entry", "incident.acknowledged"
                 else:
+                    statements = _resolve_statements(change.incident_id, _dumps(agent), stamp)
                     changed = True
-                    await self._resolve_incident(db, change.incident_id, agent, stamp)
                     log_type, event_type = "resolve_log_entry", "incident.resolved"
+                for sql, params in statements:
+                    await db.execute(sql, params)
                 await self._log(db, account_id, change.incident_id, None, log_type,
                                 incident_actions.log_summary(change.status, user["name"]), agent,
                                 {"type": channel}, None, stamp)
                 if changed:
                     published.append(IncidentChange(account_id, change.incident_id, event_type))
+            await self._record_changes(db, published, stamp)
         return published
+
+    async def _record_changes(self, db: aiosqlite.Connection, changes: list[IncidentChange], stamp: str) -> None:
+        """In the transaction that made them: the changes webhooks must be made for (see `webhook_changes`)."""
+        rows = _webhook_change_rows(changes, stamp)
+        if rows and await self._any_webhook_targets():
+            await db.executemany(_INSERT_WEBHOOK_CHANGE, rows)
 
     # ---- REST API: services, integrations, change events -------------------------------------------------
 
@@ -1325,6 +1322,8 @@ class Store:
                 wipe = [t for t in ACTIVITY_TABLES if t in tables]
             deleted = {}
             for table in wipe:  # counted first: deleting incidents cascades to their alerts
+                if table in _UNREPORTED:
+                    continue
                 async with db.execute(f'SELECT COUNT(*) FROM "{table}"') as cursor:
                     (deleted[_REPORTED_AS.get(table, table)],) = await cursor.fetchone()
             for table in wipe:
@@ -1666,20 +1665,27 @@ class Store:
         webhooks cost no query."""
         writes = self._writes
         if self._webhook_targets_exist is None or self._webhook_targets_exist[0] != writes:
-            row = await self._one(
-                "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE active = 1)"
-                " OR EXISTS (SELECT 1 FROM services s JOIN partner_apps p ON p.vendor_key = s.vendor_key"
-                " WHERE COALESCE(p.webhook_url, '') != '')")
+            row = await self._one(_ANY_WEBHOOK_TARGETS)
             self._webhook_targets_exist = (writes, bool(row[0]))
         return self._webhook_targets_exist[1]
 
-    async def add_webhook_deliveries(self, deliveries: list[dict], now: datetime) -> None:
+    async def pending_webhook_changes(self, limit: int) -> list[tuple[int, IncidentChange]]:
+        """The oldest incident changes not yet turned into webhook deliveries, with their row ids."""
+        rows = await self._all("SELECT id, account_id, incident_id, event_type FROM webhook_changes ORDER BY id"
+                               " LIMIT ?", (limit,))
+        return [(row[0], IncidentChange(row[1], row[2], row[3])) for row in rows]
+
+    async def add_webhook_deliveries(self, deliveries: list[dict], now: datetime,
+                                     done_changes: tuple[int, ...] | list[int] = ()) -> None:
         """Queue deliveries (each: webhook_id, event_id, event_type, account_id, service_id, incident_id, target,
-        subscription_id, vendor_key, url, headers, body), due now, in one short transaction."""
-        if not deliveries:
+        subscription_id, vendor_key, url, headers, body), due now, in one short transaction — the one that also
+        deletes the `webhook_changes` rows they were made for, so each change gets its deliveries once."""
+        if not deliveries and not done_changes:
             return
         stamp = iso(now)
         async with self.transaction() as db:
+            if done_changes:
+                await db.executemany("DELETE FROM webhook_changes WHERE id = ?", [(i,) for i in done_changes])
             await db.executemany(
                 "INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, account_id, service_id,"
                 " incident_id, target, subscription_id, vendor_key, url, headers, body, status, attempts,"
@@ -1801,7 +1807,26 @@ def _log_params(account_id: str, incident_id: str, alert_id: str | None, type: s
             _dumps(channel), event_id, stamp)
 
 
-def _resolve_incident_statements(incident_id: str, agent_json: str, stamp: str) -> list[tuple[str, tuple]]:
+# ---- incident transitions: the one set of statements every path uses (Events API, REST, console, timeouts) --
+
+
+def _acknowledge_statements(incident_id: str, agent: dict, stamp: str,
+                            ack_timeout_at: datetime | None) -> list[tuple[str, tuple]]:
+    """Acknowledge: the status and who changed it move only when the status does (acknowledging again adds an
+    acknowledgement and starts the acknowledgement timeout again, as at PagerDuty, but the incident's
+    `last_status_change_at`/`_by` stay those of the first acknowledgement)."""
+    return [(
+        "UPDATE incidents SET status = 'acknowledged', updated_at = ?,"
+        " last_status_change_at = CASE WHEN status = 'acknowledged' THEN last_status_change_at ELSE ? END,"
+        " last_status_change_by = CASE WHEN status = 'acknowledged' THEN last_status_change_by ELSE ? END,"
+        " ack_timeout_at = ?, acknowledgements = json_insert(acknowledgements, '$[#]', json(?)) WHERE id = ?",
+        (stamp, stamp, _dumps(agent), iso(ack_timeout_at) if ack_timeout_at else None,
+         _dumps({"at": stamp, "acknowledger": agent}), incident_id),
+    )]
+
+
+def _resolve_statements(incident_id: str, agent_json: str, stamp: str) -> list[tuple[str, tuple]]:
+    """Resolve the incident and every alert of it still open."""
     return [
         ("UPDATE incidents SET status = 'resolved', updated_at = ?, last_status_change_at = ?, resolved_at = ?,"
          " last_status_change_by = ?, ack_timeout_at = NULL, auto_resolve_at = NULL WHERE id = ?",
@@ -1809,6 +1834,27 @@ def _resolve_incident_statements(incident_id: str, agent_json: str, stamp: str) 
         ("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE incident_id = ? AND status != 'resolved'",
          (stamp, incident_id)),
     ]
+
+
+def _unacknowledge_statements(incident_id: str, agent_json: str, stamp: str) -> list[tuple[str, tuple]]:
+    """Back to triggered (the acknowledgement timeout ran out)."""
+    return [(
+        "UPDATE incidents SET status = 'triggered', updated_at = ?, last_status_change_at = ?,"
+        " last_status_change_by = ?, ack_timeout_at = NULL, acknowledgements = '[]' WHERE id = ?",
+        (stamp, stamp, agent_json, incident_id),
+    )]
+
+
+_ANY_WEBHOOK_TARGETS = ("SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE active = 1)"
+                        " OR EXISTS (SELECT 1 FROM services s JOIN partner_apps p ON p.vendor_key = s.vendor_key"
+                        " WHERE COALESCE(p.webhook_url, '') != '')")
+_INSERT_WEBHOOK_CHANGE = ("INSERT INTO webhook_changes (account_id, incident_id, event_type, created_at)"
+                          " VALUES (?, ?, ?, ?)")
+
+
+def _webhook_change_rows(changes: list[IncidentChange], stamp: str) -> list[tuple]:
+    return [(c.account_id, c.incident_id, c.event_type, stamp) for c in changes
+            if c.event_type in webhook_rules.EMITTED_EVENT_TYPES]
 
 
 class _EventsConnection(sqlite3.Connection):
@@ -1824,6 +1870,7 @@ class _EventsConnection(sqlite3.Connection):
         self.integrations: dict[str, sqlite3.Row] = {}
         self.next_incident_number: dict[str, int] = {}
         self.agents: dict[tuple[str, str | None], tuple[dict, str]] = {}  # see `_agent`
+        self._webhook_targets: bool | None = None
 
     def begin_batch(self) -> None:
         """BEGIN IMMEDIATE, forgetting what another connection may have changed since the last batch."""
@@ -1837,6 +1884,14 @@ class _EventsConnection(sqlite3.Connection):
         self.integrations.clear()
         self.next_incident_number.clear()
         self.agents.clear()
+        self._webhook_targets = None
+
+    def webhook_targets_exist(self) -> bool:
+        """Whether any webhook may be sent (see `Store._any_webhook_targets`): only then are an event's
+        changes recorded for webhooks. Subscriptions and partner apps change only through other connections."""
+        if self._webhook_targets is None:
+            (self._webhook_targets,) = self.execute(_ANY_WEBHOOK_TARGETS).fetchone()
+        return bool(self._webhook_targets)
 
 
 def connect_events(path: str) -> _EventsConnection:
@@ -2029,24 +2084,16 @@ def _apply_alert_sync(conn: _EventsConnection, event: AlertEvent, entry: Journal
     elif decision.outcome == lifecycle.ACKNOWLEDGED:
         entry.alert_id = open_alert.alert_id
         entry.outcome_detail = f"acknowledged incident {incident_id}"
-        ack_timeout_at = lifecycle.deadline(now, integration["acknowledgement_timeout"])
-        ack = {"at": stamp, "acknowledger": agent}
-        conn.execute(
-            "UPDATE incidents SET status = 'acknowledged', updated_at = ?, last_status_change_at = ?,"
-            " last_status_change_by = ?, ack_timeout_at = ?,"
-            " acknowledgements = json_insert(acknowledgements, '$[#]', json(?)) WHERE id = ?",
-            (stamp, stamp, agent_json, iso(ack_timeout_at) if ack_timeout_at else None,
-             _dumps(ack), incident_id),
-        )
+        for sql, params in _acknowledge_statements(
+                incident_id, agent, stamp, lifecycle.deadline(now, integration["acknowledgement_timeout"])):
+            conn.execute(sql, params)
         if open_alert.incident_status != "acknowledged":
             changes.append(IncidentChange(account_id, incident_id, "incident.acknowledged"))
         log_type, log_summary = "acknowledge_log_entry", f"Acknowledged through the API ({event.api})."
     elif decision.outcome == lifecycle.RESOLVED:
         entry.alert_id = open_alert.alert_id
         entry.outcome_detail = f"resolved incident {incident_id}"
-        conn.execute("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE id = ?",
-                     (stamp, open_alert.alert_id))
-        for sql, params in _resolve_incident_statements(incident_id, agent_json, stamp):
+        for sql, params in _resolve_statements(incident_id, agent_json, stamp):
             conn.execute(sql, params)
         changes.append(IncidentChange(account_id, incident_id, "incident.resolved"))
         log_type, log_summary = "resolve_log_entry", f"Resolved through the API ({event.api})."
@@ -2057,6 +2104,8 @@ def _apply_alert_sync(conn: _EventsConnection, event: AlertEvent, entry: Journal
     journal_id = _journal_sync(conn, entry)
     _log_sync(conn, account_id, incident_id, entry.alert_id, log_type, log_summary, agent_json,
               {**channel, "event_id": journal_id}, journal_id, stamp)
+    if changes and conn.webhook_targets_exist():
+        conn.executemany(_INSERT_WEBHOOK_CHANGE, _webhook_change_rows(changes, stamp))
     return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)
 
 

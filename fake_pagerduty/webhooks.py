@@ -1,10 +1,13 @@
 """Outbound v3 webhooks: incident changes become durable delivery rows, and one worker sends them.
 
-`Webhooks` listens on `app.state.changes`. The listener only queues the changes (it must not block the
-request that published them); a writer task turns each batch into signed delivery rows in one short
-transaction. The delivery worker sends due rows with `httpx.AsyncClient`, retries failures with exponential
-backoff (`Settings.webhook_backoff_seconds`, doubling, up to `Settings.webhook_max_attempts`), keeps the order
-of events per incident and target, and picks pending rows up again after a restart.
+Every incident change a webhook may be sent for is written to `webhook_changes` in the same transaction as the
+change itself (see the store). The writer task here, woken by `app.state.changes` and at start, turns those
+rows into signed delivery rows and deletes them, in one short transaction: so a change committed before a
+crash still gets its deliveries after the restart, exactly once. The delivery worker sends due rows with
+`httpx.AsyncClient`, retries failures with exponential backoff (`Settings.webhook_backoff_seconds`, doubling,
+up to `Settings.webhook_max_attempts`), keeps the order of events per incident and target, and picks pending
+rows up again after a restart. A crash between a send and its being marked delivered sends it again, with the
+same `X-Webhook-Id` (at least once, as PagerDuty's own deliveries are; receivers deduplicate on that id).
 
 Hooks for tests: `app.state.webhook_transport` (an httpx transport, e.g. `httpx.MockTransport` or an
 `httpx.ASGITransport` to a partner app; read on every request, so it can be set before or after the lifespan
@@ -34,6 +37,7 @@ T = TypeVar("T")
 IDLE_RECHECK_SECONDS = 1.0  # re-read the schedule at least this often (the sandbox clock can jump forward)
 BATCH = 20
 SHUTDOWN_DRAIN_SECONDS = 5.0
+CHANGES_PER_BATCH = 200
 
 
 class _StateTransport(httpx.AsyncBaseTransport):
@@ -60,7 +64,7 @@ class _StateTransport(httpx.AsyncBaseTransport):
 class Webhooks:
     def __init__(self, state: Any) -> None:
         self._state = state
-        self._queue: asyncio.Queue[list[IncidentChange]] = asyncio.Queue()
+        self._changes_waiting = asyncio.Event()
         self._wake = asyncio.Event()
         self._progress = 0
         self._progressed = asyncio.Condition()
@@ -72,6 +76,7 @@ class Webhooks:
 
     async def start(self) -> None:
         self._unlisten = self._state.changes.listen(self._on_changes)
+        self._changes_waiting.set()  # changes committed before a stop or a crash
         self._tasks = [
             asyncio.create_task(self._write_deliveries(), name="webhook-writer"),
             asyncio.create_task(self._deliver(), name="webhook-worker"),
@@ -81,9 +86,8 @@ class Webhooks:
         if self._unlisten:
             self._unlisten()
             self._unlisten = None
-        # Changes already published get their delivery rows, so they are sent after a restart.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), SHUTDOWN_DRAIN_SECONDS)
+        with contextlib.suppress(TimeoutError):  # what is left waits in `webhook_changes` for the next start
+            await asyncio.wait_for(self._make_deliveries(), SHUTDOWN_DRAIN_SECONDS)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -111,35 +115,36 @@ class Webhooks:
             self._progress += 1
             self._progressed.notify_all()
 
-    # ---- changes -> delivery rows ------------------------------------------------------------------------
+    # ---- recorded changes -> delivery rows ---------------------------------------------------------------
 
     def _on_changes(self, changes: list[IncidentChange]) -> None:
         if not self._state.store.known_without_webhook_targets():
-            self._queue.put_nowait(list(changes))
+            self._changes_waiting.set()
 
     async def _write_deliveries(self) -> None:
         while True:
-            # Everything published so far, in order: one query finds the targets of the whole batch.
-            batches = [await self._queue.get()]
-            while not self._queue.empty():
-                batches.append(self._queue.get_nowait())
+            await self._changes_waiting.wait()
+            self._changes_waiting.clear()
             try:
-                changes = [c for batch in batches for c in batch if c.event_type in rules.EMITTED_EVENT_TYPES]
-                targets = await self._state.store.webhook_targets([c.incident_id for c in changes])
-                deliveries = []
-                for change in changes:
-                    wanted = [t for t in targets.get(change.incident_id, ()) if rules.takes(t, change.event_type)]
-                    if wanted:
-                        deliveries.extend(await self._deliveries_for(change, wanted))
-                await self._state.store.add_webhook_deliveries(deliveries, self._state.clock.now())
-                if deliveries:
-                    self.wake()
-            except Exception:  # one bad change must not stop the others
-                log.exception("could not queue webhook deliveries for %s", batches)
-            finally:
-                for _ in batches:
-                    self._queue.task_done()
-                await self._made_progress()
+                await self._make_deliveries()
+            except Exception:  # the rows stay: tried again on the next change, or the next start
+                log.exception("could not queue webhook deliveries")
+            await self._made_progress()
+
+    async def _make_deliveries(self) -> None:
+        """Turn every recorded change into delivery rows, in order, a batch per transaction."""
+        store = self._state.store
+        while pending := await store.pending_webhook_changes(CHANGES_PER_BATCH):
+            changes = [change for _, change in pending]
+            targets = await store.webhook_targets([c.incident_id for c in changes])
+            deliveries = []
+            for change in changes:
+                wanted = [t for t in targets.get(change.incident_id, ()) if rules.takes(t, change.event_type)]
+                if wanted:
+                    deliveries.extend(await self._deliveries_for(change, wanted))
+            await store.add_webhook_deliveries(deliveries, self._state.clock.now(), [n for n, _ in pending])
+            if deliveries:
+                self.wake()
 
     async def _deliveries_for(self, change: IncidentChange, targets: list[dict]) -> list[dict]:
         store = self._state.store

@@ -12,19 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-# What the sandbox emits (contract section 7).
+# What the sandbox emits (contract section 7). Not `incident.reopened`: PagerDuty sends it when a resolved
+# incident is set back to triggered or acknowledged, which the sandbox does not offer (its REST API refuses
+# changing a resolved incident), so it is never sent; a subscription may still name it (below).
 EMITTED_EVENT_TYPES = (
     "incident.triggered",
     "incident.acknowledged",
     "incident.unacknowledged",
     "incident.resolved",
-    "incident.reopened",
 )
 # Every type PagerDuty accepts in a subscription: a partner's subscription that works against PagerDuty must be
 # accepted here too, even for types the sandbox never sends.
 KNOWN_EVENT_TYPES = frozenset(
     EMITTED_EVENT_TYPES
     + (
+        "incident.reopened",
         "incident.annotated",
         "incident.conference_bridge.updated",
         "incident.custom_field_values.updated",
@@ -69,7 +71,6 @@ STATUS_AFTER = {
     "incident.triggered": "triggered",
     "incident.acknowledged": "acknowledged",
     "incident.unacknowledged": "triggered",
-    "incident.reopened": "triggered",
     "incident.resolved": "resolved",
 }
 # The log entry that records each event (its agent and channel become the event's agent and client).
@@ -77,7 +78,6 @@ LOG_ENTRY_TYPE = {
     "incident.triggered": "trigger_log_entry",
     "incident.acknowledged": "acknowledge_log_entry",
     "incident.unacknowledged": "unacknowledge_log_entry",
-    "incident.reopened": "reopen_log_entry",
     "incident.resolved": "resolve_log_entry",
 }
 
