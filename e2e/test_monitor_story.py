@@ -22,21 +22,31 @@ def test_a_memory_fault_on_www15_pages_pagerduty_and_the_loop_closes(page, stack
     assert (incident["title"], incident["status"], incident["service"]["summary"]) == (
         "Server www15 running low on memory", "triggered", "Checkout Website")
 
-    # the v1 generic event exactly as the Connect seed describes it (the sandbox's journal keeps the body)
+    # by default an Events API v2 event with the alert's severity (issue 16; the v1 generic event stays
+    # available and is tested in tests/demo_monitor); the sandbox's journal keeps the body
     journal = httpx.get(f"{stack.sandbox_url}/_sandbox/events", params={"dedup_key": alert["id"], "order": "asc"},
                         headers=REST_HEADERS, timeout=5).json()["events"]
     body = journal[0]["body"]
-    assert journal[0]["path"] == "/generic/2010-04-15/create_event.json"
+    assert journal[0]["path"] == "/v2/enqueue"
+    alert_url = f"{stack.monitor_url}/alerts/{alert['id']}"
     assert body == {
-        "service_key": integration["service_key"],
-        "event_type": "trigger",
-        "incident_key": alert["id"],
-        "vendor": "demo-monitor",
-        "description": "Server www15 running low on memory",
+        "routing_key": integration["service_key"],
+        "event_action": "trigger",
+        "dedup_key": alert["id"],
+        "payload": {
+            "summary": "Server www15 running low on memory",
+            "source": "www15",
+            "severity": "critical",
+            "timestamp": body["payload"]["timestamp"],
+            "component": "memory_usage",
+            "class": "threshold",
+            "custom_details": {"server_name": "www15", "memory_usage": "98%", "threshold": "90%"},
+        },
         "client": "Demo Monitor",
-        "client_url": f"{stack.monitor_url}/alerts/{alert['id']}",
-        "details": {"server_name": "www15", "memory_usage": "98%", "threshold": "90%"},
+        "client_url": alert_url,
+        "links": [{"href": alert_url, "text": f"Alert #{alert['number']} in Demo Monitor"}],
     }
+    assert incident["urgency"] == "high"  # critical pages with high urgency, as PagerDuty does
 
     # a person acknowledges in PagerDuty; the signed webhook brings it to the monitor
     page.goto(incident["html_url"])

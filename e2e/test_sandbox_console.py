@@ -80,7 +80,7 @@ def test_connect_then_live_incident_and_acknowledge(page, sandbox_server, screen
         "routing_key": key, "event_action": "resolve", "dedup_key": "disk-db1"})
     assert resolved.status_code == 202, resolved.text
     expect(page.locator(".page-head .badge")).to_have_text("Resolved")
-    expect(page.locator(".timeline")).to_contain_text("Resolved via Events API")
+    expect(page.locator(".timeline")).to_contain_text("Resolved by Demo Monitor")  # the integration, by its name
 
 
 def test_cancel_at_sign_in_and_on_the_connect_page(page, sandbox_server):

@@ -40,6 +40,7 @@ def test_sandbox_page_journal_faults_and_reset(page: Page, sandbox_server, scree
     expect(page.get_by_role("status")).to_have_text("Faults cleared")
     assert _trigger(url, "page-3").status_code == 202
 
+    page.once("dialog", lambda dialog: dialog.accept())  # Reset asks first (issue 16)
     page.get_by_role("button", name="Reset sandbox").click()
     expect(page.get_by_role("status")).to_have_text("Sandbox reset")
     expect(journal.get_by_role("listitem")).to_have_count(0)

@@ -56,7 +56,7 @@ def v2_event(alert: Alert, event_action: str, *, routing_key: str, alert_url: st
             },
             client=CLIENT,
             client_url=alert_url,
-            links=[{"href": alert_url, "text": f"Alert {alert.id} in {CLIENT}"}],
+            links=[{"href": alert_url, "text": f"Alert #{alert.number} in {CLIENT}"}],
         )
     return body
 
