@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from demo_monitor.domain import humanize
 from demo_monitor.domain.fleet import LABELS, UNITS
 from demo_monitor.domain.rules import format_value, rule_words
 from demo_monitor.web.security import csrf_token
+from fake_pagerduty.domain import humanize  # the same words for times as the sandbox
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("demo_monitor").joinpath("templates"))),
