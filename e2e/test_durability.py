@@ -46,11 +46,19 @@ def event(seq: int) -> dict:
 
 
 def stream(url: str, killed: threading.Event, answered_enough: threading.Event) -> tuple[dict[int, int], list[threading.Thread]]:
-    """Send the events from WORKERS threads, each with its own connection; returns {seq: status} for every
-    request that got an answer. (Threads, not asyncio: this file runs in the same session as Playwright's
-    sync API.)"""
+    """Send the events; returns {seq: status} for every request that got an answer."""
+    return send_from_threads(url, [event(seq) for seq in range(EVENTS)], WORKERS, KILL_AFTER, killed,
+                             answered_enough)
+
+
+def send_from_threads(url: str, bodies: list[dict], workers: int, enough: int, killed: threading.Event,
+                      answered_enough: threading.Event) -> tuple[dict[int, int], list[threading.Thread]]:
+    """Post `bodies` to /v2/enqueue in order from `workers` threads, each with its own connection, until all
+    are sent or `killed` is set; returns ({index: status} for every request answered, the threads), once
+    `enough` were answered (`answered_enough` is set then). (Threads, not asyncio: e2e runs in the same session
+    as Playwright's sync API.)"""
     answers: dict[int, int] = {}
-    queue = list(range(EVENTS))
+    queue = list(range(len(bodies)))
     queue.reverse()
     lock = threading.Lock()
 
@@ -62,15 +70,15 @@ def stream(url: str, killed: threading.Event, answered_enough: threading.Event) 
                         return
                     seq = queue.pop()
                 try:
-                    response = client.post("/v2/enqueue", json=event(seq))
+                    response = client.post("/v2/enqueue", json=bodies[seq])
                 except httpx.HTTPError:
                     continue  # no answer: it may or may not have been applied
                 with lock:
                     answers[seq] = response.status_code
-                    if len(answers) >= KILL_AFTER:
+                    if len(answers) >= enough:
                         answered_enough.set()
 
-    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
     for thread in threads:
         thread.start()
     answered_enough.wait(60)

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from e2e.servers import ServerProcess, free_port, wait_for
-from e2e.test_durability import sandbox
+from e2e.test_durability import sandbox, send_from_threads
 
 pytestmark = pytest.mark.e2e
 
@@ -61,36 +61,6 @@ class Receiver:
         self.server.server_close()
 
 
-def _acknowledge_stream(url: str, keys: list[str], killed: threading.Event, enough: threading.Event) -> tuple[
-        dict[str, int], list[threading.Thread]]:
-    answers: dict[str, int] = {}
-    queue = list(reversed(keys))
-    lock = threading.Lock()
-
-    def worker() -> None:
-        with httpx.Client(base_url=url, timeout=10) as client:
-            while not killed.is_set():
-                with lock:
-                    if not queue:
-                        return
-                    key = queue.pop()
-                try:
-                    answer = client.post("/v2/enqueue", json={"routing_key": SAMPLE_KEY, "event_action": "acknowledge",
-                                                              "dedup_key": key})
-                except httpx.HTTPError:
-                    continue  # no answer: it may or may not have been committed
-                with lock:
-                    answers[key] = answer.status_code
-                    if len(answers) >= KILL_AFTER:
-                        enough.set()
-
-    threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
-    for thread in threads:
-        thread.start()
-    enough.wait(60)
-    return answers, threads
-
-
 def test_kill_9_during_acknowledges_every_committed_change_is_delivered_once(tmp_path):
     with Receiver() as receiver:
         server: ServerProcess = sandbox(tmp_path, free_port()).start()
@@ -110,7 +80,9 @@ def test_kill_9_during_acknowledges_every_committed_change_is_delivered_once(tmp
                     ).status_code == 202
 
             killed, enough = threading.Event(), threading.Event()
-            answers, threads = _acknowledge_stream(server.url, keys, killed, enough)
+            acknowledges = [{"routing_key": SAMPLE_KEY, "event_action": "acknowledge", "dedup_key": key} for key in keys]
+            answered, threads = send_from_threads(server.url, acknowledges, WORKERS, KILL_AFTER, killed, enough)
+            answers = {keys[n]: status for n, status in answered.items()}
             assert enough.is_set(), "the stream stalled before the kill"
             os.killpg(server.process.pid, signal.SIGKILL)  # kill -9 mid-stream, deliveries in flight
             killed.set()
