@@ -9,6 +9,21 @@ from demo_monitor.domain.rules import Rule
 from demo_monitor.domain.still_active import StillActive
 from demo_monitor.pagerduty import utcnow_iso
 
+_REPEAT_IS_HARMLESS = {
+    "trigger": "PagerDuty deduplicates a repeated trigger into the same incident.",
+    "acknowledge": "A repeated acknowledge changes nothing in PagerDuty.",
+    "resolve": "A repeated resolve changes nothing in PagerDuty.",
+}
+
+
+def resend_note(event_type: str, interrupted: int) -> str | None:
+    """Why one delivery was sent more than once: attempts cut short by a crash, whose answer was never recorded."""
+    if not interrupted:
+        return None
+    cut = "1 attempt was" if interrupted == 1 else f"{interrupted} attempts were"
+    return (f"{cut} cut short: the monitor stopped before it recorded PagerDuty's answer, and sent the event "
+            f"again after restarting. {_REPEAT_IS_HARMLESS.get(event_type, '')}").strip()
+
 
 def alert_json(alert: Alert, outbox_rows: list[dict], *, rule: Rule | None, url: str,
                still_active: StillActive | None) -> dict:
@@ -45,7 +60,9 @@ def alert_json(alert: Alert, outbox_rows: list[dict], *, rule: Rule | None, url:
         "delivery": delivery_summary(deliveries),
         "events": [
             {"event_type": r["event_type"], "status": r["status"], "attempts": r["attempts"],
-             "last_error": r["last_error"], "created_at": r["created_at"], "sent_at": r["sent_at"]}
+             "last_error": r["last_error"], "created_at": r["created_at"], "sent_at": r["sent_at"],
+             # one row per event however often it was sent; attempts cut short by a crash are counted here
+             "interrupted": r["interrupted"], "note": resend_note(r["event_type"], r["interrupted"])}
             for r in outbox_rows
         ],
         "pagerduty": {

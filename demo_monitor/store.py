@@ -258,7 +258,8 @@ class Store:
         return [dict(r) for r in rows]
 
     async def mark_outbox(self, row_id: int, **changes: Any) -> None:
-        allowed = {"status", "attempts", "next_attempt_at", "last_error", "response", "sent_at"}
+        allowed = {"status", "attempts", "next_attempt_at", "last_error", "response", "sent_at", "attempt_started_at",
+                   "interrupted"}
         if set(changes) - allowed:
             raise ValueError(f"not updatable: {sorted(set(changes) - allowed)}")
         assignments = ", ".join(f"{name} = ?" for name in changes)

@@ -224,7 +224,7 @@
           a.events.forEach(function (e) {
             var tr = document.createElement("tr");
             [e.event_type, null, String(e.attempts), when(e.created_at), e.sent_at ? when(e.sent_at) : "\u2014",
-             e.last_error || ""].forEach(function (text, i) {
+             e.last_error || e.note || ""].forEach(function (text, i) {
               var td = document.createElement("td");
               if (i === 1) td.appendChild(badge("delivery-" + e.status, e.status));
               else td.textContent = text;

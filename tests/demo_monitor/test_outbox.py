@@ -149,3 +149,45 @@ def test_backoff_grows_exponentially_with_jitter_and_is_capped():
     assert [high(n) for n in (1, 2, 3, 4)] == [0.5, 1.0, 2.0, 4.0]
     assert [low(n) for n in (1, 2, 3)] == [0.25, 0.5, 1.0]
     assert high(20) == 30.0
+
+
+class Crash(BaseException):
+    """The process dying on the spot (kill -9): nothing after it runs, no handler sees it."""
+
+
+def die(row: dict) -> None:
+    raise Crash(row["event_type"])
+
+
+async def test_a_crash_between_the_send_and_its_mark_sends_it_again_on_the_same_row(tmp_path, fake_pd, clock):
+    path = str(tmp_path / "crash.db")
+    store = await Store.open(path)
+    await add_alert(store, "a1", "trigger", "resolve")
+    worker = worker_for(store, fake_pd, clock)
+    worker.after_send = die  # PagerDuty answered 2xx; the monitor dies before recording it
+    with pytest.raises(Crash):
+        await worker.run_once()
+    await store.close()
+    assert sent(fake_pd) == [("a1", "trigger")]
+
+    reopened = await Store.open(path)
+    try:
+        await worker_for(reopened, fake_pd, clock).run_once()
+        # at least once: the trigger again, then (order per key) its resolve; one row per event, never a new one
+        assert sent(fake_pd) == [("a1", "trigger"), ("a1", "trigger"), ("a1", "resolve")]
+        rows = await reopened.list_outbox()
+        assert [(r["event_type"], r["status"], r["attempts"], r["interrupted"], r["attempt_started_at"])
+                for r in rows] == [("trigger", "sent", 2, 1, None), ("resolve", "sent", 1, 0, None)]
+    finally:
+        await reopened.close()
+
+
+async def test_an_answered_attempt_is_not_counted_as_cut_short(store, fake_pd, clock):
+    await add_alert(store, "a1", "trigger")
+    fake_pd.script = [httpx.ConnectError("refused")]
+    worker = worker_for(store, fake_pd, clock, backoff=lambda n: 1.0)
+    await worker.run_once()
+    clock.advance(1)
+    await worker.run_once()
+    rows = await store.list_outbox()
+    assert [(r["status"], r["attempts"], r["interrupted"]) for r in rows] == [("sent", 2, 0)]
