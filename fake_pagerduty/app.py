@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -102,21 +103,32 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
             if webhooks:
-                await webhooks.stop()
+                await app.state.webhooks.stop()  # a fixture's reset may have started another
             await store.close()
 
     url_map = routes()
     app = Starlette(routes=url_map, exception_handlers=handlers, lifespan=lifespan,
                     middleware=[Middleware(EventsHotPath, routes=url_map), Middleware(sessions.SessionMiddleware)])
-    app.state.settings = settings
-    app.state.clock = Clock()
-    app.state.changes = ChangeFeed()
-    app.state.journal_signal = Signal()  # poked after every journaled events request (sandbox waits)
-    app.state.faults = FaultBook()  # sandbox fault rules in force (kept in SQLite too)
-    app.state.rate_limiter = SlidingWindowLimiter()  # PagerDuty's events rate limit, off until turned on
-    app.state.templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"),
-                                          context_processors=[sessions.template_context])
-    app.state.live = LiveVersions(app.state.changes)
-    app.state.login_failures = FailureWindow(limit=10, window_seconds=300)
-    app.state.strict = _strict_checker() if settings.strict else None  # Events API checks (--strict)
+    for name, value in memory_state(settings).items():
+        setattr(app.state, name, value)
     return app
+
+
+def memory_state(settings: Settings, *, reuse: Any = None) -> dict[str, Any]:
+    """What a new app holds in memory (its lifespan adds the store and webhook delivery). The fixtures' reset
+    (reset.py) puts a fresh set back, taking from `reuse` (an app's state) what never changes."""
+    changes = ChangeFeed()
+    return {
+        "settings": settings,
+        "clock": Clock(),
+        "changes": changes,
+        "journal_signal": Signal(),  # poked after every journaled events request (sandbox waits)
+        "faults": FaultBook(),  # sandbox fault rules in force (kept in SQLite too)
+        "rate_limiter": SlidingWindowLimiter(),  # PagerDuty's events rate limit, off until turned on
+        "templates": reuse.templates if reuse is not None else Jinja2Templates(
+            directory=str(PACKAGE_DIR / "templates"), context_processors=[sessions.template_context]),
+        "live": LiveVersions(changes),
+        "login_failures": FailureWindow(limit=10, window_seconds=300),
+        # Events API checks (--strict)
+        "strict": reuse.strict if reuse is not None else _strict_checker() if settings.strict else None,
+    }

@@ -1768,6 +1768,67 @@ class Store:
         rows = await self._all("SELECT * FROM webhook_deliveries WHERE incident_id = ? ORDER BY id", (incident_id,))
         return [self._delivery(r) for r in rows]
 
+    # ---- back to the seeded rows in one statement batch (added for the pytest fixtures' reset, issue 13) --
+    # `fake_pagerduty/reset.py` takes `seeded_rows()` once, right after seeding, and puts them back with
+    # `restore_rows()` on every full reset: a fraction of a millisecond, where deleting every table and
+    # seeding again row by row takes several.
+
+    async def seeded_rows(self) -> tuple[tuple[str, ...], str]:
+        """Every table's name, and every row as `INSERT` statements, for `restore_rows` to put back."""
+
+        def literal(value: Any) -> str:
+            if value is None:
+                return "NULL"
+            if isinstance(value, bytes):
+                return f"X'{value.hex()}'"
+            if isinstance(value, int | float):
+                return repr(value)
+            return "'" + str(value).replace("'", "''") + "'"
+
+        tables = tuple(name for (name,) in await self._all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
+        inserts = []
+        for table in tables:
+            rows = await self._all(f'SELECT * FROM "{table}" ORDER BY rowid')
+            if rows:
+                inserts.append(f'INSERT INTO "{table}" VALUES '
+                               + ", ".join("(" + ", ".join(map(literal, row)) + ")" for row in rows) + ";")
+        return tables, "\n".join(inserts)
+
+    async def restore_rows(self, seeded: tuple[tuple[str, ...], str], *, restart_ids: bool,
+                           count: bool = False) -> dict[str, int]:
+        """Empty every table and insert the rows `seeded_rows` saw, in one transaction run as one script (one
+        trip to the writer's thread). Foreign keys are off meanwhile (the rows put back are the consistent
+        set they were), so each DELETE empties its table at once. With `restart_ids`, AUTOINCREMENT ids (the
+        journal's) start from 1 again, as in a new database; else they keep counting. With `count`, returns
+        how many rows each table held."""
+        tables, inserts = seeded
+        self._writes_waiting += 1  # as `transaction()`: the events writer's turn ends soon
+        try:
+            await self._lock.acquire()
+        finally:
+            self._writes_waiting -= 1
+        try:
+            deleted: dict[str, int] = {}
+            if count:  # under the write lock: nothing changes between the count and the restore
+                counts = await self._one("SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{t}")' for t in tables))
+                deleted = {_REPORTED_AS.get(t, t): n for t, n in zip(tables, counts, strict=True)}
+            script = "\n".join(["PRAGMA foreign_keys = OFF;", "BEGIN IMMEDIATE;",
+                                *(f'DELETE FROM "{table}";' for table in tables), inserts,
+                                "DELETE FROM sqlite_sequence;" if restart_ids else "", "COMMIT;"])
+            try:
+                await self._writer.executescript(script)  # not `transaction()`: executescript commits first
+            except BaseException:
+                if self._writer.in_transaction:
+                    await self._writer.execute("ROLLBACK")
+                raise
+            finally:
+                await self._writer.execute("PRAGMA foreign_keys = ON")
+            self._writes += 1  # what `transaction()` counts: a cached "no webhook targets" is stale now
+        finally:
+            self._lock.release()
+        return deleted
+
 
 # ---- the event path, run on the events thread inside a group-commit batch --------------------------------
 

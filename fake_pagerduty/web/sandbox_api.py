@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from fake_pagerduty import reset as sandbox_reset
 from fake_pagerduty import seed
 from fake_pagerduty.domain import ids, lifecycle
 from fake_pagerduty.domain.clock import iso, parse_iso
@@ -172,16 +173,8 @@ async def restore(state: Any) -> None:
 async def reset(request: Request) -> Response:
     state = request.app.state
     full = _flag(request, "full")
-    deleted = await state.store.reset(full=full)
-    state.faults.clear()
-    state.rate_limiter.configure(RateLimitSettings())
-    state.clock.reset()
-    now = state.clock.now()
     try:
-        await seed.apply_seed(state.store, seed.DEFAULT_SEED, now, missing_only=not full)
-        if state.settings.seed_file:
-            await seed.apply_seed(state.store, seed.load_seed_file(state.settings.seed_file), now,
-                                  missing_only=not full)
+        deleted = await sandbox_reset.reset(state, full=full)
     except seed.SeedError as exc:
         raise SandboxError(409, "The sandbox was wiped but its seed could not be applied", [str(exc)]) from None
     return JSONResponse({"status": "reset", "full": full, "deleted": deleted,
