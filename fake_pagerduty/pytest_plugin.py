@@ -149,6 +149,7 @@ class FakePagerDuty:
         self.change_events_url = f"{self.url}/v2/change/enqueue"
         self.rest_url = f"{self.url}/api"
         self._client = None
+        self._control = None  # http.client connection for the controls (see `_request`)
 
     # ---- plumbing ----------------------------------------------------------------------------------------
 
@@ -165,12 +166,48 @@ class FakePagerDuty:
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._control is not None:
+            self._control.close()
+            self._control = None
 
-    def _call(self, method: str, path: str, **kwargs) -> Any:
-        response = self.client.request(method, path, **kwargs)
-        if response.status_code >= 400:
-            raise AssertionError(f"{method} {path} answered {response.status_code}: {response.text}")
-        return response.json() if response.content else None
+    def _request(self, method: str, path: str, params: dict | None = None, json_body: Any = None,
+                 headers: dict | None = None, timeout: float = 30.0) -> tuple[int, bytes]:
+        """The controls' own requests: http.client on a kept-alive connection (a third of httpx's cost per
+        call, which a test pays at least for the reset), made again once on a new connection if the kept one
+        was closed meanwhile (the server closes idle connections after a few seconds)."""
+        import http.client
+        import json
+        from urllib.parse import urlencode
+
+        if params:
+            path += "?" + urlencode({k: v for k, v in params.items() if v is not None}, doseq=True)
+        body = None if json_body is None else json.dumps(json_body).encode()
+        headers = {**(headers or {}), **({"Content-Type": "application/json"} if body is not None else {})}
+        for attempt in (1, 2):
+            if self._control is None:
+                self._control = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=timeout)
+            self._control.timeout = timeout
+            if self._control.sock is not None:
+                self._control.sock.settimeout(timeout)
+            try:
+                self._control.request(method, path, body=body, headers=headers)
+                response = self._control.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionError, http.client.CannotSendRequest) as exc:
+                self._control.close()
+                self._control = None
+                if attempt == 2 or isinstance(exc, ConnectionRefusedError):
+                    raise
+        raise AssertionError("unreachable")
+
+    def _call(self, method: str, path: str, *, params: dict | None = None, json: Any = None,
+              headers: dict | None = None) -> Any:
+        import json as json_module
+
+        status, content = self._request(method, path, params, json, headers)
+        if status >= 400:
+            raise AssertionError(f"{method} {path} answered {status}: {content.decode(errors='replace')}")
+        return json_module.loads(content) if content else None
 
     @staticmethod
     def _listed(body: Any, key: str) -> list:
@@ -179,8 +216,9 @@ class FakePagerDuty:
     # ---- controls ----------------------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the seeded defaults: no incidents, empty journal, no faults, clock at real time."""
-        self._call("POST", "/_sandbox/reset")
+        """Back to the seeded defaults (`POST /_sandbox/reset?full=true`): every table as seeded (no incidents,
+        an empty journal, nothing a test added or changed), no faults, no rate limit, clock at real time."""
+        self._call("POST", "/_sandbox/reset", params={"full": "true"})
 
     def events(self, **filters: Any) -> list[dict]:
         """The events journal, newest first; filters: routing_key, dedup_key, outcome."""
@@ -188,15 +226,17 @@ class FakePagerDuty:
 
     def wait_for_event(self, timeout: float = 10.0, **filters: Any) -> dict:
         """The first journaled event matching `filters`, waiting up to `timeout` seconds for it."""
+        import json
+
         params = {**filters, "timeout": timeout}
-        response = self.client.get("/_sandbox/events/wait", params=params, timeout=timeout + 10.0)
-        if response.status_code == 408:
+        status, content = self._request("GET", "/_sandbox/events/wait", params, timeout=timeout + 10.0)
+        if status == 408:
             raise AssertionError(
                 f"no event matching {filters} within {timeout:g} s; the journal holds: {self.events()}"
             )
-        if response.status_code >= 400:
-            raise AssertionError(f"GET /_sandbox/events/wait answered {response.status_code}: {response.text}")
-        return self._listed(response.json(), "event")
+        if status >= 400:
+            raise AssertionError(f"GET /_sandbox/events/wait answered {status}: {content.decode(errors='replace')}")
+        return self._listed(json.loads(content), "event")
 
     def incidents(self, **params: Any) -> list[dict]:
         """`GET /api/incidents` with the seeded API key (all statuses unless `statuses[]` is given)."""
@@ -258,21 +298,32 @@ def fake_pagerduty(_fake_pagerduty_session) -> FakePagerDuty:
     return _fake_pagerduty_session
 
 
-def _asgi_client_fixture():
-    async def fake_pagerduty_app():
-        """An httpx.AsyncClient talking to a fresh, seeded sandbox app in-process (httpx.ASGITransport)."""
-        import httpx
+IN_PROCESS_FIXTURE = "fake_pagerduty_app"
+IN_PROCESS_LOOP_SCOPE = "session"
 
-        from fake_pagerduty.app import create_app
-        from fake_pagerduty.settings import Settings
 
-        app = create_app(Settings(db_path=":memory:"))
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://fake-pagerduty.test") as client:
-                client.app = app  # for tests that want app.state (the store, the clock)
-                yield client
+def _same_loop_transport(app, loop):
+    """httpx.ASGITransport to the app, refusing (clearly, instead of hanging) calls made from another event loop
+    than the one its lifespan runs in."""
+    import asyncio
 
+    import httpx
+
+    class SameLoopTransport(httpx.ASGITransport):
+        async def handle_async_request(self, request):
+            if asyncio.get_running_loop() is not loop:
+                raise RuntimeError(
+                    f"{IN_PROCESS_FIXTURE} was used from another event loop than pytest-asyncio's session loop,"
+                    " where the sandbox app runs: give async fixtures that use it loop_scope=\"session\" (or set"
+                    " asyncio_default_fixture_loop_scope = session), and leave the test's own loop scope unset")
+            return await super().handle_async_request(request)
+
+    return SameLoopTransport(app=app)
+
+
+def _in_process_fixtures():
+    """`fake_pagerduty_app`: one app per session, reset as new before each test. Tests that use it run in
+    pytest-asyncio's session event loop (see `pytest_collection_modifyitems`), where the app's lifespan runs."""
     try:
         import pytest_asyncio
     except ImportError:
@@ -280,8 +331,44 @@ def _asgi_client_fixture():
         def fake_pagerduty_app():
             pytest.skip("fake_pagerduty_app needs pytest-asyncio (pip install pytest-asyncio)")
 
-        return fake_pagerduty_app
-    return pytest_asyncio.fixture(fake_pagerduty_app)
+        return None, fake_pagerduty_app
+
+    @pytest_asyncio.fixture(scope="session", loop_scope=IN_PROCESS_LOOP_SCOPE)
+    async def _fake_pagerduty_in_process():
+        from fake_pagerduty.reset import SandboxApp
+        from fake_pagerduty.settings import Settings
+
+        async with SandboxApp(Settings(db_path=":memory:")) as sandbox:
+            yield sandbox
+
+    @pytest_asyncio.fixture(loop_scope=IN_PROCESS_LOOP_SCOPE)
+    async def fake_pagerduty_app(_fake_pagerduty_in_process):
+        """An httpx.AsyncClient talking in-process (httpx.ASGITransport) to the session's sandbox app, reset to
+        what a new app would be: seeded defaults, ids from 1, every in-memory control back to new."""
+        import asyncio
+
+        import httpx
+
+        sandbox = _fake_pagerduty_in_process
+        await sandbox.reset()
+        transport = _same_loop_transport(sandbox.app, asyncio.get_running_loop())
+        async with httpx.AsyncClient(transport=transport, base_url="http://fake-pagerduty.test") as client:
+            client.app = sandbox.app  # for tests that want app.state (the store, the clock)
+            yield client
+
+    return _fake_pagerduty_in_process, fake_pagerduty_app
 
 
-fake_pagerduty_app = _asgi_client_fixture()
+_fake_pagerduty_in_process, fake_pagerduty_app = _in_process_fixtures()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Tests that use `fake_pagerduty_app` run in pytest-asyncio's session loop, where the session's app runs,
+    unless they chose a loop scope themselves."""
+    for item in items:
+        if IN_PROCESS_FIXTURE not in getattr(item, "fixturenames", ()):
+            continue
+        marker = item.get_closest_marker("asyncio")
+        if marker is not None and not (marker.kwargs.get("loop_scope") or marker.kwargs.get("scope")):
+            item.add_marker(pytest.mark.asyncio(loop_scope=IN_PROCESS_LOOP_SCOPE), append=False)
