@@ -1,4 +1,9 @@
-"""Fast tier: apps in-process through httpx.ASGITransport, lifespan entered by the fixture, no ports."""
+"""Fast tier: apps in-process through httpx.ASGITransport, lifespan entered by the fixture, no ports.
+
+`sandbox` and `sandbox_app` are one app for the whole session (its lifespan runs in pytest-asyncio's session
+event loop, the loop every test and async fixture here runs in: see pyproject.toml), reset before each test to
+what a new app would be (`fake_pagerduty/reset.py`: the database as seeded, ids from 1, every in-memory piece
+new). A module that overrides `sandbox_settings` gets an app of its own per test, built from them."""
 
 from __future__ import annotations
 
@@ -6,9 +11,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import pytest_asyncio
 from starlette.applications import Starlette
 
 from fake_pagerduty.app import create_app
+from fake_pagerduty.reset import SandboxApp
 from fake_pagerduty.settings import Settings
 
 SAMPLE_KEY = "e93facc04764012d7bfb002500d5d1a6"
@@ -19,13 +26,32 @@ REST_HEADERS = {
 }
 
 
+@pytest.fixture(scope="session")
+def shared_sandbox_settings(tmp_path_factory) -> Settings:
+    return Settings(db_path=str(tmp_path_factory.mktemp("sandbox") / "sandbox.db"), public_url="http://sandbox.test")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def shared_sandbox(shared_sandbox_settings) -> AsyncIterator[SandboxApp]:
+    async with SandboxApp(shared_sandbox_settings) as sandbox:
+        yield sandbox
+
+
 @pytest.fixture
-def sandbox_settings(tmp_path) -> Settings:
+def sandbox_settings(request, tmp_path, shared_sandbox_settings) -> Settings:
+    """The settings of the test's sandbox: the shared app's when the test uses `sandbox_app` (its database is
+    the one to read), else a database of the test's own (for tests that build their app)."""
+    if "sandbox_app" in request.fixturenames:
+        return shared_sandbox_settings
     return Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test")
 
 
 @pytest.fixture
-async def sandbox_app(sandbox_settings) -> AsyncIterator[Starlette]:
+async def sandbox_app(sandbox_settings, shared_sandbox) -> AsyncIterator[Starlette]:
+    if sandbox_settings is shared_sandbox.settings:
+        await shared_sandbox.reset()
+        yield shared_sandbox.app
+        return
     app = create_app(sandbox_settings)
     async with app.router.lifespan_context(app):
         yield app
@@ -33,7 +59,7 @@ async def sandbox_app(sandbox_settings) -> AsyncIterator[Starlette]:
 
 @pytest.fixture
 async def sandbox(sandbox_app) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client talking to a fresh, seeded sandbox in-process."""
+    """An httpx client talking to a seeded sandbox in-process, as new."""
     transport = httpx.ASGITransport(app=sandbox_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
         yield client
