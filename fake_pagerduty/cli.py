@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--sandbox-token", default=None,
                        help="token the sandbox controls (/_sandbox/) require; needed off loopback"
                             " (or FAKE_PAGERDUTY_SANDBOX_TOKEN)")
+    serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
+                       help="log a line per request (default on)")
     return parser
 
 
@@ -41,6 +43,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         ca_dir=args.ca_dir,
         strict=args.strict,
         sandbox_token=args.sandbox_token,
+        access_log=args.access_log,
         events_writer_process=os.name == "posix",  # it is started with the socket passed by descriptor
     )
 

@@ -18,7 +18,7 @@ from fake_pagerduty.settings import Settings
 
 def _config(app: Starlette, settings: Settings, port: int, **extra) -> uvicorn.Config:
     return uvicorn.Config(app, host=settings.host, port=port, log_level="info",
-                          proxy_headers=False, server_header=False, **extra)
+                          proxy_headers=False, server_header=False, access_log=settings.access_log, **extra)
 
 
 def serve(settings: Settings) -> int:

@@ -24,6 +24,7 @@ class Settings:
     sandbox_token: str | None = None  # required for /_sandbox/ when bound to anything but loopback
     # Apply Events API writes in a process of their own (`fake-pagerduty serve`), rather than on a thread.
     events_writer_process: bool = False
+    access_log: bool = True  # uvicorn's line per request (`serve --no-access-log` turns it off)
     # Outbound webhooks: attempts per delivery, first retry delay (doubling after each failure), HTTP timeout.
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 1.0

@@ -43,10 +43,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     # The same options as fake_pagerduty.server.serve.
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info",
-                            proxy_headers=False, server_header=False)
+                            proxy_headers=False, server_header=False, access_log=args.access_log)
     uvicorn.Server(config).run()
 
 
