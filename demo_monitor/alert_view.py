@@ -11,7 +11,7 @@ from demo_monitor.pagerduty import utcnow_iso
 
 _REPEAT_IS_HARMLESS = {
     "trigger": "PagerDuty deduplicates a repeated trigger into the same incident.",
-    "acknowledge": "A repeated acknowledge changes nothing in PagerDuty.",
+    "acknowledge": "A repeated acknowledge leaves the PagerDuty incident's status as it was.",
     "resolve": "A repeated resolve changes nothing in PagerDuty.",
 }
 

@@ -21,8 +21,9 @@ What the outbox guarantees:
 
 Why a repeat is harmless (as PagerDuty does it, and as the sandbox's journal records it): a trigger with the
 same dedup key as an open alert is deduplicated into it (outcome `deduplicated`: no second incident, no
-second page); an acknowledge repeated on an acknowledged incident changes nothing (`acknowledged` again, the
-status and its time unchanged); a resolve repeated finds no open alert and is dropped with a 2xx (`dropped`).
+second page; the incident's log lists the repeat); an acknowledge repeated on an acknowledged incident is
+`acknowledged` again, its status and status time unchanged (the log lists it too); a resolve repeated finds no
+open alert and is dropped with a 2xx (`dropped`: nothing changes).
 The one case where a repeat matters: a trigger re-sent after someone resolved its incident in PagerDuty during
 the monitor's downtime opens a new incident, as any trigger on a resolved key does.
 

@@ -57,11 +57,12 @@ async def shown(app, alert_id: str) -> tuple[list[dict], list[str]]:
 
 
 # What the repeat does in the sandbox, as in PagerDuty: the trigger is deduplicated into the open incident, the
-# acknowledge acknowledges what is already acknowledged (a no-op), the resolve finds nothing open and is dropped.
+# acknowledge acknowledges what is already acknowledged (the status and its time stay as they were; the log lists
+# it), the resolve finds nothing open and is dropped.
 CASES = {
     "trigger": ([("trigger", "created"), ("trigger", "deduplicated")], "triggered", "deduplicates"),
     "acknowledge": ([("trigger", "created"), ("acknowledge", "acknowledged"), ("acknowledge", "acknowledged")],
-                    "acknowledged", "changes nothing"),
+                    "acknowledged", "status as it was"),
     "resolve": ([("trigger", "created"), ("resolve", "resolved"), ("resolve", "dropped")],
                 "resolved", "changes nothing"),
 }
@@ -86,6 +87,7 @@ async def test_an_event_sent_again_after_a_crash_is_deduplicated_and_shown_once(
         with pytest.raises(Crash):  # the sandbox answered 202; the monitor dies before recording it
             await monitor.state.worker.run_once()
         assert (await journal(sandbox, alert["id"]))[-1][:2] == (event_type, expected_journal[-2][1])
+        [before] = await incidents(sandbox_app, alert["id"])
 
     async with running_monitor(db_path, clock, sandbox_app) as monitor:  # the restart, same database
         await monitor.state.worker.run_once()
@@ -93,6 +95,7 @@ async def test_an_event_sent_again_after_a_crash_is_deduplicated_and_shown_once(
         assert all(status == 202 for _, _, status in await journal(sandbox, alert["id"]))
         [incident] = await incidents(sandbox_app, alert["id"])
         assert incident["status"] == incident_status
+        assert incident["last_status_change_at"] == before["last_status_change_at"]  # the repeat changed nothing
 
         events, rows = await shown(monitor, alert["id"])
         mine = [e for e in events if e["event_type"] == event_type]
