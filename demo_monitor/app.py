@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.applications import Starlette
@@ -19,8 +20,17 @@ from demo_monitor.pagerduty import Backoff, OutboxWorker
 from demo_monitor.routes import routes
 from demo_monitor.settings import Settings
 from demo_monitor.store import Store
-from demo_monitor.web.errors import exception_handlers
+from demo_monitor.web.errors import exception_handlers, unknown_host
 from demo_monitor.web.security import SessionMiddleware
+from fake_pagerduty.web import host_guard  # app-agnostic, shared with the sandbox
+from fake_pagerduty.web.security_headers import SecurityHeaders
+from fake_pagerduty.web.security_headers import headers as security_headers
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL: the monitor's pages show PagerDuty's Connect button image from there."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
 
 def create_app(
@@ -71,9 +81,14 @@ def create_app(
             await client.aclose()
             await store.close()
 
+    served = host_guard.served_names(settings.host, settings.public_url, settings.allowed_hosts)
     return Starlette(
         routes=routes(),
-        middleware=[Middleware(SessionMiddleware)],
+        middleware=[
+            Middleware(host_guard.HostGuard, names=served, reject=unknown_host),
+            Middleware(SecurityHeaders, headers=security_headers(images=_origin(settings.pagerduty_base))),
+            Middleware(SessionMiddleware),
+        ],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,
     )

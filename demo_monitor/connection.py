@@ -3,12 +3,12 @@ the Events API version setting, and PagerDuty's signed v3 webhooks coming back."
 
 from __future__ import annotations
 
-import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
+from demo_monitor import json_body
 from demo_monitor.broadcast import Broadcaster
 from demo_monitor.domain import webhooks
 from demo_monitor.exceptions import BadRequest
@@ -101,8 +101,8 @@ class Connection:
         if not webhooks.verify_signature(self.settings.webhook_secret, body, signature):
             return 401, {"error": "invalid or missing X-PagerDuty-Signature"}
         try:
-            payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            payload = json_body.parse(body)
+        except ValueError:
             return 400, {"error": "the body is not JSON"}
         try:
             event = webhooks.parse_event(payload)

@@ -33,6 +33,9 @@ class Settings:
     retry_base_seconds: float = 0.5
     retry_cap_seconds: float = 30.0
     http_timeout_seconds: float = 10.0
+    # names the monitor answers to besides loopback, --host and --public-url's host (against DNS rebinding);
+    # tests add the made-up names they reach it at
+    allowed_hosts: tuple[str, ...] = ()
     # start the simulator and the outbox worker as background tasks (tests turn this off and drive them)
     autostart: bool = True
 

@@ -19,14 +19,15 @@ from fake_pagerduty.domain.clock import Clock
 from fake_pagerduty.domain.faults import FaultBook
 from fake_pagerduty.domain.rate_limits import SlidingWindowLimiter
 from fake_pagerduty.domain.throttle import FailureWindow
-from fake_pagerduty.errors import handlers
+from fake_pagerduty.errors import handlers, unknown_host
 from fake_pagerduty.live import LiveVersions
 from fake_pagerduty.routes import routes
 from fake_pagerduty.settings import Settings
 from fake_pagerduty.signals import Signal
 from fake_pagerduty.store import Store
-from fake_pagerduty.web import sandbox_api, sessions
+from fake_pagerduty.web import host_guard, sandbox_api, sessions
 from fake_pagerduty.web.events_hot_path import EventsHotPath
+from fake_pagerduty.web.security_headers import SecurityHeaders
 from fake_pagerduty.webhooks import Webhooks
 
 PACKAGE_DIR = Path(__file__).parent
@@ -107,8 +108,11 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
             await store.close()
 
     url_map = routes()
+    served = host_guard.served_names(settings.host, settings.public_url, settings.allowed_hosts)
     app = Starlette(routes=url_map, exception_handlers=handlers, lifespan=lifespan,
-                    middleware=[Middleware(EventsHotPath, routes=url_map), Middleware(sessions.SessionMiddleware)])
+                    middleware=[Middleware(host_guard.HostGuard, names=served, reject=unknown_host),
+                                Middleware(EventsHotPath, routes=url_map), Middleware(SecurityHeaders),
+                                Middleware(sessions.SessionMiddleware)])
     for name, value in memory_state(settings).items():
         setattr(app.state, name, value)
     return app

@@ -227,6 +227,27 @@ async def _http_exception(request: Request, exc: HTTPException) -> Response:
     return response
 
 
+UNKNOWN_HOST = ("The sandbox answers only at a loopback address (127.0.0.1, localhost, [::1]), at its --host, or at"
+                " the host of its --public-url")
+UNKNOWN_HOST_PAGE = (
+    "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>421 Misdirected Request</title></head>\n"
+    f"<body><h1>421 Misdirected Request</h1><p>{UNKNOWN_HOST}.</p></body></html>\n"
+)
+
+
+def unknown_host(scope: dict) -> Response:
+    """A request naming a host the sandbox is not served at (DNS rebinding): 421, in the format of its path."""
+    path = scope.get("path", "")
+    if path.startswith("/api/"):
+        return RestError(421, UNKNOWN_HOST, 2000).response()
+    if path.startswith("/_sandbox/"):
+        return SandboxError(421, UNKNOWN_HOST).response()
+    if path.startswith("/v2/") or path.startswith("/generic/"):
+        return Response(compact_json({"status": "error", "message": UNKNOWN_HOST}), status_code=421,
+                        media_type="application/json")
+    return HTMLResponse(UNKNOWN_HOST_PAGE, status_code=421)
+
+
 handlers = {
     EventsApiError: _events_api_error,
     RestError: _rest_error,

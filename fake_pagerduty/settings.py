@@ -29,6 +29,9 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 1.0
     webhook_timeout_seconds: float = 5.0
+    # Names the sandbox answers to besides loopback, --host and --public-url's host (web/host_guard.py, against
+    # DNS rebinding); tests add the made-up names they reach it at.
+    allowed_hosts: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict, compare=False)
 
     @property

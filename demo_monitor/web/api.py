@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from demo_monitor import json_body
 from demo_monitor.exceptions import BadRequest, NotFound
 from demo_monitor.web.errors import UnsupportedMediaType
 
@@ -26,8 +25,8 @@ async def _json_body(request: Request, *, required: bool = True) -> dict:
         # browsers cannot send application/json across origins without asking first: this is our CSRF guard
         raise UnsupportedMediaType("Send the body as application/json.")
     try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = json_body.parse(body)
+    except ValueError:
         raise BadRequest("The body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")

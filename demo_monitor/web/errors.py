@@ -6,7 +6,7 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from demo_monitor.domain.alerts import AlertError
 from demo_monitor.domain.rules import RuleError
@@ -41,6 +41,21 @@ async def error_response(request: Request, status_code: int, message: str) -> Re
     except Exception:  # the error page itself must not fail
         log.exception("error page failed")
         return Response(f"{status_code} {message}", status_code=status_code, media_type="text/plain")
+
+
+UNKNOWN_HOST = ("The monitor answers only at a loopback address (127.0.0.1, localhost, [::1]), at its --host, or at"
+                " the host of its --public-url.")
+
+
+def unknown_host(scope: dict) -> Response:
+    """A request naming a host the monitor is not served at (DNS rebinding): 421, JSON or a bare page that shows
+    nothing of the monitor's state."""
+    path = scope.get("path", "")
+    if path.startswith("/api/") or path == "/integrations/pagerduty/webhook":
+        return JSONResponse({"error": UNKNOWN_HOST}, status_code=421)
+    return HTMLResponse("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Misdirected request"
+                        f"</title></head>\n<body><h1>Misdirected request</h1><p>{UNKNOWN_HOST}</p></body></html>\n",
+                        status_code=421)
 
 
 async def http_exception(request: Request, exc: HTTPException) -> Response:

@@ -1,9 +1,9 @@
 """The Events API's shortcut through the app: POSTs to an events endpoint go straight to it.
 
-Installed as the app's first middleware (inside Starlette's ServerErrorMiddleware, so an unexpected error is
-still a plain 500). It looks up the exact paths of the routes in routes.py whose endpoint is an
-`EventsEndpoint` and calls that endpoint directly, skipping the sessions middleware, the exception middleware
-and the router, which have nothing to do for these requests. Anything else — other paths, other methods
+Installed as the app's first middleware after the host check (web/host_guard.py), inside Starlette's
+ServerErrorMiddleware, so an unexpected error is still a plain 500. It looks up the exact paths of the routes in
+routes.py whose endpoint is an `EventsEndpoint` and calls that endpoint directly, skipping the security headers,
+the sessions middleware, the exception middleware and the router, which have nothing to do for these requests. Anything else — other paths, other methods
 (the router's 405 with `Allow: POST`) — goes on through the app as before.
 """
 

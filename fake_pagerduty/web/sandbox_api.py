@@ -72,35 +72,14 @@ def _cross_origin(request: Request) -> bool:
     return urlsplit(origin).netloc not in allowed
 
 
-def _from_browser(request: Request) -> bool:
-    """Browsers send `Origin` or `Sec-Fetch-*` headers; httpx, curl and test clients send neither."""
-    return "origin" in request.headers or any(name.startswith("sec-fetch-") for name in request.headers)
-
-
-def _rebound(request: Request) -> bool:
-    """A browser that reached a token-less sandbox under a name that is not its own: DNS rebinding (a site
-    whose name now points at 127.0.0.1 is same-origin with itself, so the Origin check cannot see it)."""
-    settings = request.app.state.settings
-    if settings.sandbox_token or not _from_browser(request):
-        return False
-    hostname = (urlsplit("//" + request.headers.get("host", "")).hostname or "").lower()
-    allowed = {"127.0.0.1", "::1", "localhost", settings.host.strip("[]").lower()}
-    if settings.public_url:
-        allowed.add((urlsplit(settings.public_url).hostname or "").lower())
-    return hostname not in allowed
-
-
 def guarded(handler: Handler) -> Handler:
     """Sandbox controls need the sandbox token when one is set, and always off loopback; browsers may call
-    them only from the sandbox's own pages."""
+    them only from the sandbox's own pages. (Pages of a rebound name never get here: web/host_guard.py.)"""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
         if _cross_origin(request):
             raise SandboxError(403, "Cross-origin requests to the sandbox controls are refused")
-        if _rebound(request):
-            raise SandboxError(403, "The sandbox controls answer browsers only at a loopback address or the"
-                                    " sandbox's public URL")
         if not _authorized(request):
             raise SandboxError.unauthorized()
         return await handler(request)
@@ -116,7 +95,7 @@ async def _json_body(request: Request, *, required: bool = True) -> Any:
         return None
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses
         raise SandboxError.invalid(["the body is not valid JSON"]) from None
 
 

@@ -145,7 +145,7 @@ async def test_the_clock_offset_survives_a_restart(tmp_path):
     for step in ("advance", "read"):
         app = create_app(settings)
         async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
                 if step == "advance":
                     await client.post("/_sandbox/clock", json={"advance_seconds": 600})
                 else:
@@ -224,7 +224,7 @@ UNAUTHORIZED = {"error": {"message": "A sandbox token is required: send 'Authori
 async def _client_for(settings: Settings, fn):
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
             return await fn(client)
 
 
@@ -312,16 +312,18 @@ async def test_other_sites_pages_cannot_drive_the_controls(sandbox):
 
 
 async def test_a_browser_reaching_the_controls_under_a_foreign_name_is_refused(sandbox):
-    """DNS rebinding: evil.example now resolves to 127.0.0.1, so its page is same-origin with the sandbox."""
+    """DNS rebinding: evil.example now resolves to 127.0.0.1, so its page is same-origin with the sandbox. The
+    whole sandbox answers only at its own names (web/host_guard.py), scripts and browsers alike."""
     rebound = {"Host": "evil.example:8090", "Origin": "http://evil.example:8090", "Sec-Fetch-Site": "same-origin"}
     refused = await sandbox.post("/_sandbox/reset", headers=rebound)
     read = await sandbox.get("/_sandbox/state", headers={"Host": "evil.example:8090", "Sec-Fetch-Mode": "cors"})
+    script = await sandbox.get("/_sandbox/state", headers={"Host": "evil.example:8090"})  # not a browser
 
-    for response in (refused, read):
-        assert (response.status_code, response.json()) == (403, {"error": {
-            "message": "The sandbox controls answer browsers only at a loopback address or the sandbox's public URL",
-            "code": 403}})
+    for response in (refused, read, script):
+        assert (response.status_code, response.json()) == (421, {"error": {
+            "message": "The sandbox answers only at a loopback address (127.0.0.1, localhost, [::1]), at its --host,"
+                       " or at the host of its --public-url",
+            "code": 421}})
     loopback = await sandbox.get("/_sandbox/state", headers={"Host": "127.0.0.1:8090", "Sec-Fetch-Mode": "cors"})
     public = await sandbox.get("/_sandbox/state", headers={"Sec-Fetch-Mode": "cors"})  # Host: sandbox.test
-    script = await sandbox.get("/_sandbox/state", headers={"Host": "evil.example:8090"})  # not a browser
-    assert (loopback.status_code, public.status_code, script.status_code) == (200, 200, 200)
+    assert (loopback.status_code, public.status_code) == (200, 200)

@@ -266,7 +266,7 @@ async def test_rules_and_their_counts_survive_a_restart(tmp_path):
     async def run(steps):
         app = create_app(settings)
         async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
                 return await steps(client)
 
     async def first(client):

@@ -133,7 +133,7 @@ async def test_reset_reapplies_the_seed_file(tmp_path):
     async with app.router.lifespan_context(app):
         import httpx
 
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
             await client.post("/_sandbox/reset", params={"full": "true"})
             apps = (await client.get("/_sandbox/partner-apps")).json()["partner_apps"]
     assert sorted(a["vendor_key"] for a in apps) == ["acme-monitor", "demo-monitor"]
