@@ -302,23 +302,33 @@ IN_PROCESS_FIXTURE = "fake_pagerduty_app"
 IN_PROCESS_LOOP_SCOPE = "session"
 
 
+_SAME_LOOP_TRANSPORT: list = []  # the class, made on first use (httpx is imported only then)
+
+
 def _same_loop_transport(app, loop):
     """httpx.ASGITransport to the app, refusing (clearly, instead of hanging) calls made from another event loop
     than the one its lifespan runs in."""
-    import asyncio
+    if not _SAME_LOOP_TRANSPORT:
+        import asyncio
 
-    import httpx
+        import httpx
 
-    class SameLoopTransport(httpx.ASGITransport):
-        async def handle_async_request(self, request):
-            if asyncio.get_running_loop() is not loop:
-                raise RuntimeError(
-                    f"{IN_PROCESS_FIXTURE} was used from another event loop than pytest-asyncio's session loop,"
-                    " where the sandbox app runs: give async fixtures that use it loop_scope=\"session\" (or set"
-                    " asyncio_default_fixture_loop_scope = session), and leave the test's own loop scope unset")
-            return await super().handle_async_request(request)
+        class SameLoopTransport(httpx.ASGITransport):
+            def __init__(self, app, loop) -> None:
+                super().__init__(app=app)
+                self.loop = loop
 
-    return SameLoopTransport(app=app)
+            async def handle_async_request(self, request):
+                if asyncio.get_running_loop() is not self.loop:
+                    raise RuntimeError(
+                        f"{IN_PROCESS_FIXTURE} was used from another event loop than pytest-asyncio's session"
+                        " loop, where the sandbox app runs: give async fixtures that use it"
+                        " loop_scope=\"session\" (or set asyncio_default_fixture_loop_scope = session), and leave"
+                        " the test's own loop scope unset")
+                return await super().handle_async_request(request)
+
+        _SAME_LOOP_TRANSPORT.append(SameLoopTransport)
+    return _SAME_LOOP_TRANSPORT[0](app, loop)
 
 
 def _in_process_fixtures():
