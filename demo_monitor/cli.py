@@ -72,6 +72,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from demo_monitor.app import create_app
+    from fake_pagerduty.bounded_http import BoundedHttpProtocol  # a request deadline, a connection cap
 
     print(f"Demo monitor on {settings.base_url}  (PagerDuty: {settings.pagerduty_base})", flush=True)
     uvicorn.run(
@@ -79,6 +80,7 @@ def serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         log_level="info",
+        http=BoundedHttpProtocol,
         timeout_graceful_shutdown=2,
     )
     return 0
