@@ -300,6 +300,7 @@ def fake_pagerduty(_fake_pagerduty_session) -> FakePagerDuty:
 
 IN_PROCESS_FIXTURE = "fake_pagerduty_app"
 IN_PROCESS_LOOP_SCOPE = "session"
+IN_PROCESS_HOST = "fake-pagerduty.test"
 
 
 _SAME_LOOP_TRANSPORT: list = []  # the class, made on first use (httpx is imported only then)
@@ -348,7 +349,9 @@ def _in_process_fixtures():
         from fake_pagerduty.reset import SandboxApp
         from fake_pagerduty.settings import Settings
 
-        async with SandboxApp(Settings(db_path=":memory:")) as sandbox:
+        # the client's made-up name is one the app answers at (its Host check, against DNS rebinding)
+        settings = Settings(db_path=":memory:", allowed_hosts=(IN_PROCESS_HOST,))
+        async with SandboxApp(settings) as sandbox:
             yield sandbox
 
     @pytest_asyncio.fixture(loop_scope=IN_PROCESS_LOOP_SCOPE)
@@ -362,7 +365,7 @@ def _in_process_fixtures():
         sandbox = _fake_pagerduty_in_process
         await sandbox.reset()
         transport = _same_loop_transport(sandbox.app, asyncio.get_running_loop())
-        async with httpx.AsyncClient(transport=transport, base_url="http://fake-pagerduty.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{IN_PROCESS_HOST}") as client:
             client.app = sandbox.app  # for tests that want app.state (the store, the clock)
             yield client
 
