@@ -160,7 +160,7 @@ async def test_strict_mode_warns_in_both_modes(tmp_path, mode):
     settings = Settings(db_path=str(tmp_path / "sandbox.db"), strict=True, events_writer_process=mode == "process")
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sandbox.test") as c:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as c:
             body = trigger("strict")
             body["payload"]["severity"] = "error"
             body["unexpected"] = True
