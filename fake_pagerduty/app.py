@@ -41,7 +41,7 @@ async def _sweep_timeouts(app: Starlette) -> None:
     while True:
         await asyncio.sleep(TIMEOUT_SWEEP_SECONDS)
         try:
-            state.changes.publish(await state.store.apply_due_timeouts(state.clock.now()))
+            state.changes.publish(await state.store.incidents.apply_due_timeouts(state.clock.now()))
         except Exception:  # keep sweeping; a failed sweep is retried on the next tick
             log.exception("timeout sweep failed")
 
@@ -86,7 +86,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
         sweeper = webhooks = None
         try:
             now = app.state.clock.now()
-            if await store.is_empty():
+            if await store.sandbox.is_empty():
                 await seed.apply_seed(store, seed.DEFAULT_SEED, now)
             if settings.seed_file:
                 await seed.apply_seed(store, seed.load_seed_file(settings.seed_file), now)

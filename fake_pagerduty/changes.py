@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fake_pagerduty.store import IncidentChange
+from fake_pagerduty.domain.incident_change import IncidentChange
 
 Listener = Callable[[list[IncidentChange]], None]
 

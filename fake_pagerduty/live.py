@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 
 from fake_pagerduty.changes import ChangeFeed
-from fake_pagerduty.store import IncidentChange
+from fake_pagerduty.domain.incident_change import IncidentChange
 
 
 class LiveVersions:

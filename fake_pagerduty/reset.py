@@ -51,14 +51,14 @@ async def _back_to_seeded(state: Any, *, restart_ids: bool, count: bool) -> dict
     source = _seed_source(state.settings)
     kept = getattr(state, SEEDED_ROWS, None)
     if kept is not None and kept[0] == source:
-        return await store.restore_rows(kept[1], restart_ids=restart_ids, count=count)
+        return await store.sandbox.restore_rows(kept[1], restart_ids=restart_ids, count=count)
     setattr(state, SEEDED_ROWS, None)
-    deleted = await store.reset(full=True)
+    deleted = await store.sandbox.reset(full=True)
     await _seed(state, missing_only=False)  # raises seed.SeedError: the tables stay wiped, as before
-    rows = await store.seeded_rows()
+    rows = await store.sandbox.seeded_rows()
     setattr(state, SEEDED_ROWS, (source, rows))
     if restart_ids:
-        await store.restore_rows(rows, restart_ids=True)
+        await store.sandbox.restore_rows(rows, restart_ids=True)
     return deleted
 
 
@@ -78,7 +78,7 @@ async def reset(state: Any, *, full: bool = False) -> dict[str, int]:
     _reset_controls(state, full=full)
     if full:
         return await _back_to_seeded(state, restart_ids=False, count=True)
-    deleted = await state.store.reset(full=False)
+    deleted = await state.store.sandbox.reset(full=False)
     await _seed(state, missing_only=True)
     return deleted
 

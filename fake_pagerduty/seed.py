@@ -113,12 +113,12 @@ def _timeout(value: Any, default: int) -> int | None:
 async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: bool = False) -> None:
     """Add or replace what a seed document describes; with `missing_only`, only add what does not exist
     (a sandbox reset re-creates seeded things without undoing changes made to them since)."""
-    have = await store.existing_seed_keys() if missing_only else None
+    have = await store.sandbox.seed_keys() if missing_only else None
     try:
         for app in seed.get("partner_apps", []):
             if have and app["vendor_key"] in have.vendor_keys:
                 continue
-            await store.upsert_partner_app(
+            await store.partner_apps.upsert(
                 vendor_key=app["vendor_key"],
                 app_id=app.get("app_id") or ids.short_id(),
                 name=app.get("name", app["vendor_key"]),
@@ -128,17 +128,17 @@ async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: b
                 now=now,
             )
         for account in seed.get("accounts", []):
-            existing = await store.account_by_subdomain(account["subdomain"])
+            existing = await store.accounts.by_subdomain(account["subdomain"])
             account_id = existing["id"] if existing else account.get("id") or ids.short_id()
             if not (have and existing):
-                await store.upsert_account(
+                await store.accounts.upsert(
                     id=account_id, subdomain=account["subdomain"], name=account.get("name", account["subdomain"]),
                     now=now,
                 )
             for user in account.get("users", []):
                 if have and user["email"].lower() in have.emails:
                     continue
-                await store.upsert_user(
+                await store.accounts.upsert_user(
                     id=user.get("id") or ids.short_id(),
                     account_id=account_id,
                     name=user.get("name", user["email"]),
@@ -149,11 +149,11 @@ async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: b
             for token in account.get("api_keys", []):
                 if have and token in have.api_keys:
                     continue
-                await store.upsert_api_key(token=token, account_id=account_id, description="seeded", now=now)
+                await store.accounts.upsert_api_key(token=token, account_id=account_id, description="seeded", now=now)
             for service in account.get("services", []):
                 service_id = have.services.get((account_id, service["name"])) if have else None
                 if service_id is None:
-                    service_id = await store.upsert_service(
+                    service_id = await store.services.upsert(
                         id=service.get("id") or ids.short_id(),
                         account_id=account_id,
                         name=service["name"],
@@ -167,7 +167,7 @@ async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: b
                 for integration in service.get("integrations", []):
                     if have and integration["key"] in have.integration_keys:
                         continue
-                    await store.upsert_integration(
+                    await store.services.upsert_integration(
                         id=integration.get("id") or ids.short_id(),
                         service_id=service_id,
                         integration_key=integration["key"],

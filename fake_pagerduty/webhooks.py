@@ -29,7 +29,7 @@ import httpx
 from fake_pagerduty.domain import ids, rest_objects
 from fake_pagerduty.domain import webhooks as rules
 from fake_pagerduty.domain.clock import iso, parse_iso
-from fake_pagerduty.store import IncidentChange
+from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.webhook_guard import OwnAddressGuard
 
 log = logging.getLogger("fake_pagerduty.webhooks")
@@ -118,7 +118,7 @@ class Webhooks:
     # ---- recorded changes -> delivery rows ---------------------------------------------------------------
 
     def _on_changes(self, changes: list[IncidentChange]) -> None:
-        if not self._state.store.known_without_webhook_targets():
+        if not self._state.store.webhooks.known_without_targets():
             self._changes_waiting.set()
 
     async def _write_deliveries(self) -> None:
@@ -134,21 +134,21 @@ class Webhooks:
     async def _make_deliveries(self) -> None:
         """Turn every recorded change into delivery rows, in order, a batch per transaction."""
         store = self._state.store
-        while pending := await store.pending_webhook_changes(CHANGES_PER_BATCH):
+        while pending := await store.webhooks.pending_changes(CHANGES_PER_BATCH):
             changes = [change for _, change in pending]
-            targets = await store.webhook_targets([c.incident_id for c in changes])
+            targets = await store.webhooks.targets([c.incident_id for c in changes])
             deliveries = []
             for change in changes:
                 wanted = [t for t in targets.get(change.incident_id, ()) if rules.takes(t, change.event_type)]
                 if wanted:
                     deliveries.extend(await self._deliveries_for(change, wanted))
-            await store.add_webhook_deliveries(deliveries, self._state.clock.now(), [n for n, _ in pending])
+            await store.webhooks.add_deliveries(deliveries, self._state.clock.now(), [n for n, _ in pending])
             if deliveries:
                 self.wake()
 
     async def _deliveries_for(self, change: IncidentChange, targets: list[dict]) -> list[dict]:
         store = self._state.store
-        context = await store.webhook_event_context(
+        context = await store.webhooks.event_context(
             change.incident_id, rules.LOG_ENTRY_TYPE[change.event_type],
             first=change.event_type == "incident.triggered",
         )
@@ -161,7 +161,7 @@ class Webhooks:
         agent = entry["agent"] if entry else json.loads(incident.get("last_status_change_by") or "null")
         # The incident as the event left it, even if it has changed again since.
         row = {**incident, "status": rules.STATUS_AFTER.get(change.event_type, incident["status"])}
-        counts = await store.alert_counts([incident["id"]])
+        counts = await store.incidents.alert_counts([incident["id"]])
         event_id = ids.uuid()
         body = rules.event_body(
             event_id=event_id,
@@ -200,7 +200,7 @@ class Webhooks:
         now = self._state.clock.now()
         event_id, webhook_id = ids.uuid(), ids.uuid()
         body = rules.ping_body(event_id=event_id, occurred_at=iso(now))
-        await self._state.store.add_webhook_deliveries(
+        await self._state.store.webhooks.add_deliveries(
             [{
                 "webhook_id": webhook_id,
                 "event_id": event_id,
@@ -234,7 +234,7 @@ class Webhooks:
                 self._wake.clear()
                 batch: list[dict] = []
                 try:
-                    batch = await self._state.store.due_webhook_deliveries(self._state.clock.now(), BATCH)
+                    batch = await self._state.store.webhooks.due_deliveries(self._state.clock.now(), BATCH)
                     await asyncio.gather(*(self._attempt(client, d) for d in batch))
                     delay = None if batch else await self._delay()
                 except Exception:  # the store failed: try again shortly
@@ -248,7 +248,7 @@ class Webhooks:
 
     async def _delay(self) -> float | None:
         """Seconds until the next pending delivery falls due (at most IDLE_RECHECK_SECONDS); None if none."""
-        next_at = await self._state.store.next_webhook_attempt_at()
+        next_at = await self._state.store.webhooks.next_attempt_at()
         if next_at is None:
             return None
         due = parse_iso(next_at)
@@ -283,7 +283,7 @@ class Webhooks:
             next_attempt_at = now + timedelta(
                 seconds=rules.backoff_seconds(attempts, settings.webhook_backoff_seconds)
             )
-        await self._state.store.record_webhook_attempt(
+        await self._state.store.webhooks.record_attempt(
             delivery["id"], status=status, status_code=status_code, error=error,
             next_attempt_at=next_attempt_at, now=now,
         )

@@ -1,6 +1,6 @@
 """What a person (REST API client or console user) may do to an incident: acknowledge or resolve it.
 
-Pure rules and the exceptions `Store.change_incident_status` raises; the REST API and the console turn them
+Pure rules and the exceptions `store.incidents.change_status` raises; the REST API and the console turn them
 into their own answers.
 """
 

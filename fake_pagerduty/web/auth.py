@@ -72,7 +72,7 @@ async def login(request: Request) -> Response:
     by_address = _address_failures(state)
     if state.login_failures.blocked(key, now) or by_address.blocked(address, now):
         raise _too_many()
-    user = await state.store.user_for_sign_in(email) if email else None
+    user = await state.store.accounts.user_for_sign_in(email) if email else None
     password = _field(form, "password")
     if not await run_in_threadpool(check_sign_in, user["password_hash"] if user else None, password) or not user:
         state.login_failures.fail(key, now)
@@ -115,7 +115,7 @@ async def signup(request: Request) -> Response:
         return await _signup_page(request, next_path, shown, errors, status=400)
     password_hash = await run_in_threadpool(hash_password, new.password)
     try:
-        _, user_id = await state.store.create_account(
+        _, user_id = await state.store.accounts.create(
             subdomain=new.subdomain, account_name=new.account_name, user_name=new.user_name, email=new.email,
             password_hash=password_hash, now=state.clock.now(),
         )

@@ -61,7 +61,7 @@ def _text(value: object) -> str:
 
 
 async def connect_handshake(store: Store, vendor: str, callback: str) -> Handshake:
-    partner = await store.partner_app(vendor) if vendor else None
+    partner = await store.partner_apps.get(vendor) if vendor else None
     if partner is None:
         raise PageError(400, "Unknown partner app",
                         "This Connect link names no partner app the sandbox knows (check the vendor parameter).")
@@ -73,7 +73,7 @@ async def connect_handshake(store: Store, vendor: str, callback: str) -> Handsha
 
 
 async def install_handshake(store: Store, app_id: str, redirect_url: str, version: str) -> Handshake:
-    partner = await store.partner_app_by_app_id(app_id) if app_id else None
+    partner = await store.partner_apps.by_app_id(app_id) if app_id else None
     if partner is None:
         raise PageError(400, "Unknown app", "This install link names no app the sandbox knows (check app_id).")
     if version not in ("", "2"):
@@ -117,7 +117,7 @@ def _leave(url: str) -> Response:
 
 
 async def _services(request: Request, session: dict) -> list[dict]:
-    return await request.app.state.store.account_services(session["account_id"])
+    return await request.app.state.store.services.with_counts(session["account_id"])
 
 
 def _render(request: Request, handshake: Handshake, services: list[dict], *, status: int = 200,
@@ -193,7 +193,7 @@ async def connect_submit(request: Request) -> Response:
                            service_name=name, errors={"service_name": problem})
         new_names = [name]
     try:
-        made = await store.connect_services(
+        made = await store.services.connect(
             account_id=session["account_id"], vendor_key=handshake.partner["vendor_key"],
             integration_name=handshake.partner["name"], new_names=new_names, existing_ids=existing,
             now=request.app.state.clock.now(),
@@ -211,10 +211,10 @@ async def connect_submit(request: Request) -> Response:
 
 async def _partner_integration(store: Store, session: dict, service_id: str, vendor_key: str) -> dict | None:
     """The partner's integration already on this service of the account, as callback fields, if there is one."""
-    service = await store.service(session["account_id"], service_id) if service_id else None
+    service = await store.services.get(session["account_id"], service_id) if service_id else None
     if service is None:
         return None
-    for integration in await store.service_integrations(service["id"]):
+    for integration in await store.services.integrations_with_vendor(service["id"]):
         if integration.get("vendor_key") == vendor_key:
             return {"service_key": integration["integration_key"], "service_name": service["name"]}
     return None
@@ -260,7 +260,7 @@ async def install_submit(request: Request) -> Response:
         errors["service_name"] = "Name a new service or tick at least one existing service."
     if not errors:
         try:
-            made = await store.connect_services(
+            made = await store.services.connect(
                 account_id=session["account_id"], vendor_key=handshake.partner["vendor_key"],
                 integration_name=handshake.partner["name"], new_names=new_names, existing_ids=existing,
                 now=request.app.state.clock.now(),

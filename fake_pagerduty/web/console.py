@@ -54,7 +54,7 @@ def _listing(request: Request) -> tuple[str, int | None]:
 
 
 async def _rows(request: Request, session: dict, status: str, before: int | None) -> tuple[list[dict], int | None]:
-    rows = await request.app.state.store.incidents_page(
+    rows = await request.app.state.store.incidents.newest(
         session["account_id"], statuses=FILTERS[status], before=before, limit=PAGE_SIZE + 1
     )
     older = rows[PAGE_SIZE - 1]["incident_number"] if len(rows) > PAGE_SIZE else None
@@ -97,11 +97,11 @@ async def incident_detail(request: Request) -> Response:
     session = sessions.require(request)
     store = request.app.state.store
     version = request.app.state.live.version(session["account_id"])  # before reading, so no change is missed
-    incident = await store.incident(session["account_id"], request.path_params["incident_id"])
+    incident = await store.incidents.get(session["account_id"], request.path_params["incident_id"])
     if incident is None:
         raise _not_found("Incident")
     alerts = []
-    for alert in await store.incident_alert_bodies(incident["id"]):
+    for alert in await store.incidents.alerts(incident["id"]):
         body = alert["body"] if isinstance(alert["body"], dict) else {}
         alerts.append({
             **alert,
@@ -111,15 +111,15 @@ async def incident_detail(request: Request) -> Response:
             "source": alert_view.source_link(body.get("client"), body.get("client_url")),
             "payload": body.get("payload") if isinstance(body.get("payload"), dict) else {},
         })
-    names = {i["id"]: i["name"] for i in await store.service_integrations(incident["service_id"]) if i.get("name")}
+    names = {i["id"]: i["name"] for i in await store.services.integrations_with_vendor(incident["service_id"]) if i.get("name")}
     timeline = [
         {**entry, "label": console_text.LOG_LABELS.get(entry["type"], entry["type"]),
          "who": console_text.who(entry, names)}
-        for entry in await store.incident_timeline(incident["id"])
+        for entry in await store.incidents.log_entries(incident["id"])
     ]
     first = {kind: next((e["created_at"] for e in timeline if e["type"] == kind), None)
              for kind in ("acknowledge_log_entry", "resolve_log_entry")}
-    deliveries = _deliveries(await store.webhook_deliveries_for_incident(incident["id"]))
+    deliveries = _deliveries(await store.webhooks.deliveries_for_incident(incident["id"]))
     return _render(request, "incident.html", {
         "nav": "incidents", "incident": incident, "alerts": alerts, "timeline": timeline, "deliveries": deliveries,
         "acknowledged_at": first["acknowledge_log_entry"], "resolved_at": first["resolve_log_entry"],
@@ -140,7 +140,7 @@ async def incident_live(request: Request) -> Response:
     version = request.app.state.live.version(session["account_id"])
     if request.query_params.get("v") == version:
         return Response(status_code=204, headers={"Cache-Control": "no-store"})
-    incident = await request.app.state.store.incident(session["account_id"], request.path_params["incident_id"])
+    incident = await request.app.state.store.incidents.get(session["account_id"], request.path_params["incident_id"])
     if incident is None:
         return Response(status_code=404)
     return JSONResponse({"version": version, "fingerprint": _fingerprint(incident)},
@@ -154,8 +154,9 @@ async def _change_status(request: Request, status: str) -> Response:
     incident_id = request.path_params["incident_id"]
     user = {"id": session["user_id"], "name": session["user_name"]}
     try:
-        changes = await request.app.state.store.change_incident_status(
-            session["account_id"], incident_id, status, user, request.app.state.clock.now(), channel="website"
+        changes = await request.app.state.store.incidents.change_status(
+            session["account_id"], [incident_actions.StatusChange(incident_id, status)], user,
+            request.app.state.clock.now(), channel="website",
         )
     except incident_actions.IncidentNotFound:
         raise _not_found("Incident") from None
@@ -180,22 +181,22 @@ async def resolve(request: Request) -> Response:
 
 async def services(request: Request) -> Response:
     session = sessions.require(request)
-    rows = await request.app.state.store.account_services(session["account_id"])
+    rows = await request.app.state.store.services.with_counts(session["account_id"])
     return _render(request, "services.html", {"nav": "services", "services": rows})
 
 
 async def service_detail(request: Request) -> Response:
     session = sessions.require(request)
     store = request.app.state.store
-    service = await store.service(session["account_id"], request.path_params["service_id"])
+    service = await store.services.get(session["account_id"], request.path_params["service_id"])
     if service is None:
         raise _not_found("Service")
     return _render(request, "service.html", {
         "nav": "services", "service": service,
-        "integrations": await store.service_integrations(service["id"]),
-        "incidents": await store.incidents_page(session["account_id"], service_id=service["id"], limit=20),
-        "events": await store.service_events(service["id"], limit=20),
-        "deliveries": _deliveries(await store.list_webhook_deliveries(service["id"], limit=20)),
+        "integrations": await store.services.integrations_with_vendor(service["id"]),
+        "incidents": await store.incidents.newest(session["account_id"], service_id=service["id"], limit=20),
+        "events": await store.journal.for_service(service["id"], limit=20),
+        "deliveries": _deliveries(await store.webhooks.deliveries_for_service(service["id"], limit=20)),
         "here": f"/services/{service['id']}",
     })
 
@@ -230,7 +231,7 @@ def _pretty_body(raw: bytes | str | None) -> str:
 
 async def journal_event(request: Request) -> Response:
     session = sessions.require(request)
-    event = await request.app.state.store.account_journal_event(session["account_id"], request.path_params["event_id"])
+    event = await request.app.state.store.journal.account_entry(session["account_id"], request.path_params["event_id"])
     if event is None:
         raise _not_found("Event")
     return _render(request, "event.html", {

@@ -103,7 +103,7 @@ async def _handle(scope: Scope, receive: Receive, send: Send, surface: Surface) 
             _log_warnings(entry)
             await answer(scope, receive, send)
             return
-    result = await state.store.apply_request(surface.api, entry, now)  # decided, applied, journaled
+    result = await state.store.events.apply(surface.api, entry, now)  # decided, applied, journaled
     state.journal_signal.notify()
     state.changes.publish(result.changes)
     _log_warnings(entry, result.dedup_key)
@@ -114,7 +114,7 @@ async def _refuse(state: Any, send: Send, entry: JournalEntry, decision: event_r
     """A request refused before its body could be read: journaled, then answered."""
     entry.response_status, entry.response_body = decision.status, decision.body
     entry.outcome, entry.outcome_detail = lifecycle.REJECTED, decision.detail
-    await state.store.record_request(entry)
+    await state.store.events.record(entry)
     state.journal_signal.notify()
     _log_warnings(entry)
     await _send_json(send, decision.status, decision.body)

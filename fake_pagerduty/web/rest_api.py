@@ -24,13 +24,13 @@ URGENCY_RULES = ("high", "low", "severity_based")
 
 
 async def _incident_objects(request: Request, rows: list[dict]) -> list[dict]:
-    counts = await request.app.state.store.alert_counts([row["id"] for row in rows])
+    counts = await request.app.state.store.incidents.alert_counts([row["id"] for row in rows])
     base = rest_common.base_url(request)
     return [rest_objects.incident(base, row, counts.get(row["id"])) for row in rows]
 
 
 async def _incident_row(request: Request, account: dict) -> dict:
-    row = await request.app.state.store.incident(account["id"], request.path_params["id"])
+    row = await request.app.state.store.incidents.get(account["id"], request.path_params["id"])
     if row is None:
         raise RestError.not_found()
     return row
@@ -42,7 +42,7 @@ async def list_incidents(request: Request) -> JSONResponse:
         query, page = rest_query.incident_query(request.query_params, request.app.state.clock.now())
     except rest_query.InvalidInput as exc:
         raise RestError.invalid_input(*exc.errors) from None
-    rows, more, total = await request.app.state.store.list_incidents(account["id"], query, page)
+    rows, more, total = await request.app.state.store.incidents.page(account["id"], query, page)
     return rest_common.listing("incidents", await _incident_objects(request, rows), page, more, total)
 
 
@@ -57,7 +57,7 @@ async def incident_alerts(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
     page = rest_common.page(request)
     await _incident_row(request, account)
-    rows, more, total = await request.app.state.store.incident_alerts(
+    rows, more, total = await request.app.state.store.incidents.alerts_page(
         account["id"], request.path_params["id"], page
     )
     base = rest_common.base_url(request)
@@ -68,7 +68,7 @@ async def incident_log_entries(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
     page = rest_common.page(request)
     await _incident_row(request, account)
-    rows, more, total = await request.app.state.store.incident_log_entries(
+    rows, more, total = await request.app.state.store.incidents.log_entries_page(
         account["id"], request.path_params["id"], page
     )
     base = rest_common.base_url(request)
@@ -92,7 +92,7 @@ def _status_change(incident_id: str, item: Any) -> incident_actions.StatusChange
 async def _apply(request: Request, account: dict, user: dict, changes: list[incident_actions.StatusChange]) -> None:
     state = request.app.state
     try:
-        published = await state.store.change_incidents_status(account["id"], changes, user, state.clock.now())
+        published = await state.store.incidents.change_status(account["id"], changes, user, state.clock.now())
     except incident_actions.IncidentNotFound:
         raise RestError.not_found() from None
     except incident_actions.StatusChangeError as exc:
@@ -141,7 +141,7 @@ async def update_incidents(request: Request) -> JSONResponse:
     store = request.app.state.store
     rows = []
     for incident_id in dict.fromkeys(wanted):
-        row = await store.incident(account["id"], incident_id)
+        row = await store.incidents.get(account["id"], incident_id)
         if row is None:
             raise RestError.not_found()
         rows.append(row)
@@ -153,7 +153,7 @@ async def update_incidents(request: Request) -> JSONResponse:
 
 
 async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
-    integrations, last = await request.app.state.store.services_extras([row["id"] for row in rows])
+    integrations, last = await request.app.state.store.services.integrations_and_last_incident([row["id"] for row in rows])
     base = rest_common.base_url(request)
     return [rest_objects.service(base, row, integrations.get(row["id"], []), last.get(row["id"])) for row in rows]
 
@@ -161,7 +161,7 @@ async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
 async def list_services(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
     page = rest_common.page(request)
-    rows, more, total = await request.app.state.store.list_services(
+    rows, more, total = await request.app.state.store.services.page(
         account["id"], page, request.query_params.get("query") or None
     )
     return rest_common.listing("services", await _service_objects(request, rows), page, more, total)
@@ -169,7 +169,7 @@ async def list_services(request: Request) -> JSONResponse:
 
 async def get_service(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
-    row = await request.app.state.store.service(account["id"], request.path_params["id"])
+    row = await request.app.state.store.services.get(account["id"], request.path_params["id"])
     if row is None:
         raise RestError.not_found()
     (service,) = await _service_objects(request, [row])
@@ -216,7 +216,7 @@ async def create_service(request: Request) -> JSONResponse:
     urgency_rule = _urgency_rule(doc, errors)
     if errors:
         raise RestError.invalid_input(*errors)
-    row = await request.app.state.store.create_service(
+    row = await request.app.state.store.services.create(
         account["id"], name=name.strip(), description=description or "", acknowledgement_timeout=ack_timeout,
         auto_resolve_timeout=resolve_timeout, urgency_rule=urgency_rule, now=request.app.state.clock.now(),
     )
@@ -228,7 +228,7 @@ async def create_service(request: Request) -> JSONResponse:
 
 async def get_integration(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
-    row = await request.app.state.store.integration(
+    row = await request.app.state.store.services.integration(
         account["id"], request.path_params["id"], request.path_params["integration_id"]
     )
     if row is None:
@@ -250,7 +250,7 @@ async def create_integration(request: Request) -> JSONResponse:
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise RestError.invalid_input("Name can't be blank")
     default_name = "Events API V2" if kind == "events_api_v2_inbound_integration" else "Events API V1"
-    row = await request.app.state.store.create_integration(
+    row = await request.app.state.store.services.create_integration(
         account["id"], request.path_params["id"], name=(name or default_name).strip(), type=kind,
         now=request.app.state.clock.now(),
     )
@@ -273,7 +273,7 @@ async def list_change_events(request: Request) -> JSONResponse:
         raise RestError.invalid_input(*errors)
     params = request.query_params
     integration_ids = tuple(params.getlist("integration_ids[]") + params.getlist("integration_ids"))
-    rows, more, total = await request.app.state.store.list_change_events(
+    rows, more, total = await request.app.state.store.services.change_events_page(
         account["id"], page, since, until, integration_ids
     )
     base = rest_common.base_url(request)

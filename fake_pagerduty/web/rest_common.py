@@ -25,7 +25,7 @@ MISSING_FROM_CODE = 2016
 async def account(request: Request) -> dict:
     header = request.headers.get("authorization", "")
     match = _TOKEN.match(header) or _BEARER.match(header)
-    account = await request.app.state.store.account_for_api_key(match.group(1)) if match else None
+    account = await request.app.state.store.accounts.for_api_key(match.group(1)) if match else None
     if account is None:
         raise RestError.unauthorized()
     return account
@@ -36,7 +36,7 @@ async def requester(request: Request, account: dict) -> dict:
     email = request.headers.get("from", "").strip()
     if not email:
         raise RestError(400, MISSING_FROM, MISSING_FROM_CODE)
-    user = await request.app.state.store.user_by_email(account["id"], email)
+    user = await request.app.state.store.accounts.user_by_email(account["id"], email)
     if user is None:
         raise RestError.invalid_input("Requester User Not Found")
     return user

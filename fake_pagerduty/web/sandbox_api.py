@@ -30,6 +30,7 @@ from fake_pagerduty.domain.partner_apps import merge_partner_app
 from fake_pagerduty.domain.rate_limits import RateLimitSettings, parse_settings
 from fake_pagerduty.errors import SandboxError
 from fake_pagerduty.store import JournalQuery
+from fake_pagerduty.web.journal_view import journal_event
 
 STATE_LIMIT = 1000
 JOURNAL_DEFAULT_LIMIT = 100
@@ -136,11 +137,11 @@ def _clock(state: Any) -> dict:
 
 async def restore(state: Any) -> None:
     """At start: bring back the fault rules, rate-limit setting and clock offset kept in SQLite."""
-    state.faults.replace(await state.store.fault_rules())
-    saved = await state.store.sandbox_setting(RATE_LIMITS)
+    state.faults.replace(await state.store.sandbox.fault_rules())
+    saved = await state.store.sandbox.setting(RATE_LIMITS)
     limits = parse_settings(saved, RateLimitSettings()) if saved else RateLimitSettings()
     state.rate_limiter.configure(limits if isinstance(limits, RateLimitSettings) else RateLimitSettings())
-    offset = await state.store.sandbox_setting(CLOCK_OFFSET)
+    offset = await state.store.sandbox.setting(CLOCK_OFFSET)
     if isinstance(offset, int | float) and offset > 0:
         state.clock.reset(offset)
 
@@ -157,14 +158,14 @@ async def reset(request: Request) -> Response:
     except seed.SeedError as exc:
         raise SandboxError(409, "The sandbox was wiped but its seed could not be applied", [str(exc)]) from None
     return JSONResponse({"status": "reset", "full": full, "deleted": deleted,
-                         "last_event_id": await state.store.last_event_id()})
+                         "last_event_id": await state.store.journal.last_id()})
 
 
 @guarded
 async def state_dump(request: Request) -> Response:
     state = request.app.state
     limit = _number(request, "limit", STATE_LIMIT, 1, STATE_LIMIT, whole=True)
-    snap = await state.store.snapshot(limit=limit)
+    snap = await state.store.sandbox.snapshot(limit=limit)
     incident_count, change_count = snap.pop("incident_count"), snap.pop("change_event_count")
     delivery_count = snap["webhooks"].pop("delivery_count")
     return JSONResponse({
@@ -221,7 +222,8 @@ async def events(request: Request) -> Response:
     order = request.query_params.get("order", "desc").lower()
     if order not in ("asc", "desc"):
         raise SandboxError.invalid(["'order' must be asc or desc"])
-    found, total, last_id = await store.journal(query, limit=limit, offset=offset, newest_first=order == "desc")
+    rows, total, last_id = await store.journal.page(query, limit=limit, offset=offset, newest_first=order == "desc")
+    found = [journal_event(row) for row in rows]
     return JSONResponse({"events": found, "limit": limit, "offset": offset, "more": offset + len(found) < total,
                          "total": total, "last_event_id": last_id})
 
@@ -256,7 +258,11 @@ async def _wait_for(check: Callable[[], Awaitable[Any]], wake: Callable[[], asyn
 async def wait_for_event(request: Request) -> Response:
     state = request.app.state
     query = _journal_query(request)
-    found = await _wait_for(lambda: state.store.first_journal_match(query), state.journal_signal.waiter,
+    async def first_match() -> dict | None:
+        row = await state.store.journal.first_match(query)
+        return journal_event(row) if row else None
+
+    found = await _wait_for(first_match, state.journal_signal.waiter,
                             _timeout(request), "event")
     return JSONResponse({"event": found})
 
@@ -286,7 +292,7 @@ async def wait_for_incident(request: Request) -> Response:
         future.add_done_callback(lambda _: (stop_listening(), journal.cancel()))
         return future
 
-    found = await _wait_for(lambda: state.store.find_incident(**filters), wake, _timeout(request),
+    found = await _wait_for(lambda: state.store.incidents.find_newest(**filters), wake, _timeout(request),
                             "incident")
     return JSONResponse({"incident": found})
 
@@ -324,7 +330,7 @@ async def add_fault(request: Request) -> Response:
     state = request.app.state
     taken = {rule.id for rule in state.faults.rules()}
     rule = _rule(await _json_body(request), taken=taken, now=iso(state.clock.now()))
-    await state.store.add_fault_rule(rule)
+    await state.store.sandbox.add_fault_rule(rule)
     state.faults.add(rule)
     return JSONResponse({"fault": rule.to_dict()}, status_code=201)
 
@@ -340,7 +346,7 @@ async def replace_faults(request: Request) -> Response:
     taken: set[str] = set()
     now = iso(state.clock.now())
     rules = [_rule(item, taken=taken, now=now, where=f"faults[{i}]: ") for i, item in enumerate(items)]
-    await state.store.replace_fault_rules(rules)
+    await state.store.sandbox.replace_fault_rules(rules)
     state.faults.replace(rules)
     return JSONResponse({"faults": [rule.to_dict() for rule in rules]})
 
@@ -349,7 +355,7 @@ async def replace_faults(request: Request) -> Response:
 async def clear_faults(request: Request) -> Response:
     state = request.app.state
     count = len(state.faults.rules())
-    await state.store.replace_fault_rules([])
+    await state.store.sandbox.replace_fault_rules([])
     state.faults.clear()
     return JSONResponse({"deleted": count})
 
@@ -371,7 +377,7 @@ async def get_fault(request: Request) -> Response:
 async def delete_fault(request: Request) -> Response:
     state = request.app.state
     rule = _fault(request)
-    await state.store.delete_fault_rule(rule.id)
+    await state.store.sandbox.delete_fault_rule(rule.id)
     state.faults.remove(rule.id)
     return JSONResponse({"deleted": 1})
 
@@ -390,7 +396,7 @@ async def put_rate_limits(request: Request) -> Response:
     changed = parse_settings(await _json_body(request), state.rate_limiter.settings)
     if isinstance(changed, list):
         raise SandboxError.invalid(changed)
-    await state.store.put_sandbox_setting(RATE_LIMITS, changed.to_dict())
+    await state.store.sandbox.put_setting(RATE_LIMITS, changed.to_dict())
     state.rate_limiter.configure(changed)
     return JSONResponse(changed.to_dict())
 
@@ -408,9 +414,9 @@ async def advance_clock(request: Request) -> Response:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 <= seconds <= MAX_ADVANCE_SECONDS:
         raise SandboxError.invalid([f"'advance_seconds' must be a number between 0 and {MAX_ADVANCE_SECONDS}"])
     offset = state.clock.offset.total_seconds() + seconds
-    await state.store.put_sandbox_setting(CLOCK_OFFSET, offset)
+    await state.store.sandbox.put_setting(CLOCK_OFFSET, offset)
     state.clock.reset(offset)
-    changes = await state.store.apply_due_timeouts(state.clock.now())
+    changes = await state.store.incidents.apply_due_timeouts(state.clock.now())
     state.changes.publish(changes)
     return JSONResponse({**_clock(state), "applied": [
         {"incident_id": change.incident_id, "event_type": change.event_type} for change in changes]})
@@ -421,13 +427,13 @@ async def advance_clock(request: Request) -> Response:
 
 @guarded
 async def list_partner_apps(request: Request) -> Response:
-    return JSONResponse({"partner_apps": await request.app.state.store.partner_apps()})
+    return JSONResponse({"partner_apps": await request.app.state.store.partner_apps.all()})
 
 
 @guarded
 async def get_partner_app(request: Request) -> Response:
     vendor_key = request.path_params["vendor_key"]
-    app = await request.app.state.store.partner_app(vendor_key)
+    app = await request.app.state.store.partner_apps.get(vendor_key)
     if app is None:
         raise SandboxError.not_found(f"No partner app with vendor key {vendor_key!r}")
     return JSONResponse({"partner_app": app})
@@ -437,23 +443,23 @@ async def get_partner_app(request: Request) -> Response:
 async def put_partner_app(request: Request) -> Response:
     state = request.app.state
     vendor_key = request.path_params["vendor_key"]
-    current = await state.store.partner_app(vendor_key)
+    current = await state.store.partner_apps.get(vendor_key)
     merged = merge_partner_app(vendor_key, await _json_body(request), current, new_app_id=ids.short_id(),
                                default_origins=seed.LOOPBACK_ORIGINS)
     if isinstance(merged, list):
         raise SandboxError.invalid(merged, "Invalid partner app")
-    holder = await state.store.partner_app_by_app_id(merged["app_id"])
+    holder = await state.store.partner_apps.by_app_id(merged["app_id"])
     if holder is not None and holder["vendor_key"] != vendor_key:
         raise SandboxError(409, f"Partner app {holder['vendor_key']!r} already has app id {merged['app_id']!r}")
-    await state.store.upsert_partner_app(vendor_key=vendor_key, now=state.clock.now(), **merged)
-    return JSONResponse({"partner_app": await state.store.partner_app(vendor_key)},
+    await state.store.partner_apps.upsert(vendor_key=vendor_key, now=state.clock.now(), **merged)
+    return JSONResponse({"partner_app": await state.store.partner_apps.get(vendor_key)},
                         status_code=200 if current else 201)
 
 
 @guarded
 async def delete_partner_app(request: Request) -> Response:
     vendor_key = request.path_params["vendor_key"]
-    if not await request.app.state.store.delete_partner_app(vendor_key):
+    if not await request.app.state.store.partner_apps.delete(vendor_key):
         raise SandboxError.not_found(f"No partner app with vendor key {vendor_key!r}")
     return JSONResponse({"deleted": 1})
 

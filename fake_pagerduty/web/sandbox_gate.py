@@ -61,7 +61,7 @@ def _fault_answer(rule: FaultRule, api: str) -> Response:
 
 
 async def _journal(state: State, entry: JournalEntry) -> None:
-    await state.store.record_request(entry)
+    await state.store.events.record(entry)
     state.journal_signal.notify()
 
 

@@ -68,7 +68,7 @@ class SessionMiddleware:
         session_id = cookies.get(SESSION_COOKIE)
         if _well_formed(session_id):
             app_state = scope["app"].state
-            session = await app_state.store.session(_hash(session_id), app_state.clock.now())
+            session = await app_state.store.accounts.session(_hash(session_id), app_state.clock.now())
         state["session"] = session
         browser_token = cookies.get(CSRF_COOKIE)
         fresh = not _well_formed(browser_token)
@@ -197,9 +197,9 @@ async def sign_in(request: Request, response: Response, user_id: str) -> None:
     now = state.clock.now()
     old = request.cookies.get(SESSION_COOKIE)
     if _well_formed(old):
-        await state.store.delete_session(_hash(old))
+        await state.store.accounts.delete_session(_hash(old))
     session_id = secrets.token_urlsafe(32)
-    await state.store.create_session(
+    await state.store.accounts.create_session(
         id_hash=_hash(session_id), user_id=user_id, csrf_token=secrets.token_urlsafe(32),
         now=now, expires_at=now + SESSION_LIFETIME,
     )
@@ -210,5 +210,5 @@ async def sign_in(request: Request, response: Response, user_id: str) -> None:
 async def sign_out(request: Request, response: Response) -> None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if _well_formed(session_id):
-        await request.app.state.store.delete_session(_hash(session_id))
+        await request.app.state.store.accounts.delete_session(_hash(session_id))
     response.headers.append("set-cookie", _cookie(SESSION_COOKIE, "", 0, secure=_secure(request.scope)))

@@ -19,7 +19,7 @@ from fake_pagerduty.web import rest_common
 async def _check_filter(request: Request, account_id: str, filter_type: str, filter_id: str | None) -> None:
     """A filter may name only the caller's own services, or its own account."""
     if filter_type == "service_reference":
-        if await request.app.state.store.service(account_id, filter_id) is None:
+        if await request.app.state.store.services.get(account_id, filter_id) is None:
             raise RestError.invalid_input(f"Filter service {filter_id} was not found")
     elif filter_id is not None and filter_id != account_id:
         raise RestError.invalid_input(f"Filter account {filter_id} is not the account of this API key")
@@ -33,7 +33,7 @@ def _refuse_the_sandbox_itself(settings, url: str) -> None:
 
 
 async def _subscription(request: Request, account_id: str) -> dict:
-    row = await request.app.state.store.webhook_subscription(account_id, request.path_params["id"])
+    row = await request.app.state.store.webhooks.subscription(account_id, request.path_params["id"])
     if row is None:
         raise RestError.not_found()
     return row
@@ -45,7 +45,7 @@ async def list_subscriptions(request: Request) -> Response:
     filter_type = rules.list_filter_type(request.query_params.get("filter_type"))
     if isinstance(filter_type, list):
         raise RestError.invalid_input(*filter_type)
-    rows, total = await request.app.state.store.list_webhook_subscriptions(
+    rows, total = await request.app.state.store.webhooks.subscriptions_page(
         account["id"], limit=page.limit, offset=page.offset, filter_type=filter_type,
         filter_id=request.query_params.get("filter_id") or None,
     )
@@ -63,7 +63,7 @@ async def create_subscription(request: Request) -> Response:
     _refuse_the_sandbox_itself(state.settings, sub.url)
     filter_id = sub.filter_id
     await _check_filter(request, account_id, sub.filter_type, filter_id)
-    row = await state.store.create_webhook_subscription(
+    row = await state.store.webhooks.create_subscription(
         id=ids.short_id(),
         account_id=account_id,
         description=sub.description,
@@ -97,7 +97,7 @@ async def update_subscription(request: Request) -> Response:
     if "filter_type" in changes:
         await _check_filter(request, account["id"], changes["filter_type"], changes["filter_id"])
         changes["filter_id"] = changes["filter_id"] or account["id"]
-    row = await state.store.update_webhook_subscription(account["id"], request.path_params["id"], changes,
+    row = await state.store.webhooks.update_subscription(account["id"], request.path_params["id"], changes,
                                                         state.clock.now())
     if row is None:  # deleted meanwhile
         raise RestError.not_found()
@@ -123,7 +123,7 @@ async def enable_subscription(request: Request) -> Response:
 async def delete_subscription(request: Request) -> Response:
     account = await rest_common.account(request)
     state = request.app.state
-    if not await state.store.delete_webhook_subscription(account["id"], request.path_params["id"],
+    if not await state.store.webhooks.delete_subscription(account["id"], request.path_params["id"],
                                                          state.clock.now()):
         raise RestError.not_found()
     return Response(status_code=204)

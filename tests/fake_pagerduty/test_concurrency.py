@@ -114,12 +114,12 @@ async def test_no_client_ever_sees_a_database_error_under_mixed_concurrent_write
     async def sweep_timeouts() -> None:
         for _ in range(20):
             clock.advance(3600)  # past every acknowledgement timeout, soon past auto-resolve
-            await store.apply_due_timeouts(clock.now())
+            await store.incidents.apply_due_timeouts(clock.now())
             await asyncio.sleep(0)
 
     async def other_writes() -> None:
         for i in range(20):
-            await store.upsert_service(id=f"PSVC{i:03d}", account_id="PACME00", name=f"Service {i}", now=clock.now())
+            await store.services.upsert(id=f"PSVC{i:03d}", account_id="PACME00", name=f"Service {i}", now=clock.now())
 
     requests = []
     for i in range(300):
@@ -164,9 +164,9 @@ async def test_a_write_that_fails_spoils_nothing_else_in_its_batch(sandbox_app, 
         raise RuntimeError("disk on fire")
 
     results = await asyncio.gather(
-        store.record_request(entry(1)),
-        store._submit(failing),
-        store.record_request(entry(2)),
+        store.events.record(entry(1)),
+        store.events._submit(failing),
+        store.events.record(entry(2)),
         return_exceptions=True,
     )
     assert isinstance(results[0], int) and isinstance(results[2], int)
@@ -186,7 +186,7 @@ async def test_a_journal_write_that_fails_spoils_nothing_else_in_its_batch(sandb
                             response_body="{}", outcome="rejected", outcome_detail=f"batch test {n}")
 
     results = await asyncio.gather(
-        *(store.record_request(entry(n, None if n == 2 else iso(now))) for n in range(1, 5)),
+        *(store.events.record(entry(n, None if n == 2 else iso(now))) for n in range(1, 5)),
         return_exceptions=True,
     )
     assert isinstance(results[1], sqlite3.IntegrityError)

@@ -142,8 +142,8 @@ async def test_acknowledgement_timeout_returns_the_incident_to_triggered(sandbox
     await sandbox.post(V2, json=event("trigger"))
     await sandbox.post(V2, json=event("acknowledge"))
     store, clock = sandbox_app.state.store, sandbox_app.state.clock
-    assert await store.apply_due_timeouts(clock.now() + timedelta(seconds=1799)) == []
-    changes = await store.apply_due_timeouts(clock.now() + timedelta(seconds=1801))
+    assert await store.incidents.apply_due_timeouts(clock.now() + timedelta(seconds=1799)) == []
+    changes = await store.incidents.apply_due_timeouts(clock.now() + timedelta(seconds=1801))
     assert [c.event_type for c in changes] == ["incident.unacknowledged"]
     (incident,) = incidents(sandbox_settings)
     assert incident["status"] == "triggered" and json.loads(incident["acknowledgements"]) == []
@@ -152,7 +152,7 @@ async def test_acknowledgement_timeout_returns_the_incident_to_triggered(sandbox
 async def test_auto_resolve_timeout_resolves_the_incident(sandbox, sandbox_app, sandbox_settings):
     await sandbox.post(V2, json=event("trigger"))
     store, clock = sandbox_app.state.store, sandbox_app.state.clock
-    changes = await store.apply_due_timeouts(clock.now() + timedelta(seconds=14401))
+    changes = await store.incidents.apply_due_timeouts(clock.now() + timedelta(seconds=14401))
     assert [c.event_type for c in changes] == ["incident.resolved"]
     (incident,) = incidents(sandbox_settings)
     assert incident["status"] == "resolved"
@@ -168,7 +168,7 @@ async def test_timeouts_switched_off_never_fire(sandbox, sandbox_app, sandbox_se
         {"name": "Acme Website", "acknowledgement_timeout": False, "auto_resolve_timeout": False}]}]}, clock.now())
     await sandbox.post(V2, json=event("trigger"))
     await sandbox.post(V2, json=event("acknowledge"))
-    assert await store.apply_due_timeouts(clock.now() + timedelta(days=30)) == []
+    assert await store.incidents.apply_due_timeouts(clock.now() + timedelta(days=30)) == []
     assert incidents(sandbox_settings)[0]["status"] == "acknowledged"
 
 

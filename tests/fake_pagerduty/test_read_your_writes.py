@@ -27,8 +27,8 @@ async def test_a_page_and_its_total_come_from_one_snapshot(sandbox_app, sandbox)
             "routing_key": "e93facc04764012d7bfb002500d5d1a6", "event_action": "trigger", "dedup_key": f"p-{n}",
             "payload": {"summary": "s", "source": "x", "severity": "info"}})).status_code == 202
     statements = []
-    await store._all("SELECT 1")  # a reader connection exists to trace
-    for reader in store._all_readers:
+    await store.database.all("SELECT 1")  # a reader connection exists to trace
+    for reader in store.database._all_readers:
         await reader.set_trace_callback(statements.append)
     page = (await sandbox.get("/_sandbox/events", params={"limit": 2, "offset": 2})).json()
     assert [e["dedup_key"] for e in page["events"]] == ["p-2", "p-1"]

@@ -7,7 +7,8 @@ import sqlite3
 import pytest
 
 from fake_pagerduty.domain import incident_actions
-from fake_pagerduty.store import IncidentChange
+from fake_pagerduty.domain.incident_actions import StatusChange
+from fake_pagerduty.domain.incident_change import IncidentChange
 from tests.conftest import REST_HEADERS
 from tests.fake_pagerduty.rest_helpers import BASE, FROM_DANA, incident_by_key, trigger
 
@@ -241,7 +242,7 @@ async def test_acknowledgement_timeout_returns_the_incident_to_triggered(sandbox
     state.clock.advance(1801)
     published.clear()
     # The app's own sweeper may get there first; either way the change is published exactly once.
-    state.changes.publish(await state.store.apply_due_timeouts(state.clock.now()))
+    state.changes.publish(await state.store.incidents.apply_due_timeouts(state.clock.now()))
     assert published == [IncidentChange("PACME00", incident["id"], "incident.unacknowledged")]
     refreshed = await incident_by_key(sandbox, "k1")
     assert (refreshed["status"], refreshed["acknowledgements"]) == ("triggered", [])
@@ -250,16 +251,16 @@ async def test_acknowledgement_timeout_returns_the_incident_to_triggered(sandbox
 # ---- the store method the console shares ----------------------------------------------------------------
 
 
-async def test_store_change_incident_status_for_the_console(sandbox, sandbox_app):
+async def test_store_change_status_for_the_console(sandbox, sandbox_app):
     await trigger(sandbox, "k1")
     incident_id = (await incident_by_key(sandbox, "k1"))["id"]
     store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
-    dana = await store.user_by_email("PACME00", "demo@acme.test")
-    changes = await store.change_incident_status("PACME00", incident_id, "resolved", dana, now, channel="website")
+    dana = await store.accounts.user_by_email("PACME00", "demo@acme.test")
+    changes = await store.incidents.change_status("PACME00", [StatusChange(incident_id, "resolved")], dana, now, channel="website")
     assert changes == [IncidentChange("PACME00", incident_id, "incident.resolved")]
     assert _rows(sandbox_app, "SELECT type, channel FROM log_entries WHERE incident_id = ? ORDER BY seq DESC LIMIT 1",
                  (incident_id,)) == [("resolve_log_entry", '{"type":"website"}')]
     with pytest.raises(incident_actions.IncidentAlreadyResolved):
-        await store.change_incident_status("PACME00", incident_id, "acknowledged", dana, now)
+        await store.incidents.change_status("PACME00", [StatusChange(incident_id, "acknowledged")], dana, now)
     with pytest.raises(incident_actions.IncidentNotFound):
-        await store.change_incident_status("POTHER0", incident_id, "acknowledged", dana, now)
+        await store.incidents.change_status("POTHER0", [StatusChange(incident_id, "acknowledged")], dana, now)

@@ -13,7 +13,7 @@ from fake_pagerduty.domain import rest_query
 def _plan(sandbox_app, query_string: str) -> list[str]:
     store = sandbox_app.state.store
     query, _ = rest_query.incident_query(QueryParams(query_string), sandbox_app.state.clock.now())
-    sql, params = store.incident_page_sql("PACME00", query)
+    sql, params = store.incidents.page_sql("PACME00", query)
     with sqlite3.connect(store.path) as db:
         return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", (*params, 101, 0))]
 

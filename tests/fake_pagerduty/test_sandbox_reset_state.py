@@ -60,7 +60,7 @@ async def test_incident_numbers_restart_at_one_and_journal_ids_keep_counting(san
 
 async def test_reset_keeps_accounts_and_partner_apps_created_since_and_edits_to_seeded_ones(sandbox, sandbox_app):
     store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
-    await store.upsert_account(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
+    await store.accounts.upsert(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
     await sandbox.put("/_sandbox/partner-apps/acme-monitor", json={"name": "Acme Monitor", "app_id": "PACMEMN"})
     await sandbox.put("/_sandbox/partner-apps/demo-monitor",
                       json={"webhook_url": "http://127.0.0.1:9123/integrations/pagerduty/webhook"})
@@ -85,7 +85,7 @@ async def test_reset_recreates_seeded_things_that_were_deleted(sandbox):
 
 async def test_full_reset_wipes_everything_and_reseeds(sandbox, sandbox_app):
     store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
-    await store.upsert_account(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
+    await store.accounts.upsert(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
     await sandbox.put("/_sandbox/partner-apps/acme-monitor", json={"name": "Acme Monitor"})
     await sandbox.put("/_sandbox/partner-apps/demo-monitor", json={"webhook_url": "http://127.0.0.1:9/hook"})
     await trigger(sandbox)

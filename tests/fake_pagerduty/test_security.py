@@ -209,12 +209,12 @@ async def test_failed_sign_ins_are_limited_per_account_whatever_the_spelling(san
 async def two_accounts(sandbox, sandbox_app, sandbox_settings):
     """Acme (the seed) and Globex, each with a service, an incident and a change event."""
     store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
-    await store.upsert_account(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
-    await store.upsert_user(id="PHANK00", account_id="PGLOBEX", name="Hank", email="hank@globex.test",
+    await store.accounts.upsert(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
+    await store.accounts.upsert_user(id="PHANK00", account_id="PGLOBEX", name="Hank", email="hank@globex.test",
                             password_hash=hash_password("hank-pw"), now=now)
-    await store.upsert_api_key(token=GLOBEX_API_KEY, account_id="PGLOBEX", description="", now=now)
-    service = await store.upsert_service(id="PGLBSVC", account_id="PGLOBEX", name="Globex Payments", now=now)
-    await store.upsert_integration(id="PGLBINT", service_id=service, integration_key=GLOBEX_KEY, name="v2", now=now)
+    await store.accounts.upsert_api_key(token=GLOBEX_API_KEY, account_id="PGLOBEX", description="", now=now)
+    service = await store.services.upsert(id="PGLBSVC", account_id="PGLOBEX", name="Globex Payments", now=now)
+    await store.services.upsert_integration(id="PGLBINT", service_id=service, integration_key=GLOBEX_KEY, name="v2", now=now)
     await trigger(sandbox, SAMPLE_KEY, "acme-incident")
     await trigger(sandbox, GLOBEX_KEY, "globex-incident")
     for key in (SAMPLE_KEY, GLOBEX_KEY):

@@ -7,14 +7,15 @@ import sqlite3
 
 from fake_pagerduty.app import create_app
 from fake_pagerduty.settings import Settings
-from fake_pagerduty.store import Store, _migrations
+from fake_pagerduty.store import Store
+from fake_pagerduty.store.database import migrations
 
 
 async def test_migrations_apply_in_order_and_set_user_version(tmp_path):
     store = Store(str(tmp_path / "s.db"))
     await store.open()
     try:
-        assert await store.schema_version() == _migrations()[-1][0]
+        assert await store.schema_version() == migrations()[-1][0]
     finally:
         await store.close()
     with sqlite3.connect(tmp_path / "s.db") as db:

@@ -92,7 +92,7 @@ async def _story(tmp_path, way: str) -> dict:
             await tick(AUTO_RESOLVE + 1)  # resolved by the service's auto-resolve timeout
 
             async def all_sent():
-                rows = await app.state.store.webhook_deliveries_for_incident(first)
+                rows = await app.state.store.webhooks.deliveries_for_incident(first)
                 return len(receiver.requests) >= len(SENT_TYPES) and all(r["status"] == "delivered" for r in rows)
 
             await until(app, all_sent)

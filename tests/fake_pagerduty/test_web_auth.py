@@ -114,7 +114,7 @@ async def test_failed_logins_are_limited_per_email(sandbox, sandbox_app):
     assert "Too many failed sign-in attempts" in blocked.text
     assert "pd_session" not in sandbox.cookies
     # Another account is not affected.
-    await sandbox_app.state.store.upsert_user(
+    await sandbox_app.state.store.accounts.upsert_user(
         id="PHANK00", account_id="PACME00", name="Hank", email="hank@acme.test",
         password_hash=hash_password("pw"),
         now=sandbox_app.state.clock.now(),

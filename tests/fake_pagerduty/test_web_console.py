@@ -8,7 +8,7 @@ import struct
 
 import httpx
 
-from fake_pagerduty.store import IncidentChange
+from fake_pagerduty.domain.incident_change import IncidentChange
 from tests.conftest import SAMPLE_KEY
 from tests.fake_pagerduty.webpages import CALLBACK, CONNECT, csrf, db_rows, query_of, sign_in
 
@@ -284,10 +284,10 @@ async def test_webhook_deliveries_show_on_the_service_and_incident_pages(sandbox
     key = query_of(done.headers["location"])["service_key"][0]
     await trigger(sandbox, "hook <me>", key=key)
     store = sandbox_app.state.store
-    (service_id,) = [s["id"] for s in await store.account_services("PACME00") if s["name"] == "Hooked"]
+    (service_id,) = [s["id"] for s in await store.services.with_counts("PACME00") if s["name"] == "Hooked"]
 
     async def delivered():
-        rows = await store.list_webhook_deliveries(service_id)
+        rows = await store.webhooks.deliveries_for_service(service_id)
         return rows if rows and rows[0]["status"] == "delivered" else None
 
     async with asyncio.timeout(60):  # a hang guard, not a timing assertion

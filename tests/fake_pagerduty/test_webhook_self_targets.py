@@ -72,7 +72,7 @@ async def test_the_delivery_worker_never_sends_to_the_sandbox_itself(sandbox_app
     refused when its webhook would go out: the ping that would reset the sandbox is never sent."""
     state = sandbox_app.state
     recorder = state.webhook_transport = Recorder(sandbox_app)  # the sandbox receiving its own webhooks
-    row = await state.store.create_webhook_subscription(
+    row = await state.store.webhooks.create_subscription(
         id="PSELF01", account_id="PACME00", description="", active=True, events=["incident.triggered"],
         filter_type="account_reference", filter_id="PACME00", delivery_method_id="PSELFDM", url=RESET,
         secret="s" * 32, custom_headers=[], now=state.clock.now(),
@@ -80,7 +80,7 @@ async def test_the_delivery_worker_never_sends_to_the_sandbox_itself(sandbox_app
     assert (await sandbox.post(f"{URL}/{row['id']}/ping", headers=REST_HEADERS)).status_code == 202
 
     async def attempted():
-        rows = await state.store.webhook_deliveries_for_subscription("PSELF01")
+        rows = await state.store.webhooks.deliveries_for_subscription("PSELF01")
         return recorder.requests or (rows if rows and rows[0]["status"] != "pending" else None)
 
     [delivery] = await until(sandbox_app, attempted)

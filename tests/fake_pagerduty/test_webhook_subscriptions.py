@@ -104,7 +104,7 @@ async def test_list_is_paginated(sandbox):
 
 async def test_list_filters_by_filter_type_and_id(sandbox, sandbox_app):
     store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
-    other = await store.upsert_service(id="POTHER0", account_id="PACME00", name="Other", now=now)
+    other = await store.services.upsert(id="POTHER0", account_id="PACME00", name="Other", now=now)
     website = await create(sandbox)
     other_sub = await create(sandbox, filter={"type": "service_reference", "id": other})
     account_sub = await create(sandbox, filter={"type": "account_reference", "id": "PACME00"})
@@ -207,9 +207,9 @@ async def test_body_must_be_a_json_subscription(sandbox):
 
 async def _other_account(sandbox_app) -> tuple[dict, str]:
     store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
-    await store.upsert_account(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
-    await store.upsert_api_key(token="globex-key", account_id="PGLOBEX", description="test", now=now)
-    service_id = await store.upsert_service(id="PGLOBSV", account_id="PGLOBEX", name="Globex Web", now=now)
+    await store.accounts.upsert(id="PGLOBEX", subdomain="globex", name="Globex", now=now)
+    await store.accounts.upsert_api_key(token="globex-key", account_id="PGLOBEX", description="test", now=now)
+    service_id = await store.services.upsert(id="PGLOBSV", account_id="PGLOBEX", name="Globex Web", now=now)
     headers = {**REST_HEADERS, "Authorization": "Token token=globex-key"}
     return headers, service_id
 

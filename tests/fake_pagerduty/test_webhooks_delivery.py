@@ -75,14 +75,14 @@ async def send(client, event: dict) -> None:
 
 def deliveries(app, service_id="PWEBS00"):
     async def check():
-        return await app.state.store.list_webhook_deliveries(service_id)
+        return await app.state.store.webhooks.deliveries_for_service(service_id)
     return check
 
 
 async def wait_delivered(app, count: int, service_id: str = "PWEBS00") -> list[dict]:
     """Wait until `count` deliveries on the service are no longer pending; returns them oldest first."""
     async def check():
-        rows = await app.state.store.list_webhook_deliveries(service_id)
+        rows = await app.state.store.webhooks.deliveries_for_service(service_id)
         done = [r for r in rows if r["status"] != "pending"]
         return list(reversed(rows)) if len(rows) >= count and len(done) == len(rows) else None
     rows = await until(app, check)
@@ -187,7 +187,7 @@ async def test_only_subscribed_event_types_are_delivered(app, client, receiver):
 
 async def test_inactive_and_other_service_subscriptions_get_nothing(app, client, receiver):
     store, now = app.state.store, app.state.clock.now()
-    other = await store.upsert_service(id="POTHER0", account_id="PACME00", name="Other", now=now)
+    other = await store.services.upsert(id="POTHER0", account_id="PACME00", name="Other", now=now)
     await subscribe(client, url="https://inactive.test/", active=False)
     await subscribe(client, url="https://other-service.test/", flt={"type": "service_reference", "id": other})
     await subscribe(client, url="https://whole-account.test/", flt={"type": "account_reference"})
@@ -199,10 +199,10 @@ async def test_inactive_and_other_service_subscriptions_get_nothing(app, client,
 
 async def test_partner_app_service_delivers_to_the_partner_webhook(app, client, receiver):
     store, now = app.state.store, app.state.clock.now()
-    service_id = await store.upsert_service(id="PPARTNR", account_id="PACME00", name="Monitor alerts",
+    service_id = await store.services.upsert(id="PPARTNR", account_id="PACME00", name="Monitor alerts",
                                             vendor_key="demo-monitor", now=now)
     key = "0123456789abcdef0123456789abcdef"
-    await store.upsert_integration(id="PPINTG0", service_id=service_id, integration_key=key,
+    await store.services.upsert_integration(id="PPINTG0", service_id=service_id, integration_key=key,
                                    name="Demo Monitor", vendor_key="demo-monitor", now=now)
     await send(client, trigger("web-down", routing_key=key))
     await send(client, action("resolve", "web-down", routing_key=key))
@@ -260,16 +260,16 @@ async def test_later_events_wait_for_an_earlier_one_being_retried(tmp_path, rece
         await send(client, trigger("disk-8"))
 
         async def first_attempt_failed():
-            rows = await app.state.store.list_webhook_deliveries("PWEBS00")
+            rows = await app.state.store.webhooks.deliveries_for_service("PWEBS00")
             return rows and rows[-1]["attempts"] == 1
         await until(app, first_attempt_failed)
         await send(client, action("acknowledge", "disk-8"))
 
         async def ack_queued_and_worker_idle():
-            rows = await app.state.store.list_webhook_deliveries("PWEBS00")
-            return len(rows) == 2 and await app.state.store.due_webhook_deliveries(app.state.clock.now()) == []
+            rows = await app.state.store.webhooks.deliveries_for_service("PWEBS00")
+            return len(rows) == 2 and await app.state.store.webhooks.due_deliveries(app.state.clock.now()) == []
         await until(app, ack_queued_and_worker_idle)
-        triggered, acknowledged = reversed(await app.state.store.list_webhook_deliveries("PWEBS00"))
+        triggered, acknowledged = reversed(await app.state.store.webhooks.deliveries_for_service("PWEBS00"))
         assert (triggered["status"], triggered["attempts"]) == ("pending", 1)
         assert (acknowledged["status"], acknowledged["attempts"]) == ("pending", 0)
         assert len(receiver.requests) == 1
@@ -294,7 +294,7 @@ async def test_pending_deliveries_survive_a_restart(tmp_path):
         await send(client, trigger("disk-9"))
 
         async def attempted():
-            rows = await first.state.store.list_webhook_deliveries("PWEBS00")
+            rows = await first.state.store.webhooks.deliveries_for_service("PWEBS00")
             return rows and rows[0]["attempts"] == 1
         await until(first, attempted)
     assert len(down.requests) == 1
@@ -321,12 +321,12 @@ async def test_deleting_a_subscription_stops_its_pending_deliveries(tmp_path, re
         await send(client, trigger("disk-10"))
 
         async def attempted():
-            rows = await app.state.store.list_webhook_deliveries("PWEBS00")
+            rows = await app.state.store.webhooks.deliveries_for_service("PWEBS00")
             return rows and rows[0]["attempts"] == 1
         await until(app, attempted)
         response = await client.delete(f"/api/webhook_subscriptions/{sub['id']}", headers=REST_HEADERS)
         assert response.status_code == 204
-        [row] = await app.state.store.list_webhook_deliveries("PWEBS00")
+        [row] = await app.state.store.webhooks.deliveries_for_service("PWEBS00")
         assert (row["status"], row["last_error"]) == ("failed", "subscription deleted")
 
 
@@ -380,12 +380,12 @@ async def test_ping_sends_pagey_ping_to_the_subscription(app, client, receiver):
     assert response.status_code == 202
     assert response.content == b""
     async def sent():
-        rows = await app.state.store.webhook_deliveries_for_subscription(sub["id"])
+        rows = await app.state.store.webhooks.deliveries_for_subscription(sub["id"])
         return rows if rows and rows[0]["status"] != "pending" else None
     [row] = await until(app, sent)
     assert (row["event_type"], row["status"], row["service_id"], row["incident_id"]) == (
         "pagey.ping", "delivered", None, "")
-    assert await app.state.store.list_webhook_deliveries("PWEBS00") == []
+    assert await app.state.store.webhooks.deliveries_for_service("PWEBS00") == []
     [request] = receiver.requests
     assert str(request.url) == RECEIVER_URL
     assert request.headers["X-PagerDuty-Signature"] == expected_signature(

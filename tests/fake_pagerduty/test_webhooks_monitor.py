@@ -33,9 +33,9 @@ async def monitor(tmp_path, sandbox_app):
 async def partner_service(sandbox_app, monitor):
     """A service the Connect handshake would have made for the Demo Monitor, wired to the in-process monitor."""
     store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
-    await store.upsert_service(id=SERVICE, account_id="PACME00", name="Demo Monitor service",
+    await store.services.upsert(id=SERVICE, account_id="PACME00", name="Demo Monitor service",
                                vendor_key="demo-monitor", now=now)
-    await store.upsert_integration(id="PMONINT", service_id=SERVICE, integration_key=KEY, name="Demo Monitor",
+    await store.services.upsert_integration(id="PMONINT", service_id=SERVICE, integration_key=KEY, name="Demo Monitor",
                                    vendor_key="demo-monitor", now=now)
     sandbox_app.state.webhook_transport = httpx.ASGITransport(app=monitor)
     await connect(monitor, KEY)
@@ -44,7 +44,7 @@ async def partner_service(sandbox_app, monitor):
 
 async def settled(sandbox_app, count: int) -> list[dict]:
     async def check():
-        rows = await sandbox_app.state.store.list_webhook_deliveries(SERVICE)
+        rows = await sandbox_app.state.store.webhooks.deliveries_for_service(SERVICE)
         return rows if len(rows) == count and all(r["status"] != "pending" for r in rows) else None
     return list(reversed(await until(sandbox_app, check)))
 
@@ -83,7 +83,7 @@ async def test_a_wrong_partner_secret_is_refused_and_retried(sandbox_app, sandbo
     await monitor.state.worker.run_once()
 
     async def refused():
-        rows = await sandbox_app.state.store.list_webhook_deliveries(SERVICE)
+        rows = await sandbox_app.state.store.webhooks.deliveries_for_service(SERVICE)
         return rows if rows and rows[0]["attempts"] >= 1 else None
     [row] = await until(sandbox_app, refused)
     assert (row["event_type"], row["last_status_code"], row["last_error"]) == (

@@ -14,11 +14,11 @@ import time
 import httpx
 import pytest
 
-from fake_pagerduty import store
 from fake_pagerduty.app import create_app
 from fake_pagerduty.cli import build_parser, settings_from_args
 from fake_pagerduty.settings import Settings
-from fake_pagerduty.writer_process import WriterChannel
+from fake_pagerduty.store import events_writer, wal
+from fake_pagerduty.store.writer_process import WriterChannel
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 
 V2 = "/v2/enqueue"
@@ -81,10 +81,10 @@ async def test_rest_changes_and_events_interleave(sandbox, sandbox_settings):
 async def test_a_killed_writer_process_is_replaced_and_events_go_on(sandbox_app, sandbox, sandbox_settings):
     store = sandbox_app.state.store
     assert (await sandbox.post(V2, json=trigger("before"))).status_code == 202
-    first = store._writer_process.pid
+    first = store.events._writer_process.pid
     os.kill(first, signal.SIGKILL)
     async with asyncio.timeout(10):
-        while store._writer_process is None or store._writer_process.pid == first:  # noqa: ASYNC110 - no event to wait on
+        while store.events._writer_process is None or store.events._writer_process.pid == first:  # noqa: ASYNC110 - no event to wait on
             await asyncio.sleep(0.01)
     answers = await asyncio.gather(*(sandbox.post(V2, json=trigger(f"after-{n}")) for n in range(20)))
     assert [a.status_code for a in answers] == [202] * 20
@@ -97,14 +97,14 @@ async def test_a_writer_process_that_keeps_dying_hands_the_events_to_a_thread(sa
     of the server and still answered 202 — never a 500 for every event until a restart."""
     writer_store = sandbox_app.state.store
     killed = None
-    for _ in range(store.MAX_WRITER_RESTARTS + 1):
+    for _ in range(events_writer.MAX_WRITER_RESTARTS + 1):
         async with asyncio.timeout(10):
-            while writer_store._writer_process is None or writer_store._writer_process.pid == killed:  # noqa: ASYNC110
+            while writer_store.events._writer_process is None or writer_store.events._writer_process.pid == killed:  # noqa: ASYNC110
                 await asyncio.sleep(0.01)
-        killed = writer_store._writer_process.pid
+        killed = writer_store.events._writer_process.pid
         os.kill(killed, signal.SIGKILL)
     async with asyncio.timeout(10):
-        while writer_store._use_writer_process:  # noqa: ASYNC110 - no event to wait on
+        while writer_store.events._use_writer_process:  # noqa: ASYNC110 - no event to wait on
             await asyncio.sleep(0.01)
     answers = await asyncio.gather(*(sandbox.post(V2, json=trigger(f"on-thread-{n}")) for n in range(20)))
     assert [a.status_code for a in answers] == [202] * 20
@@ -133,7 +133,7 @@ def _frame(value) -> bytes:
 async def test_the_writer_process_ends_with_the_store(sandbox_settings):
     app = create_app(sandbox_settings)
     async with app.router.lifespan_context(app):
-        process = app.state.store._writer_process._process
+        process = app.state.store.events._writer_process._process
         assert process.poll() is None
     assert process.returncode == 0
 
@@ -175,7 +175,7 @@ CHECKPOINT_INTERVAL = 0.05  # seconds between the checkpointer's rounds in the W
 
 @pytest.fixture
 def fast_checkpoints(monkeypatch) -> None:  # requested before `sandbox`, so in force from the app's start
-    monkeypatch.setattr(store, "CHECKPOINT_SECONDS", CHECKPOINT_INTERVAL)
+    monkeypatch.setattr(wal, "CHECKPOINT_SECONDS", CHECKPOINT_INTERVAL)
 
 
 def wal_header(settings: Settings) -> tuple[int, int]:

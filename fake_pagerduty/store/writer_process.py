@@ -6,10 +6,10 @@ and sends the results back. Only then does the loop answer the batch's callers, 
 committed.
 
 A write is data, not a closure: `(function, *args)`, where `function` is a module-level function of
-`store.py` taking the connection first; batches and results cross as pickles in multiprocessing's framing
+`batch.py` taking the connection first; batches and results cross as pickles in multiprocessing's framing
 (a 4-byte big-endian length, or -1 and 8 bytes for a message over 2 GiB). Results are
 `[(ok, value or exception)]`, one per write. `None` instead of a batch asks the process to finish the
-server's checkpoint of the WAL before its next batch (`store.finish_checkpoint`); it has no answer.
+server's checkpoint of the WAL before its next batch (`wal.finish_checkpoint`); it has no answer.
 
 The server's end is an asyncio protocol on the loop (`WriterChannel`): its transport buffers what it sends
 and hands over what arrives in pieces, whatever the size of a batch. (It used to read and write the socket
@@ -20,7 +20,7 @@ failed with BlockingIOError and was taken for a dead process.) The child keeps a
 The process is `python -c <bootstrap> PACKAGE_ROOT FD DB` (this copy of the package, whatever the working
 directory holds). It ignores SIGINT and SIGTERM (Ctrl-C in a
 terminal reaches the whole process group) and stops when the server closes its end, after finishing the
-batch in hand, or when the server dies, for the same reason. No SQL here: the store's functions do it.
+batch in hand, or when the server dies, for the same reason. No SQL here: `batch.py` does it.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-Write = tuple  # (function, *args)
+from fake_pagerduty.store.batch import Write, apply_batch, connect_events
+from fake_pagerduty.store.wal import finish_checkpoint
+
 Results = list  # [(ok, value or exception)], one per write of a batch
 
 _SHORT = struct.Struct("!i")  # multiprocessing.connection's framing
@@ -156,8 +158,8 @@ def _recv(conn: Connection) -> Any:
 
 
 # The child imports this very copy of the package, whatever the working directory or PYTHONPATH holds.
-_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from fake_pagerduty.writer_process import main; main()"
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from fake_pagerduty.store.writer_process import main; main()"
 
 
 def main() -> None:
@@ -168,8 +170,6 @@ def main() -> None:
 
 
 def serve(conn: Connection, path: str) -> None:
-    from fake_pagerduty.store import apply_batch, connect_events, finish_checkpoint  # the store imports this
-
     db = connect_events(path)
     try:
         while True:

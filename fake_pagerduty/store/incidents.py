@@ -1,0 +1,286 @@
+"""Incidents, their alerts and log entries, and how they change outside the Events API: REST and the
+console (acknowledge, resolve), and the services' timeouts. The statements of each transition are
+`transitions.py`'s, shared with the Events API writer (`batch.py`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from fake_pagerduty.domain import incident_actions, lifecycle, rest_query
+from fake_pagerduty.domain.clock import iso
+from fake_pagerduty.domain.incident_change import IncidentChange
+from fake_pagerduty.store.database import Database, dumps, row_dict
+from fake_pagerduty.store.transitions import (
+    INSERT_LOG,
+    acknowledge_statements,
+    log_params,
+    resolve_statements,
+    unacknowledge_statements,
+)
+from fake_pagerduty.store.webhooks import Webhooks
+
+
+class Incidents:
+    def __init__(self, db: Database, webhooks: Webhooks) -> None:
+        self._db = db
+        self._webhooks = webhooks
+
+    _INCIDENT_SORT_COLUMNS = {
+        "incident_number": "i.incident_number",
+        "created_at": "i.created_at",
+        "resolved_at": "i.resolved_at",
+        "urgency": "i.urgency",
+    }
+
+    def _list_sql(
+        self, account_id: str, query: rest_query.IncidentQuery
+    ) -> tuple[str, str, list[Any]]:
+        """The WHERE condition, ORDER BY and parameters of an incident list query."""
+        where, params = ["i.account_id = ?"], [account_id]
+        for column, values in (("status", query.statuses), ("service_id", query.service_ids),
+                               ("urgency", query.urgencies)):
+            if values:
+                where.append(f"i.{column} IN ({', '.join('?' * len(values))})")
+                params.extend(values)
+        if query.incident_key is not None:
+            where.append("i.incident_key = ?")
+            params.append(query.incident_key)
+        # The time window uses the (account, created_at) index only when the list is sorted by created_at;
+        # otherwise (`+` hides the column from the planner) the account's incident_number, status or key
+        # index serves, and a page stops after `limit` rows instead of sorting the whole window.
+        created_at = "i.created_at" if query.sort[0][0] == "created_at" else "+i.created_at"
+        if query.since is not None:
+            where.append(f"{created_at} >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            where.append(f"{created_at} <= ?")
+            params.append(query.until)
+        order = [f"{self._INCIDENT_SORT_COLUMNS[field]} {direction.upper()}" for field, direction in query.sort]
+        if query.sort[0][0] != "incident_number":  # a stable order, in the first field's direction
+            order.append(f"i.incident_number {query.sort[0][1].upper()}")
+        if query.incident_key is not None:  # few rows: find them by key, then sort them
+            order = [f"+{term}" for term in order]
+        return " AND ".join(where), ", ".join(order), params
+
+    def page_sql(self, account_id: str, query: rest_query.IncidentQuery) -> tuple[str, list[Any]]:
+        """The SQL of one page of incidents (LIMIT and OFFSET parameters last); tests read its query plan."""
+        condition, order, params = self._list_sql(account_id, query)
+        return (
+            "SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
+            f" WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?",
+            params,
+        )
+
+    async def page(
+        self, account_id: str, query: rest_query.IncidentQuery, page: rest_query.Page
+    ) -> tuple[list[dict], bool, int | None]:
+        """One page of an account's incidents (rows plus `service_name`), whether there are more, and the
+        total (None unless the page asks for it)."""
+        sql, params = self.page_sql(account_id, query)
+        condition, _, count_params = self._list_sql(account_id, query)
+        return await self._db.paged(sql, params, page, f"SELECT COUNT(*) FROM incidents i WHERE {condition}",
+                                 count_params)
+
+    async def get(self, account_id: str, incident_id: str) -> dict | None:
+        """One of an account's incidents (row plus `service_name`); None for another account's."""
+        row = await self._db.one(
+            "SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
+            " WHERE i.id = ? AND i.account_id = ?",
+            (incident_id, account_id),
+        )
+        return dict(row) if row else None
+
+    async def find_newest(self, *, status: str | None = None, incident_key: str | None = None,
+                            service_id: str | None = None, incident_number: int | None = None) -> dict | None:
+        """The newest incident that matches every filter given."""
+        clauses, params = [], []
+        for column, value in (("status", status), ("incident_key", incident_key), ("service_id", service_id),
+                              ("incident_number", incident_number)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        row = await self._db.one(f"SELECT * FROM incidents{where} ORDER BY created_at DESC, incident_number DESC"
+                              " LIMIT 1", params)
+        return row_dict(row) if row else None
+
+    async def alert_counts(self, incident_ids: list[str]) -> dict[str, dict]:
+        """`{incident_id: {all, triggered, resolved}}` for a page of incidents, in one grouped query."""
+        if not incident_ids:
+            return {}
+        rows = await self._db.all(
+            "SELECT incident_id, COUNT(*), SUM(status = 'triggered'), SUM(status = 'resolved') FROM alerts"
+            f" WHERE incident_id IN ({', '.join('?' * len(incident_ids))}) GROUP BY incident_id",
+            tuple(incident_ids),
+        )
+        counts = {i: {"all": 0, "triggered": 0, "resolved": 0} for i in incident_ids}
+        for incident_id, total, triggered, resolved in rows:
+            counts[incident_id] = {"all": total, "triggered": triggered, "resolved": resolved}
+        return counts
+
+    async def alerts_page(
+        self, account_id: str, incident_id: str, page: rest_query.Page
+    ) -> tuple[list[dict], bool, int | None]:
+        """An incident's alerts, oldest first, with what their references need."""
+        sql = (
+            "SELECT a.*, s.name AS service_name, i.incident_number, i.title AS incident_title,"
+            " g.type AS integration_type, g.name AS integration_name FROM alerts a"
+            " JOIN incidents i ON i.id = a.incident_id JOIN services s ON s.id = a.service_id"
+            " JOIN integrations g ON g.id = a.integration_id"
+            " WHERE a.incident_id = ? AND i.account_id = ? ORDER BY a.created_at, a.rowid LIMIT ? OFFSET ?"
+        )
+        return await self._db.paged(sql, (incident_id, account_id), page,
+                                 "SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND account_id = ?")
+
+    async def log_entries_page(
+        self, account_id: str, incident_id: str, page: rest_query.Page
+    ) -> tuple[list[dict], bool, int | None]:
+        """An incident's log entries, newest first (as PagerDuty lists them)."""
+        sql = (
+            "SELECT l.*, i.service_id, s.name AS service_name, i.incident_number, i.title AS incident_title"
+            " FROM log_entries l JOIN incidents i ON i.id = l.incident_id JOIN services s ON s.id = i.service_id"
+            " WHERE l.incident_id = ? AND i.account_id = ? ORDER BY l.seq DESC LIMIT ? OFFSET ?"
+        )
+        return await self._db.paged(sql, (incident_id, account_id), page,
+                                 "SELECT COUNT(*) FROM log_entries WHERE incident_id = ? AND account_id = ?")
+
+    async def change_status(
+        self,
+        account_id: str,
+        changes: list[incident_actions.StatusChange],
+        user: dict,
+        now: datetime,
+        channel: str = "api",
+    ) -> list[IncidentChange]:
+        """Acknowledge or resolve incidents as a person, all in one transaction, all or nothing.
+
+        Raises `incident_actions.IncidentNotFound` (also for another account's incident),
+        `IncidentAlreadyResolved` or `InvalidStatus`; then nothing changed. `channel` is how it was done:
+        `api` (REST API) or `website` (the console). Returns the changes to publish."""
+        stamp = iso(now)
+        agent = {"id": user["id"], "type": "user_reference", "summary": user["name"]}
+        published: list[IncidentChange] = []
+        async with self._db.transaction() as db:
+            for change in changes:
+                async with db.execute(
+                    "SELECT i.id, i.status, s.acknowledgement_timeout FROM incidents i"
+                    " JOIN services s ON s.id = i.service_id WHERE i.id = ? AND i.account_id = ?",
+                    (change.incident_id, account_id),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    raise incident_actions.IncidentNotFound(change.incident_id)
+                incident_actions.check(row["status"], change)
+                if change.status == incident_actions.ACKNOWLEDGED:
+                    statements = acknowledge_statements(change.incident_id, agent, stamp,
+                                                         lifecycle.deadline(now, row["acknowledgement_timeout"]))
+                    changed = row["status"] != "acknowledged"
+                    log_type, event_type = "acknowledge_log_entry", "incident.acknowledged"
+                else:
+                    statements = resolve_statements(change.incident_id, dumps(agent), stamp)
+                    changed = True
+                    log_type, event_type = "resolve_log_entry", "incident.resolved"
+                for sql, params in statements:
+                    await db.execute(sql, params)
+                await _log(db, account_id, change.incident_id, None, log_type,
+                                incident_actions.log_summary(change.status, user["name"]), agent,
+                                {"type": channel}, None, stamp)
+                if changed:
+                    published.append(IncidentChange(account_id, change.incident_id, event_type))
+            await self._webhooks.record_changes(db, published, stamp)
+        return published
+
+    async def apply_due_timeouts(self, now: datetime) -> list[IncidentChange]:
+        """Acknowledgement timeouts return incidents to triggered; auto-resolve timeouts resolve them."""
+        stamp = iso(now)
+        changes: list[IncidentChange] = []
+        if await self._db.one(
+            "SELECT 1 WHERE EXISTS (SELECT 1 FROM incidents WHERE auto_resolve_at IS NOT NULL AND auto_resolve_at <= ?)"
+            " OR EXISTS (SELECT 1 FROM incidents WHERE ack_timeout_at IS NOT NULL AND ack_timeout_at <= ?)",
+            (stamp, stamp),
+        ) is None:
+            return changes  # nothing due: no write transaction (it would hold up the events for nothing)
+        async with self._db.transaction() as db:
+            async with db.execute(
+                "SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status != 'resolved'"
+                " AND i.auto_resolve_at IS NOT NULL AND i.auto_resolve_at <= ?",
+                (stamp,),
+            ) as cursor:
+                to_resolve = list(await cursor.fetchall())
+            for incident_id, account_id, service_id in to_resolve:
+                agent = {"id": service_id, "type": "service_reference", "summary": "auto-resolve timeout"}
+                for sql, params in resolve_statements(incident_id, dumps(agent), stamp):
+                    await db.execute(sql, params)
+                await _log(db, account_id, incident_id, None, "resolve_log_entry",
+                                "Resolved by timeout.", agent, {"type": "timeout"}, None, stamp)
+                changes.append(IncidentChange(account_id, incident_id, "incident.resolved"))
+            async with db.execute(
+                "SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status = 'acknowledged'"
+                " AND i.ack_timeout_at IS NOT NULL AND i.ack_timeout_at <= ?",
+                (stamp,),
+            ) as cursor:
+                to_unack = list(await cursor.fetchall())
+            for incident_id, account_id, service_id in to_unack:
+                agent = {"id": service_id, "type": "service_reference", "summary": "acknowledgement timeout"}
+                for sql, params in unacknowledge_statements(incident_id, dumps(agent), stamp):
+                    await db.execute(sql, params)
+                await _log(db, account_id, incident_id, None, "unacknowledge_log_entry",
+                                "Unacknowledged due to timeout.", agent, {"type": "timeout"}, None, stamp)
+                changes.append(IncidentChange(account_id, incident_id, "incident.unacknowledged"))
+            await self._webhooks.record_changes(db, changes, stamp)
+        return changes
+
+    async def newest(
+        self,
+        account_id: str,
+        *,
+        statuses: tuple[str, ...] | None = None,
+        service_id: str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[dict]:
+        """Incidents newest first (by incident number), `limit` of them below `before` if given."""
+        sql = (
+            "SELECT i.id, i.incident_number, i.title, i.status, i.urgency, i.created_at, i.service_id,"
+            " s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id WHERE i.account_id = ?"
+        )
+        params: list = [account_id]
+        if statuses:
+            sql += f" AND i.status IN ({', '.join('?' for _ in statuses)})"
+            params += list(statuses)
+        if service_id:
+            sql += " AND i.service_id = ?"
+            params.append(service_id)
+        if before is not None:
+            sql += " AND i.incident_number < ?"
+            params.append(before)
+        sql += " ORDER BY i.incident_number DESC LIMIT ?"
+        params.append(limit)
+        return [dict(row) for row in await self._db.all(sql, tuple(params))]
+
+    async def alerts(self, incident_id: str) -> list[dict]:
+        rows = await self._db.all("SELECT * FROM alerts WHERE incident_id = ? ORDER BY created_at, id", (incident_id,))
+        return [row_dict(row) for row in rows]
+
+    async def log_entries(self, incident_id: str) -> list[dict]:
+        rows = await self._db.all("SELECT * FROM log_entries WHERE incident_id = ? ORDER BY seq", (incident_id,))
+        return [row_dict(row) for row in rows]
+
+
+async def _log(
+    db: aiosqlite.Connection,
+    account_id: str,
+    incident_id: str,
+    alert_id: str | None,
+    type: str,
+    summary: str,
+    agent: dict,
+    channel: dict,
+    event_id: int | None,
+    stamp: str,
+) -> None:
+    await db.execute(INSERT_LOG, log_params(account_id, incident_id, alert_id, type, summary, dumps(agent),
+                                              channel, event_id, stamp))

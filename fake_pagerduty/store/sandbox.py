@@ -1,0 +1,217 @@
+"""The sandbox's own controls: reset, the state dump, what a seed finds already there, fault rules and
+settings."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiosqlite
+
+from fake_pagerduty.domain.faults import FaultRule
+from fake_pagerduty.store.database import Database, dumps, row_dict
+from fake_pagerduty.store.journal import Journal
+from fake_pagerduty.store.partner_apps import PartnerApps
+from fake_pagerduty.store.records import SeedKeys
+
+ACTIVITY_TABLES = ("events", "webhook_changes", "webhook_deliveries", "log_entries", "alerts", "incidents", "change_events",
+                   "sandbox_faults", "sandbox_settings")
+_REPORTED_AS = {"sandbox_faults": "faults", "sandbox_settings": "settings"}
+_UNREPORTED = {"webhook_changes"}  # internal bookkeeping (see webhooks.py), not what a reset answer counts
+
+
+class Sandbox:
+    def __init__(self, db: Database, journal: Journal, partner_apps: PartnerApps) -> None:
+        self._db = db
+        self._journal = journal
+        self._partner_apps = partner_apps
+
+    async def is_empty(self) -> bool:
+        return await self._db.one("SELECT 1 FROM accounts LIMIT 1") is None
+
+    async def reset(self, *, full: bool) -> dict[str, int]:
+        """Wipe activity (journal, incidents, alerts, log entries, change events, webhook deliveries, fault
+        rules, sandbox settings), or with `full` every row of every table. Journal ids keep counting up."""
+        async with self._db.transaction() as db:
+            tables = await _tables(db)
+            if full:
+                await db.execute("PRAGMA defer_foreign_keys = ON")
+                wipe = [t for t in ACTIVITY_TABLES if t in tables] + [t for t in tables if t not in ACTIVITY_TABLES]
+            else:
+                wipe = [t for t in ACTIVITY_TABLES if t in tables]
+            deleted = {}
+            for table in wipe:  # counted first: deleting incidents cascades to their alerts
+                if table in _UNREPORTED:
+                    continue
+                async with db.execute(f'SELECT COUNT(*) FROM "{table}"') as cursor:
+                    (deleted[_REPORTED_AS.get(table, table)],) = await cursor.fetchone()
+            for table in wipe:
+                await db.execute(f'DELETE FROM "{table}"')
+        return deleted
+
+    async def seed_keys(self) -> SeedKeys:
+        async with self._db.snapshot():
+            return await self._seed_keys()
+
+    async def _seed_keys(self) -> SeedKeys:
+        return SeedKeys(
+            vendor_keys=frozenset(r[0] for r in await self._db.all("SELECT vendor_key FROM partner_apps")),
+            accounts={r[0]: r[1] for r in await self._db.all("SELECT subdomain, id FROM accounts")},
+            emails=frozenset(r[0].lower() for r in await self._db.all("SELECT email FROM users")),
+            api_keys=frozenset(r[0] for r in await self._db.all("SELECT token FROM api_keys")),
+            services={(r[0], r[1]): r[2] for r in await self._db.all("SELECT account_id, name, id FROM services")},
+            integration_keys=frozenset(r[0] for r in await self._db.all("SELECT integration_key FROM integrations")),
+        )
+
+    async def snapshot(self, *, limit: int) -> dict:
+        """Everything the sandbox holds, as plain data; incidents and change events capped at `limit` newest."""
+        async with self._db.snapshot():
+            return await self._snapshot_in_one_read(limit)
+
+    async def _snapshot_in_one_read(self, limit: int) -> dict:
+        accounts = [row_dict(r) for r in await self._db.all("SELECT * FROM accounts ORDER BY created_at, id")]
+        users = await self._db.all("SELECT * FROM users ORDER BY created_at, id")
+        keys = await self._db.all("SELECT * FROM api_keys ORDER BY created_at, token")
+        services = [row_dict(r) for r in await self._db.all("SELECT * FROM services ORDER BY created_at, id")]
+        integrations = await self._db.all("SELECT * FROM integrations ORDER BY created_at, id")
+        by_service: dict[str, list] = {}
+        for row in integrations:
+            by_service.setdefault(row["service_id"], []).append(row_dict(row))
+        for service in services:
+            service["integrations"] = by_service.get(service["id"], [])
+        for account in accounts:
+            account["users"] = [row_dict(u, drop=("password_hash",)) for u in users if u["account_id"] == account["id"]]
+            account["api_keys"] = [row_dict(k) for k in keys if k["account_id"] == account["id"]]
+            account["services"] = [s for s in services if s["account_id"] == account["id"]]
+
+        latest = "SELECT id FROM incidents ORDER BY created_at DESC, incident_number DESC LIMIT ?"
+        incidents = [row_dict(r) for r in await self._db.all(
+            f"SELECT * FROM incidents WHERE id IN ({latest}) ORDER BY created_at DESC, incident_number DESC",
+            (limit,))]
+        alerts: dict[str, list] = {}
+        for row in await self._db.all(f"SELECT * FROM alerts WHERE incident_id IN ({latest}) ORDER BY created_at",
+                                   (limit,)):
+            alerts.setdefault(row["incident_id"], []).append(row_dict(row))
+        log_entries: dict[str, list] = {}
+        for row in await self._db.all(
+            f"SELECT * FROM log_entries WHERE incident_id IN ({latest}) ORDER BY incident_id, seq", (limit,)
+        ):
+            log_entries.setdefault(row["incident_id"], []).append(row_dict(row))
+        for incident in incidents:
+            incident["alerts"] = alerts.get(incident["id"], [])
+            incident["log_entries"] = log_entries.get(incident["id"], [])
+        (incident_count,) = await self._db.one("SELECT COUNT(*) FROM incidents")
+        change_events = [row_dict(r) for r in await self._db.all(
+            "SELECT * FROM change_events ORDER BY created_at DESC, id DESC LIMIT ?", (limit,))]
+        (change_count,) = await self._db.one("SELECT COUNT(*) FROM change_events")
+        (journal_count,) = await self._db.one("SELECT COUNT(*) FROM events")
+        webhooks: dict[str, Any] = {"subscriptions": [], "deliveries": [], "delivery_count": 0}
+        tables = {r[0] for r in await self._db.all("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "webhook_subscriptions" in tables:
+            webhooks["subscriptions"] = [row_dict(r) for r in await self._db.all(
+                "SELECT * FROM webhook_subscriptions ORDER BY created_at, id")]
+        if "webhook_deliveries" in tables:
+            webhooks["deliveries"] = [row_dict(r) for r in await self._db.all(
+                "SELECT * FROM webhook_deliveries ORDER BY id DESC LIMIT ?", (limit,))]
+            (webhooks["delivery_count"],) = await self._db.one("SELECT COUNT(*) FROM webhook_deliveries")
+        return {
+            "accounts": accounts,
+            "partner_apps": await self._partner_apps.all(),
+            "incidents": incidents,
+            "incident_count": incident_count,
+            "change_events": change_events,
+            "change_event_count": change_count,
+            "journal": {"count": journal_count, "last_event_id": await self._journal.last_id()},
+            "webhooks": webhooks,
+        }
+
+    # ---- back to the seeded rows in one statement batch (for the pytest fixtures' reset, issue 13) ---------
+    # `fake_pagerduty/reset.py` takes `seeded_rows()` once, right after seeding, and puts them back with
+    # `restore_rows()` on every full reset: a fraction of a millisecond, where deleting every table and
+    # seeding again row by row takes several.
+
+    async def seeded_rows(self) -> tuple[tuple[str, ...], str]:
+        """Every table's name, and every row as `INSERT` statements, for `restore_rows` to put back."""
+
+        def literal(value: Any) -> str:
+            if value is None:
+                return "NULL"
+            if isinstance(value, bytes):
+                return f"X'{value.hex()}'"
+            if isinstance(value, int | float):
+                return repr(value)
+            return "'" + str(value).replace("'", "''") + "'"
+
+        tables = tuple(name for (name,) in await self._db.all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
+        inserts = []
+        async with self._db.snapshot():
+            for table in tables:
+                rows = await self._db.all(f'SELECT * FROM "{table}" ORDER BY rowid')
+                if rows:
+                    inserts.append(f'INSERT INTO "{table}" VALUES '
+                                   + ", ".join("(" + ", ".join(map(literal, row)) + ")" for row in rows) + ";")
+        return tables, "\n".join(inserts)
+
+    async def restore_rows(self, seeded: tuple[tuple[str, ...], str], *, restart_ids: bool,
+                           count: bool = False) -> dict[str, int]:
+        """Empty every table and insert the rows `seeded_rows` saw, in one transaction run as one script (one
+        trip to the writer's thread). Foreign keys are off meanwhile (the rows put back are the consistent
+        set they were), so each DELETE empties its table at once. With `restart_ids`, AUTOINCREMENT ids (the
+        journal's) start from 1 again, as in a new database; else they keep counting. With `count`, returns
+        how many rows each table held."""
+        tables, inserts = seeded
+        script = "\n".join(["PRAGMA foreign_keys = OFF;", "BEGIN IMMEDIATE;",
+                            *(f'DELETE FROM "{table}";' for table in tables), inserts,
+                            "DELETE FROM sqlite_sequence;" if restart_ids else "", "COMMIT;",
+                            "PRAGMA foreign_keys = ON;"])
+        counted = [t for t in tables if t not in _UNREPORTED]
+        count_sql = "SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{t}")' for t in counted)
+        counts = await self._db.executescript(script, first=count_sql if count else None)
+        return {_REPORTED_AS.get(t, t): n for t, n in zip(counted, counts, strict=True)} if count else {}
+
+    async def fault_rules(self) -> list[FaultRule]:
+        rows = await self._db.all("SELECT * FROM sandbox_faults ORDER BY position")
+        return [FaultRule.restore(r["id"], json.loads(r["rule"]), fired=r["fired"], created_at=r["created_at"])
+                for r in rows]
+
+    async def replace_fault_rules(self, rules: list[FaultRule]) -> None:
+        async with self._db.transaction() as db:
+            await db.execute("DELETE FROM sandbox_faults")
+            for position, rule in enumerate(rules):
+                await db.execute(
+                    "INSERT INTO sandbox_faults (id, position, rule, fired, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (rule.id, position, dumps(rule.definition()), rule.fired, rule.created_at),
+                )
+
+    async def add_fault_rule(self, rule: FaultRule) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO sandbox_faults (id, position, rule, fired, created_at) VALUES"
+                " (?, (SELECT COALESCE(MAX(position), -1) + 1 FROM sandbox_faults), ?, ?, ?)",
+                (rule.id, dumps(rule.definition()), rule.fired, rule.created_at),
+            )
+
+    async def delete_fault_rule(self, rule_id: str) -> int:
+        async with self._db.transaction() as db:
+            cursor = await db.execute("DELETE FROM sandbox_faults WHERE id = ?", (rule_id,))
+            return cursor.rowcount
+
+    async def setting(self, name: str) -> Any:
+        row = await self._db.one("SELECT value FROM sandbox_settings WHERE name = ?", (name,))
+        return json.loads(row[0]) if row else None
+
+    async def put_setting(self, name: str, value: Any) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO sandbox_settings (name, value) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                (name, dumps(value)),
+            )
+
+
+async def _tables(db: aiosqlite.Connection) -> list[str]:
+    async with db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+    ) as cursor:
+        return [name for (name,) in await cursor.fetchall()]

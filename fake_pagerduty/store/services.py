@@ -1,0 +1,256 @@
+"""Services, their integrations (Events API keys), change events, and the handshake that makes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from fake_pagerduty.domain import ids, rest_query
+from fake_pagerduty.domain.clock import iso
+from fake_pagerduty.store.database import Database
+from fake_pagerduty.store.records import Conflict
+
+
+class Services:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def upsert(
+        self,
+        *,
+        id: str,
+        account_id: str,
+        name: str,
+        description: str = "",
+        urgency_rule: str = "severity_based",
+        acknowledgement_timeout: int | None = 1800,
+        auto_resolve_timeout: int | None = 14400,
+        vendor_key: str | None = None,
+        now: datetime,
+    ) -> str:
+        """Create or update a service by (account, name); returns its id."""
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO services (id, account_id, name, description, urgency_rule, acknowledgement_timeout,"
+                " auto_resolve_timeout, vendor_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(account_id, name) DO UPDATE SET description = excluded.description,"
+                " urgency_rule = excluded.urgency_rule,"
+                " acknowledgement_timeout = excluded.acknowledgement_timeout,"
+                " auto_resolve_timeout = excluded.auto_resolve_timeout, updated_at = excluded.updated_at",
+                (id, account_id, name, description, urgency_rule, acknowledgement_timeout,
+                 auto_resolve_timeout, vendor_key, iso(now), iso(now)),
+            )
+            async with db.execute(
+                "SELECT id FROM services WHERE account_id = ? AND name = ?", (account_id, name)
+            ) as cursor:
+                (service_id,) = await cursor.fetchone()
+        return service_id
+
+    async def upsert_integration(
+        self,
+        *,
+        id: str,
+        service_id: str,
+        integration_key: str,
+        name: str,
+        type: str = "events_api_v2_inbound_integration",
+        vendor_key: str | None = None,
+        now: datetime,
+    ) -> None:
+        async with self._db.transaction() as db:
+            await db.execute(
+                "INSERT INTO integrations (id, service_id, integration_key, name, type, vendor_key, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(integration_key) DO UPDATE SET"
+                " service_id = excluded.service_id, name = excluded.name, type = excluded.type,"
+                " vendor_key = excluded.vendor_key",
+                (id, service_id, integration_key, name, type, vendor_key, iso(now)),
+            )
+
+    async def page(
+        self, account_id: str, page: rest_query.Page, name_query: str | None = None
+    ) -> tuple[list[dict], bool, int | None]:
+        """One page of an account's services by name; `name_query` keeps names containing it (any case)."""
+        where, params = "account_id = ?", [account_id]
+        if name_query:
+            where += " AND instr(lower(name), lower(?)) > 0"
+            params.append(name_query)
+        return await self._db.paged(
+            f"SELECT * FROM services WHERE {where} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?", params, page,
+            f"SELECT COUNT(*) FROM services WHERE {where}",
+        )
+
+    async def get(self, account_id: str, service_id: str) -> dict | None:
+        row = await self._db.one("SELECT * FROM services WHERE id = ? AND account_id = ?", (service_id, account_id))
+        return dict(row) if row else None
+
+    async def integrations_and_last_incident(self, service_ids: list[str]) -> tuple[dict[str, list[dict]], dict[str, str]]:
+        """For a page of services: their integrations (oldest first) and their last incident's time."""
+        if not service_ids:
+            return {}, {}
+        marks = ", ".join("?" * len(service_ids))
+        integrations: dict[str, list[dict]] = {sid: [] for sid in service_ids}
+        for row in await self._db.all(
+            f"SELECT * FROM integrations WHERE service_id IN ({marks}) ORDER BY created_at, rowid", tuple(service_ids)
+        ):
+            integrations[row["service_id"]].append(dict(row))
+        last = await self._db.all(
+            f"SELECT service_id, MAX(created_at) FROM incidents WHERE service_id IN ({marks}) GROUP BY service_id",
+            tuple(service_ids),
+        )
+        return integrations, {sid: at for sid, at in last}
+
+    async def create(
+        self,
+        account_id: str,
+        *,
+        name: str,
+        description: str,
+        acknowledgement_timeout: int | None,
+        auto_resolve_timeout: int | None,
+        urgency_rule: str,
+        now: datetime,
+    ) -> dict | None:
+        """A new service; None if the account already has one by that name."""
+        service_id = ids.short_id()
+        try:
+            async with self._db.transaction() as db:
+                await db.execute(
+                    "INSERT INTO services (id, account_id, name, description, urgency_rule, acknowledgement_timeout,"
+                    " auto_resolve_timeout, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (service_id, account_id, name, description, urgency_rule, acknowledgement_timeout,
+                     auto_resolve_timeout, iso(now), iso(now)),
+                )
+        except aiosqlite.IntegrityError:
+            return None
+        return await self.get(account_id, service_id)
+
+    async def create_integration(
+        self, account_id: str, service_id: str, *, name: str, type: str, now: datetime
+    ) -> dict | None:
+        """A new Events API integration with a fresh 32-hex key; None if the service is not the account's."""
+        integration_id = ids.short_id()
+        async with self._db.transaction() as db:
+            async with db.execute(
+                "SELECT 1 FROM services WHERE id = ? AND account_id = ?", (service_id, account_id)
+            ) as cursor:
+                if await cursor.fetchone() is None:
+                    return None
+            await db.execute(
+                "INSERT INTO integrations (id, service_id, integration_key, name, type, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (integration_id, service_id, ids.integration_key(), name, type, iso(now)),
+            )
+        return await self.integration(account_id, service_id, integration_id)
+
+    async def integration(self, account_id: str, service_id: str, integration_id: str) -> dict | None:
+        """One integration of one of the account's services (row plus `service_name`)."""
+        row = await self._db.one(
+            "SELECT g.*, s.name AS service_name FROM integrations g JOIN services s ON s.id = g.service_id"
+            " WHERE g.id = ? AND g.service_id = ? AND s.account_id = ?",
+            (integration_id, service_id, account_id),
+        )
+        return dict(row) if row else None
+
+    async def change_events_page(
+        self,
+        account_id: str,
+        page: rest_query.Page,
+        since: str | None = None,
+        until: str | None = None,
+        integration_ids: tuple[str, ...] = (),
+    ) -> tuple[list[dict], bool, int | None]:
+        """One page of an account's change events, newest first."""
+        where, params = ["c.account_id = ?"], [account_id]
+        if since:
+            where.append("c.timestamp >= ?")
+            params.append(since)
+        if until:
+            where.append("c.timestamp <= ?")
+            params.append(until)
+        if integration_ids:
+            where.append(f"c.integration_id IN ({', '.join('?' * len(integration_ids))})")
+            params.extend(integration_ids)
+        condition = " AND ".join(where)
+        return await self._db.paged(
+            "SELECT c.*, s.name AS service_name, g.type AS integration_type, g.name AS integration_name,"
+            " g.integration_key FROM change_events c JOIN services s ON s.id = c.service_id"
+            f" JOIN integrations g ON g.id = c.integration_id WHERE {condition}"
+            " ORDER BY c.created_at DESC, c.rowid DESC LIMIT ? OFFSET ?",
+            params, page, f"SELECT COUNT(*) FROM change_events c WHERE {condition}",
+        )
+
+    async def connect(
+        self,
+        *,
+        account_id: str,
+        vendor_key: str,
+        integration_name: str,
+        new_names: list[str],
+        existing_ids: list[str],
+        now: datetime,
+    ) -> list[dict]:
+        """Create the services named in `new_names` (vendor_key set) and add one integration for the partner app
+        to each of them and to each service in `existing_ids`, all in one transaction.
+
+        Returns `{service_id, service_name, integration_id, integration_key}` per service, in order. Raises
+        Conflict when a new name is taken or an existing id is not one of the account's services.
+        """
+        stamp = iso(now)
+        made: list[dict] = []
+        async with self._db.transaction() as db:
+            targets: list[tuple[str, str]] = []
+            for name in new_names:
+                async with db.execute(
+                    "SELECT 1 FROM services WHERE account_id = ? AND name = ? COLLATE NOCASE", (account_id, name)
+                ) as cursor:
+                    if await cursor.fetchone():
+                        raise Conflict("service_name", f"A service named \u201c{name}\u201d already exists.")
+                service_id = ids.short_id()
+                await db.execute(
+                    "INSERT INTO services (id, account_id, name, description, vendor_key, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (service_id, account_id, name, f"Created for {integration_name}.", vendor_key, stamp, stamp),
+                )
+                targets.append((service_id, name))
+            for service_id in existing_ids:
+                async with db.execute(
+                    "SELECT id, name FROM services WHERE id = ? AND account_id = ?", (service_id, account_id)
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    raise Conflict("service_id", "That service does not exist in this account.")
+                targets.append((row[0], row[1]))
+            for service_id, name in targets:
+                integration_id, key = ids.short_id(), ids.integration_key()
+                await db.execute(
+                    "INSERT INTO integrations (id, service_id, integration_key, name, type, vendor_key, created_at)"
+                    " VALUES (?, ?, ?, ?, 'generic_events_api_inbound_integration', ?, ?)",
+                    (integration_id, service_id, key, integration_name, vendor_key, stamp),
+                )
+                made.append({"service_id": service_id, "service_name": name,
+                             "integration_id": integration_id, "integration_key": key})
+        return made
+
+    async def with_counts(self, account_id: str) -> list[dict]:
+        """The account's services by name, with how many open incidents and integrations each has."""
+        rows = await self._db.all(
+            "SELECT s.id, s.name, s.description, s.status, s.vendor_key, s.created_at,"
+            " (SELECT COUNT(*) FROM integrations g WHERE g.service_id = s.id) AS integrations"
+            " FROM services s WHERE s.account_id = ? ORDER BY s.name COLLATE NOCASE",
+            (account_id,),
+        )
+        open_counts = dict(await self._db.all(  # through the (account_id, status, …) index: open rows only
+            "SELECT service_id, COUNT(*) FROM incidents WHERE account_id = ?"
+            " AND status IN ('triggered', 'acknowledged') GROUP BY service_id",
+            (account_id,),
+        ))
+        return [{**dict(row), "open_incidents": open_counts.get(row["id"], 0)} for row in rows]
+
+    async def integrations_with_vendor(self, service_id: str) -> list[dict]:
+        rows = await self._db.all(
+            "SELECT g.*, p.name AS vendor_name FROM integrations g LEFT JOIN partner_apps p"
+            " ON p.vendor_key = g.vendor_key WHERE g.service_id = ? ORDER BY g.created_at, g.id",
+            (service_id,),
+        )
+        return [dict(row) for row in rows]
