@@ -225,7 +225,7 @@ def _pretty_body(raw: bytes | str | None) -> str:
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
 
 

@@ -21,7 +21,7 @@ def body_for_people(raw: bytes | str | None) -> tuple[Any, str]:
         return base64.b64encode(raw).decode("ascii"), "base64"
     try:
         return json.loads(text), "json"
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than Python parses
         return text, "text"
 
 

@@ -164,9 +164,9 @@ async def wired(sandbox_app, monitor):
     """A Demo Monitor service in the sandbox (as the Connect handshake makes it), its webhooks sent in-process
     to this monitor, and the monitor connected to it."""
     store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
-    await store.upsert_service(id=PARTNER_SERVICE, account_id="PACME00", name="Checkout Website",
+    await store.services.upsert(id=PARTNER_SERVICE, account_id="PACME00", name="Checkout Website",
                                vendor_key="demo-monitor", now=now)
-    await store.upsert_integration(id="PDMSTINT", service_id=PARTNER_SERVICE, integration_key=PARTNER_KEY,
+    await store.services.upsert_integration(id="PDMSTINT", service_id=PARTNER_SERVICE, integration_key=PARTNER_KEY,
                                    name="Demo Monitor", vendor_key="demo-monitor", now=now)
     sandbox_app.state.webhook_transport = httpx.ASGITransport(app=monitor)
     await connect(monitor, PARTNER_KEY)
