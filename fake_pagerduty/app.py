@@ -17,7 +17,7 @@ from fake_pagerduty import seed, tls
 from fake_pagerduty.changes import ChangeFeed
 from fake_pagerduty.domain.clock import Clock
 from fake_pagerduty.domain.faults import FaultBook
-from fake_pagerduty.domain.rate_limits import SlidingWindowLimiter
+from fake_pagerduty.domain.rate_limits import RateLimitSettings, SlidingWindowLimiter, parse_settings
 from fake_pagerduty.domain.throttle import FailureWindow
 from fake_pagerduty.errors import handlers, unknown_host
 from fake_pagerduty.live import LiveVersions
@@ -25,8 +25,9 @@ from fake_pagerduty.routes import routes
 from fake_pagerduty.settings import Settings
 from fake_pagerduty.signals import Signal
 from fake_pagerduty.store import Store
-from fake_pagerduty.web import host_guard, sandbox_api, sessions
+from fake_pagerduty.web import host_guard, sessions
 from fake_pagerduty.web.events_hot_path import EventsHotPath
+from fake_pagerduty.web.sandbox_faults import CLOCK_OFFSET, RATE_LIMITS
 from fake_pagerduty.web.security_headers import SecurityHeaders
 from fake_pagerduty.webhooks import Webhooks
 
@@ -44,6 +45,18 @@ async def _sweep_timeouts(app: Starlette) -> None:
             state.changes.publish(await state.store.incidents.apply_due_timeouts(state.clock.now()))
         except Exception:  # keep sweeping; a failed sweep is retried on the next tick
             log.exception("timeout sweep failed")
+
+
+async def _restore_controls(state: Any) -> None:
+    """At start: bring back the fault rules, rate-limit setting and clock offset the sandbox controls kept in
+    SQLite (web/sandbox_faults.py)."""
+    state.faults.replace(await state.store.sandbox.fault_rules())
+    saved = await state.store.sandbox.setting(RATE_LIMITS)
+    limits = parse_settings(saved, RateLimitSettings()) if saved else RateLimitSettings()
+    state.rate_limiter.configure(limits if isinstance(limits, RateLimitSettings) else RateLimitSettings())
+    offset = await state.store.sandbox.setting(CLOCK_OFFSET)
+    if isinstance(offset, int | float) and offset > 0:
+        state.clock.reset(offset)
 
 
 def banner(settings: Settings) -> str:
@@ -85,13 +98,10 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
         await store.open()
         sweeper = webhooks = None
         try:
-            now = app.state.clock.now()
-            if await store.sandbox.is_empty():
-                await seed.apply_seed(store, seed.DEFAULT_SEED, now)
-            if settings.seed_file:
-                await seed.apply_seed(store, seed.load_seed_file(settings.seed_file), now)
+            await seed.seed_sandbox(store, settings.seed_file, app.state.clock.now(),
+                                    defaults=await store.sandbox.is_empty())  # a reset seeds the same way
             app.state.store = store
-            await sandbox_api.restore(app.state)
+            await _restore_controls(app.state)
             webhooks = app.state.webhooks = Webhooks(app.state)
             await webhooks.start()
             sweeper = asyncio.create_task(_sweep_timeouts(app))
@@ -132,7 +142,9 @@ def memory_state(settings: Settings, *, reuse: Any = None) -> dict[str, Any]:
         "templates": reuse.templates if reuse is not None else Jinja2Templates(
             directory=str(PACKAGE_DIR / "templates"), context_processors=[sessions.template_context]),
         "live": LiveVersions(changes),
+        # failed sign-ins per email, and per client address (everyone on a laptop shares 127.0.0.1): web/auth.py
         "login_failures": FailureWindow(limit=10, window_seconds=300),
+        "login_failures_by_address": FailureWindow(limit=30, window_seconds=300),
         # Events API checks (--strict)
         "strict": reuse.strict if reuse is not None else _strict_checker() if settings.strict else None,
     }

@@ -4,9 +4,9 @@ start one app and reset it between tests instead of building an app per test.
 - `reset(state)`: activity goes (journal, incidents, …, fault rules, rate limit, clock offset); seeded things
   that are missing come back; everything else stays.
 - `reset(state, full=True)`: every table back to the seeded rows, and the in-memory controls back to new (fault
-  rules, rate limit, clock, failed sign-ins). Journal ids keep counting. The seeded rows are kept after the
-  first full reset and put back in one statement batch (`Store.restore_rows`), so a full reset costs about as
-  much as a partial one.
+  rules, rate limit, clock, failed sign-ins per email and per address). Journal ids keep counting. The seeded
+  rows are kept after the first full reset and put back in one statement batch (`store.sandbox.restore_rows`),
+  so a full reset costs about as much as a partial one.
 - `SandboxApp.reset()` (the fixtures): a full reset, and then the app exactly as a new one: ids from 1, every
   in-memory piece of `app.state` new (clock, faults, rate limiter, change feed, live versions, journal signal,
   failed sign-ins), webhook delivery restarted, and whatever a test put on `app.state` gone.
@@ -37,11 +37,8 @@ def _seed_source(settings: Any) -> bytes | object | None:
 
 
 async def _seed(state: Any, *, missing_only: bool) -> None:
-    now = state.clock.now()
-    await seed.apply_seed(state.store, seed.DEFAULT_SEED, now, missing_only=missing_only)
-    if state.settings.seed_file:
-        await seed.apply_seed(state.store, seed.load_seed_file(state.settings.seed_file), now,
-                              missing_only=missing_only)
+    """What the app's start does too (`seed.seed_sandbox`): the default seed, then the seed file."""
+    await seed.seed_sandbox(state.store, state.settings.seed_file, state.clock.now(), missing_only=missing_only)
 
 
 async def _back_to_seeded(state: Any, *, restart_ids: bool, count: bool) -> dict[str, int]:
@@ -66,10 +63,12 @@ def _reset_controls(state: Any, *, full: bool) -> None:
     state.faults.clear()
     state.rate_limiter.configure(RateLimitSettings())
     state.clock.reset()
-    if full:
+    if full:  # failed sign-ins are forgotten, per email and per address
         from fake_pagerduty.app import memory_state
 
-        state.login_failures = memory_state(state.settings, reuse=state)["login_failures"]
+        fresh = memory_state(state.settings, reuse=state)
+        state.login_failures = fresh["login_failures"]
+        state.login_failures_by_address = fresh["login_failures_by_address"]
 
 
 async def reset(state: Any, *, full: bool = False) -> dict[str, int]:

@@ -178,3 +178,13 @@ async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: b
                     )
     except (KeyError, TypeError, ValueError) as exc:
         raise SeedError(f"seed data is missing or has a wrong field: {exc}") from exc
+
+
+async def seed_sandbox(store: Store, seed_file: Path | None, now: datetime, *, defaults: bool = True,
+                       missing_only: bool = False) -> None:
+    """The sandbox's seed: the default seed (unless `defaults` is false), then `--seed FILE` on top. The one
+    way in for the app's start (the defaults only on an empty database) and for every reset (reset.py)."""
+    if defaults:
+        await apply_seed(store, DEFAULT_SEED, now, missing_only=missing_only)
+    if seed_file:
+        await apply_seed(store, load_seed_file(seed_file), now, missing_only=missing_only)

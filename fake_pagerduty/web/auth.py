@@ -1,11 +1,12 @@
 """Sign in, sign up and sign out.
 
-Failed sign-ins are counted per email (`app.state.login_failures`) and per client address
-(`app.state.login_failures_by_address`, which a success does not clear, so trying many emails from one place
-is limited too); past either limit the sign-in page answers 429 until the window passes. An unknown email
-costs the same password check as a wrong password (`passwords.check_sign_in`), so timing does not tell which
-emails have accounts. After signing in, people go where they were going (`?next=`, same-site paths only), so
-a handshake resumes where it left off.
+Failed sign-ins are counted per email (`app.state.login_failures`, 10 in 5 minutes) and per client address
+(`app.state.login_failures_by_address`, 30 in 5 minutes: everyone on a laptop shares 127.0.0.1; a success does
+not clear it, so trying many emails from one place is limited too); past either limit the sign-in page answers
+429 until the window passes. Both windows are made with the app (`app.memory_state`) and forgotten by a full
+reset. An unknown email costs the same password check as a wrong password (`passwords.check_sign_in`), so
+timing does not tell which emails have accounts. After signing in, people go where they were going (`?next=`,
+same-site paths only), so a handshake resumes where it left off.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from starlette.responses import RedirectResponse, Response
 from fake_pagerduty import seed
 from fake_pagerduty.domain import accounts
 from fake_pagerduty.domain.callbacks import safe_next
-from fake_pagerduty.domain.throttle import FailureWindow
 from fake_pagerduty.errors import PageError
 from fake_pagerduty.passwords import check_sign_in, hash_password
 from fake_pagerduty.store import Conflict
@@ -45,15 +45,6 @@ async def login_page(request: Request) -> Response:
     return await _login_page(request, safe_next(request.query_params.get("next")))
 
 
-def _address_failures(state) -> FailureWindow:
-    """Failed sign-ins per client address (30 in 5 minutes: everyone on a laptop shares 127.0.0.1), kept on
-    `app.state.login_failures_by_address` from the app's first sign-in."""
-    window = getattr(state, "login_failures_by_address", None)
-    if window is None:
-        window = state.login_failures_by_address = FailureWindow(limit=30, window_seconds=300)
-    return window
-
-
 def _too_many() -> PageError:
     return PageError(429, "Too many failed sign-in attempts",
                      "There have been too many failed sign-ins for this account, or from this address, in the last "
@@ -69,7 +60,7 @@ async def login(request: Request) -> Response:
     key = email.casefold()
     address = request.client.host if request.client else ""
     now = state.clock.now()
-    by_address = _address_failures(state)
+    by_address = state.login_failures_by_address
     if state.login_failures.blocked(key, now) or by_address.blocked(address, now):
         raise _too_many()
     user = await state.store.accounts.user_for_sign_in(email) if email else None

@@ -83,7 +83,7 @@ async def test_a_reset_leaves_nothing_of_the_last_test_and_matches_a_new_app(tmp
         assert state.journal_signal.waiting == 0
         assert len(state.faults) == 0 and not state.rate_limiter.settings.enabled
         for name in ("clock", "changes", "journal_signal", "faults", "rate_limiter", "live", "login_failures",
-                     "webhooks"):
+                     "login_failures_by_address", "webhooks"):
             assert getattr(state, name) is not getattr(fresh.app.state, name)
 
 

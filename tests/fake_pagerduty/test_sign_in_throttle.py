@@ -63,3 +63,24 @@ async def test_an_unknown_email_is_checked_against_an_argon2_hash_too(sandbox, m
     assert argon2.extract_parameters(stand_in) == argon2.extract_parameters(real_hash)
     assert verified[0] == verified[1]  # made once
     assert not passwords.check_sign_in(None, "")
+
+
+async def test_a_full_reset_forgets_failed_sign_ins_per_address_and_per_email_and_a_plain_reset_does_not(
+        sandbox_app, sandbox):
+    """README's reset table: `full=true` forgets failed sign-ins; a plain reset leaves them be."""
+    async with browser(sandbox_app, "10.0.0.7") as attacker, browser(sandbox_app, "10.0.0.8") as dana:
+        for n in range(30):  # as many emails: the address's window blocks, not an email's
+            assert (await sign_in(attacker, email=f"guess{n}@acme.test", password="wrong")).status_code == 400
+        for _ in range(10):
+            assert (await sign_in(dana, password="wrong")).status_code == 400
+        assert (await sign_in(attacker)).status_code == 429
+        assert (await sign_in(dana)).status_code == 429
+
+        assert (await sandbox.post("/_sandbox/reset")).status_code == 200
+        assert (await sign_in(attacker)).status_code == 429
+        assert (await sign_in(dana)).status_code == 429
+
+        assert (await sandbox.post("/_sandbox/reset", params={"full": "true"})).status_code == 200
+        assert (await sign_in(attacker)).status_code == 303
+        attacker.cookies.clear()
+        assert (await sign_in(dana)).status_code == 303
