@@ -11,16 +11,13 @@ Nothing heavy is imported until a fixture is used, so suites that never ask for 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from fake_pagerduty.server_process import ServerProcess
 
 SAMPLE_ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6"  # the seeded "Acme Website" integration
 SANDBOX_API_KEY = "sandbox-api-key-acme"
@@ -29,108 +26,26 @@ STOP_TIMEOUT_SECONDS = 10.0
 REST_ACCEPT = "application/vnd.pagerduty+json;version=2"
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class SandboxProcess:
-    """`python -m fake_pagerduty serve …` in a subprocess, on free ports, with its log in `workdir`."""
+class SandboxProcess(ServerProcess):
+    """`python -m fake_pagerduty serve …` in a subprocess, HTTP and HTTPS on free ports, its database, CA and log
+    in `workdir` (fake_pagerduty/server_process.py: ports picked again if another process takes one meanwhile,
+    RuntimeError with the server's log if it does not come up)."""
 
     def __init__(self, workdir: Path, extra_args: list[str] | tuple[str, ...] = ()) -> None:
         self.workdir = Path(workdir)
         self.extra_args = list(extra_args)
-        self.port = self.https_port = 0
-        self.log_path = self.workdir / "fake-pagerduty.log"
-        self.ca_pem_path = self.workdir / "ca" / "ca.pem"
-        self._process: subprocess.Popen | None = None
+        super().__init__(
+            "fake-pagerduty",
+            ["-m", "fake_pagerduty", "serve", "--host", "127.0.0.1", "--port", "{port}", "--https-port", "{https_port}",
+             "--db", str(self.workdir / "sandbox.db"), "--ca-dir", str(self.workdir / "ca"), *self.extra_args],
+            log_path=self.workdir / "fake-pagerduty.log", ready_path="/_sandbox/ca.pem", port=0, https_port=0,
+            ca_pem_path=self.workdir / "ca" / "ca.pem", cwd=self.workdir,
+            ready_timeout=START_TIMEOUT_SECONDS, stop_timeout=STOP_TIMEOUT_SECONDS,
+        )
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def https_url(self) -> str:
-        return f"https://127.0.0.1:{self.https_port}"
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-
-    def start(self, timeout: float = START_TIMEOUT_SECONDS) -> None:
-        """Start and wait until both listeners answer; RuntimeError with the server's log if they do not."""
-        for _attempt in range(3):  # a free port can be taken between choosing it and binding it
-            self._spawn()
-            if self._wait_until_up(timeout):
-                return
-            exit_code = self._process.poll()
-            lost_race = "address already in use" in self.log()
-            self.stop()
-            if not lost_race:
-                break
-        what = (f"exited with code {exit_code} before it came up" if exit_code is not None
-                else f"did not come up within {timeout:g} s")
-        raise RuntimeError(f"fake-pagerduty {what} ({' '.join(self._command())}); its log:\n{self.log()}")
-
-    def _command(self) -> list[str]:
-        return [
-            sys.executable, "-m", "fake_pagerduty", "serve",
-            "--host", "127.0.0.1", "--port", str(self.port), "--https-port", str(self.https_port),
-            "--db", str(self.workdir / "sandbox.db"), "--ca-dir", str(self.workdir / "ca"),
-            *self.extra_args,
-        ]
-
-    def _spawn(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port, self.https_port = _free_port(), _free_port()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        with open(self.log_path, "wb") as log:
-            self._process = subprocess.Popen(
-                self._command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                cwd=self.workdir,
-            )
-
-    def _wait_until_up(self, timeout: float) -> bool:
-        """True once both listeners answer; False as soon as the process dies or the time is up."""
-        import ssl
-
-        import httpx
-
-        deadline = time.monotonic() + timeout
-        pending = [self.http_url, self.https_url]
-        context: ssl.SSLContext | None = None
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                return False
-            if context is None and self.ca_pem_path.is_file():
-                context = ssl.create_default_context(cafile=str(self.ca_pem_path))
-            for url in list(pending):
-                if url.startswith("https") and context is None:
-                    continue
-                try:
-                    response = httpx.get(f"{url}/_sandbox/ca.pem", verify=context or True, timeout=1.0)
-                except (httpx.TransportError, ssl.SSLError):
-                    continue
-                if response.status_code == 200:
-                    pending.remove(url)
-            if not pending:
-                return True
-            time.sleep(0.05)
-        return False
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        return self.url
 
 
 class FakePagerDuty:
