@@ -11,7 +11,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -21,7 +21,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from e2e.browser import find_chromium
-from e2e.servers import ServerFailed, ServerProcess, free_port, wait_for
+from e2e.servers import wait_for
+from fake_pagerduty.server_process import ServerFailed, ServerProcess, free_ports, start_together
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", ROOT / "test-artifacts")).resolve()
@@ -204,7 +205,7 @@ def sandbox_process(directory: Path, port: int, monitor_port: int) -> ServerProc
     seed = _seed_file(directory, f"http://127.0.0.1:{monitor_port}")
     return ServerProcess(
         "sandbox",
-        ["-m", "fake_pagerduty", "serve", "--host", "127.0.0.1", "--port", str(port),
+        ["-m", "fake_pagerduty", "serve", "--host", "127.0.0.1", "--port", "{port}",
          "--db", str(directory / "sandbox.db"), "--seed", str(seed)],
         port=port, log_path=directory / "sandbox.log", ready_path="/",
     )
@@ -213,20 +214,41 @@ def sandbox_process(directory: Path, port: int, monitor_port: int) -> ServerProc
 def monitor_process(directory: Path, port: int, sandbox_port: int) -> ServerProcess:
     return ServerProcess(
         "monitor",
-        ["-m", "demo_monitor", "serve", "--host", "127.0.0.1", "--port", str(port),
+        ["-m", "demo_monitor", "serve", "--host", "127.0.0.1", "--port", "{port}",
          "--db", str(directory / "monitor.db"), "--pagerduty-url", f"http://127.0.0.1:{sandbox_port}",
-         "--public-url", f"http://127.0.0.1:{port}", "--tick-interval", MONITOR_TICK_SECONDS],
+         "--public-url", "http://127.0.0.1:{port}", "--tick-interval", MONITOR_TICK_SECONDS],
         port=port, log_path=directory / "monitor.log", ready_path="/healthz",
     )
 
 
+def _wired(directory: Path, *, with_monitor: bool) -> Callable[[], list[ServerProcess]]:
+    """Builds the sandbox (and the monitor) on newly picked ports, wired to each other, on fresh databases: what
+    `start_together` calls again when another process took a port meanwhile (the seed names the monitor's port,
+    the monitor the sandbox's). Alone, the sandbox's webhooks go to a port nobody listens on."""
+
+    def build() -> list[ServerProcess]:
+        for name in ("sandbox.db", "monitor.db"):  # a first attempt's, seeded with its ports
+            for path in directory.glob(name + "*"):
+                path.unlink()
+        sandbox_port, monitor_port = free_ports(2)
+        sandbox = sandbox_process(directory, sandbox_port, monitor_port)
+        return [sandbox, monitor_process(directory, monitor_port, sandbox_port)] if with_monitor else [sandbox]
+
+    return build
+
+
 @contextlib.contextmanager
-def _running(request: pytest.FixtureRequest, *servers: ServerProcess) -> Iterator[None]:
-    """Start the servers in order; stop them all at the end; keep their logs if the test failed."""
+def _running(request: pytest.FixtureRequest, build: Callable[[], list[ServerProcess]]) -> Iterator[list[ServerProcess]]:
+    """Start the servers `build` makes, in order (picking their ports again on a race); stop them all at the end;
+    keep their logs if the test failed."""
+    servers: list[ServerProcess] = []
+
+    def built() -> list[ServerProcess]:
+        servers[:] = build()
+        return servers
+
     try:
-        for server in servers:
-            server.start()
-        yield
+        yield start_together(built)
     except ServerFailed:
         _keep_logs(_test_dir(request), *servers)
         raise
@@ -237,29 +259,17 @@ def _running(request: pytest.FixtureRequest, *servers: ServerProcess) -> Iterato
             _keep_logs(_test_dir(request), *servers)
 
 
-def _two_ports() -> tuple[int, int]:
-    first, second = free_port(), free_port()
-    while second == first:
-        second = free_port()
-    return first, second
-
-
 @pytest.fixture
 def stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
     """Both apps, fresh databases, wired to each other."""
-    sandbox_port, monitor_port = _two_ports()
-    sandbox = sandbox_process(tmp_path, sandbox_port, monitor_port)
-    monitor = monitor_process(tmp_path, monitor_port, sandbox_port)
-    with _running(request, sandbox, monitor):
+    with _running(request, _wired(tmp_path, with_monitor=True)) as (sandbox, monitor):
         yield Stack(sandbox, monitor)
 
 
 @pytest.fixture
 def sandbox_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerProcess]:
     """The sandbox alone, fresh database (its demo-monitor webhook points at a port nobody listens on)."""
-    sandbox_port, nobody = _two_ports()
-    sandbox = sandbox_process(tmp_path, sandbox_port, nobody)
-    with _running(request, sandbox):
+    with _running(request, _wired(tmp_path, with_monitor=False)) as (sandbox,):
         yield sandbox
 
 

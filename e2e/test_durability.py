@@ -5,8 +5,6 @@ Every event that was answered 2xx is in the journal with its effect on incidents
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 import threading
 from pathlib import Path
@@ -14,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.servers import ServerProcess, free_port
+from fake_pagerduty.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +22,11 @@ KILL_AFTER = 2_000  # answered events before the kill
 WORKERS = 16
 
 
-def sandbox(directory: Path, port: int) -> ServerProcess:
+def sandbox(directory: Path) -> ServerProcess:
+    """The sandbox on a free port (kept for its restarts)."""
     return ServerProcess(
-        "sandbox", ["-m", "fake_pagerduty", "serve", "--port", str(port), "--db", str(directory / "sandbox.db")],
-        port=port, log_path=directory / "sandbox.log", ready_path="/login",
+        "sandbox", ["-m", "fake_pagerduty", "serve", "--port", "{port}", "--db", str(directory / "sandbox.db")],
+        log_path=directory / "sandbox.log", ready_path="/login",
     )
 
 
@@ -103,17 +102,15 @@ def replay(actions: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def test_kill_9_mid_stream_loses_no_answered_event_and_leaves_nothing_half_written(tmp_path):
-    server = sandbox(tmp_path, free_port()).start()
+    server = sandbox(tmp_path).start()
     try:
         killed, answered_enough = threading.Event(), threading.Event()
         answers, threads = stream(server.url, killed, answered_enough)
         assert answered_enough.is_set(), "the stream stalled before the kill"
-        os.killpg(server.process.pid, signal.SIGKILL)  # kill -9, mid-stream: requests are in flight
+        server.kill()  # kill -9, mid-stream: requests are in flight
         killed.set()
         for thread in threads:
             thread.join()
-        server.process.wait()
-        server.process = None
 
         assert len(answers) >= KILL_AFTER
         assert set(answers.values()) == {202}, "every answer before the kill was a success"

@@ -4,8 +4,6 @@ journal proves it."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
 
 import pytest
@@ -43,9 +41,7 @@ def test_kill_9_the_monitor_with_a_backlog_every_event_arrives_once_in_order(sta
     assert sum(len(events) for events in backlog.values()) >= FAULTY + FAULTY // 2
     assert all(event["status"] != "sent" for events in backlog.values() for event in events)
 
-    os.killpg(stack.monitor.process.pid, signal.SIGKILL)  # kill -9, backlog in the outbox
-    stack.monitor.process.wait()
-    stack.monitor.process = None
+    stack.monitor.kill()  # kill -9, backlog in the outbox
     stack.sandbox.start()
     stack.monitor.start()  # same port, same database
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 import uvicorn
 
-from e2e.servers import free_port
 from fake_pagerduty.bounded_http import REQUEST_TIMEOUT, BoundedHttpProtocol
+from fake_pagerduty.server_process import bound_socket
 
 pytestmark = pytest.mark.e2e
 DEADLINE = 1.0
@@ -49,10 +49,11 @@ async def slow_app(scope, receive, send):
 
 @pytest.fixture(scope="module")
 def quick_server() -> Iterator[int]:
-    port = free_port()
+    sock = bound_socket()  # uvicorn listens on it: the port is ours from the start
+    port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(slow_app, host="127.0.0.1", port=port, http=QuickProtocol,
                                            log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:
@@ -61,6 +62,7 @@ def quick_server() -> Iterator[int]:
     yield port
     server.should_exit = True
     thread.join(5)
+    sock.close()
 
 
 def connect(port: int) -> socket.socket:

@@ -5,8 +5,6 @@ receiver (a resend after the crash carries the same X-Webhook-Id, which receiver
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,8 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from e2e.servers import ServerProcess, free_port, wait_for
+from e2e.servers import wait_for
 from e2e.test_durability import sandbox, send_from_threads
+from fake_pagerduty.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +62,7 @@ class Receiver:
 
 def test_kill_9_during_acknowledges_every_committed_change_is_delivered_once(tmp_path):
     with Receiver() as receiver:
-        server: ServerProcess = sandbox(tmp_path, free_port()).start()
+        server: ServerProcess = sandbox(tmp_path).start()
         try:
             with httpx.Client(base_url=server.url, timeout=10) as client:
                 created = client.post("/api/webhook_subscriptions", headers=REST, json={"webhook_subscription": {
@@ -84,12 +83,10 @@ def test_kill_9_during_acknowledges_every_committed_change_is_delivered_once(tmp
             answered, threads = send_from_threads(server.url, acknowledges, WORKERS, KILL_AFTER, killed, enough)
             answers = {keys[n]: status for n, status in answered.items()}
             assert enough.is_set(), "the stream stalled before the kill"
-            os.killpg(server.process.pid, signal.SIGKILL)  # kill -9 mid-stream, deliveries in flight
+            server.kill()  # kill -9 mid-stream, deliveries in flight
             killed.set()
             for thread in threads:
                 thread.join()
-            server.process.wait()
-            server.process = None
             assert set(answers.values()) == {202}
             assert len(answers) < INCIDENTS, "the kill really happened mid-stream"
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from e2e.conftest import REST_HEADERS, SAMPLE_KEY
-from e2e.servers import free_port, wait_for
+from e2e.servers import wait_for
 
 WAIT = 30  # seconds: a hang guard for conditions the sandbox brings about, not a timing assertion
 
@@ -38,12 +38,20 @@ class _Receive(BaseHTTPRequestHandler):
 
 
 class Receiver:
-    def __init__(self, port: int = 0) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _Receive)
+    """On a free port; with `listening=False` it holds the port (connections are refused) until `listen()`."""
+
+    def __init__(self, listening: bool = True) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Receive, bind_and_activate=False)
+        self.server.server_bind()
         self.server.lock = threading.Lock()
         self.server.received = []
         self.server.script = []
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        if listening:
+            self.listen()
+
+    def listen(self) -> None:
+        self.server.server_activate()
         self.thread.start()
 
     @property
@@ -59,7 +67,8 @@ class Receiver:
         return [json.loads(r["body"])["event"]["event_type"] for r in self.received]
 
     def close(self) -> None:
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
 
 
@@ -150,15 +159,14 @@ def test_a_failing_receiver_is_retried(sandbox_server, receiver):
 
 
 def test_pending_deliveries_are_sent_after_the_sandbox_restarts(sandbox_server):
-    port = free_port()
-    sub = subscribe(sandbox_server.url, f"http://127.0.0.1:{port}/pagerduty/webhooks")  # nobody listens yet
-    enqueue(sandbox_server.url, "trigger", "e2e-web-3")
-    wait_for(lambda: [d for d in deliveries(sandbox_server.url) if d["attempts"] >= 1], timeout=WAIT,
-             what="a refused first attempt")
-    sandbox_server.stop()
-
-    late = Receiver(port)
+    late = Receiver(listening=False)  # its port held from now on, refusing connections until it listens
     try:
+        sub = subscribe(sandbox_server.url, late.url)
+        enqueue(sandbox_server.url, "trigger", "e2e-web-3")
+        wait_for(lambda: [d for d in deliveries(sandbox_server.url) if d["attempts"] >= 1], timeout=WAIT,
+                 what="a refused first attempt")
+        sandbox_server.stop()
+        late.listen()
         sandbox_server.start()
         wait_for(lambda: late.received, timeout=WAIT, what="the pending delivery after the restart")
         [request] = late.received

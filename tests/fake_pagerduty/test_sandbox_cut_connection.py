@@ -3,7 +3,6 @@ gets no status line at all (httpx: "Server disconnected without sending a respon
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import pytest
 import uvicorn
 
 from fake_pagerduty.app import create_app
+from fake_pagerduty.server_process import bound_socket
 from fake_pagerduty.settings import Settings
 from tests.conftest import SAMPLE_KEY
 
@@ -20,20 +20,15 @@ EVENT = {"routing_key": SAMPLE_KEY, "event_action": "trigger", "dedup_key": "cut
          "payload": {"summary": "Disk full", "source": "web-1", "severity": "error"}}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(params=["httptools", "h11"])
 def live_sandbox(request, tmp_path) -> Iterator[str]:
     """The sandbox under uvicorn (each HTTP implementation) in a thread; yields its base URL."""
-    port = _free_port()
+    sock = bound_socket()  # uvicorn listens on it: the port is ours from the start
+    port = sock.getsockname()[1]
     app = create_app(Settings(port=port, db_path=str(tmp_path / "sandbox.db")))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, http=request.param,
                                            log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
     while not server.started:  # uvicorn offers no event to await from another thread
@@ -45,6 +40,7 @@ def live_sandbox(request, tmp_path) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(15)
+        sock.close()
 
 
 def test_cut_connection_drops_the_socket_without_a_response(live_sandbox):
