@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        store = Store(settings.db_path, writer_process=settings.events_writer_process)
+        store = Store(settings.db_path, writer_process=settings.events_writer_process, inline=settings.sqlite_on_loop)
         await store.open()
         sweeper = webhooks = None
         try:

@@ -45,6 +45,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         sandbox_token=args.sandbox_token,
         access_log=args.access_log,
         events_writer_process=os.name == "posix",  # it is started with the socket passed by descriptor
+        sqlite_on_loop=False,
     )
 
 

@@ -24,6 +24,9 @@ class Settings:
     sandbox_token: str | None = None  # required for /_sandbox/ when bound to anything but loopback
     # Apply Events API writes in a process of their own (`fake-pagerduty serve`), rather than on a thread.
     events_writer_process: bool = False
+    # SQLite on the event loop's own thread (in-process apps: the tests, the pytest plugin), rather than on
+    # threads of its own (`fake-pagerduty serve`, where a long read must not hold up other clients).
+    sqlite_on_loop: bool = True
     access_log: bool = True  # uvicorn's line per request (`serve --no-access-log` turns it off)
     # Outbound webhooks: attempts per delivery, first retry delay (doubling after each failure), HTTP timeout.
     webhook_max_attempts: int = 8

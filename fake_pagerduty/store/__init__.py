@@ -24,10 +24,11 @@ __all__ = ["Conflict", "EventResult", "IncidentChange", "JournalEntry", "Journal
 
 
 class Store:
-    def __init__(self, path: str, *, writer_process: bool = False) -> None:
+    def __init__(self, path: str, *, writer_process: bool = False, inline: bool = False) -> None:
         """`writer_process`: apply Events API writes in a process of their own, as `fake-pagerduty serve`
-        does; otherwise on a thread of this process (in-process apps and tests)."""
-        self.database = Database(path)
+        does; otherwise in this process. `inline`: SQLite on the event loop's thread (in-process apps and
+        tests: `inline.py`), else on threads of its own."""
+        self.database = Database(path, inline=inline)
         self.events = EventsWriter(self.database, writer_process=writer_process)
         self.accounts = Accounts(self.database)
         self.services = Services(self.database)

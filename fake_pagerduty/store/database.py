@@ -32,7 +32,9 @@ from typing import Any
 import aiosqlite
 
 from fake_pagerduty.errors import compact_json
+from fake_pagerduty.store.inline import InlineConnection
 
+_MEMORY_DIR = "/dev/shm"  # where `:memory:` keeps its private file, where there is one: memory, not a disk
 READERS = 4  # reader connections: reads at once (see `reader`)
 _SNAPSHOT: contextvars.ContextVar[aiosqlite.Connection | None] = contextvars.ContextVar("snapshot", default=None)
 _JSON_COLUMNS = {"callback_origins", "acknowledgements", "last_status_change_by", "body", "agent", "channel",
@@ -102,7 +104,10 @@ class Where:
 
 
 class Database:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, inline: bool = False) -> None:
+        """`inline`: run SQLite on the loop's own thread (`inline.py`: in-process apps), else on aiosqlite's
+        threads (`fake-pagerduty serve`)."""
+        self.inline = inline
         self._requested_path = path
         self.path = path
         self._tempdir: str | None = None
@@ -115,23 +120,28 @@ class Database:
 
     async def open(self) -> None:
         if self._requested_path == ":memory:":
-            self._tempdir = tempfile.mkdtemp(prefix="fake-pagerduty-")
+            self._tempdir = tempfile.mkdtemp(prefix="fake-pagerduty-", dir=_MEMORY_DIR if os.access(_MEMORY_DIR, os.W_OK) else None)
             self.path = os.path.join(self._tempdir, "sandbox.db")
         else:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        self._writer = await aiosqlite.connect(self.path, isolation_level=None)
-        self._writer.row_factory = aiosqlite.Row
+        self._writer = await self._connect()
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000"):
             await self._writer.execute(f"PRAGMA {pragma}")
         await self._migrate()
         self._readers = asyncio.Queue()
         for _ in range(READERS):
-            reader = await aiosqlite.connect(self.path, isolation_level=None)
-            reader.row_factory = aiosqlite.Row
+            reader = await self._connect()
             for pragma in ("busy_timeout=10000", "query_only=ON"):
                 await reader.execute(f"PRAGMA {pragma}")
             self._all_readers.append(reader)
             self._readers.put_nowait(reader)
+
+    async def _connect(self) -> aiosqlite.Connection | InlineConnection:
+        if self.inline:
+            return InlineConnection(self.path)
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        return conn
 
     async def close(self) -> None:
         for conn in (*self._all_readers, self._writer):

@@ -79,7 +79,7 @@ class EventsWriter:
         if self._use_writer_process:
             await self._start_writer_process()
         else:
-            self._start_events_thread()
+            self._start_events_thread(on_loop=self._db.inline)
         self._closing = False
         self._open = True
         self._checkpointer = asyncio.create_task(
@@ -105,10 +105,12 @@ class EventsWriter:
             self._writer_process.detach()
             await asyncio.get_running_loop().run_in_executor(None, self._writer_process.close)
             self._writer_process = None
-        if self._events_conn is not None:
+        if self._events_thread is not None:
             await asyncio.get_running_loop().run_in_executor(self._events_thread, self._events_conn.close)
             self._events_thread.shutdown()
-            self._events_conn = self._events_thread = None
+        elif self._events_conn is not None:
+            self._events_conn.close()
+        self._events_conn = self._events_thread = None
 
     async def apply(self, api: str, entry: JournalEntry, now: datetime) -> EventResult:
         """An Events API request, whole, in one transaction: what its body comes to, its effect on alerts and
@@ -143,6 +145,8 @@ class EventsWriter:
                 async with self._db.lock:
                     if self._use_writer_process:
                         await self._process_turn()
+                    elif self._events_thread is None:  # the database is inline: so are the events
+                        self._drain_queue(loop)
                     else:
                         await loop.run_in_executor(self._events_thread, self._drain_queue, loop)
             if self._closing:
@@ -170,8 +174,10 @@ class EventsWriter:
                 self._commits += 1
             loop.call_soon_threadsafe(_answer, batch, results)
 
-    def _start_events_thread(self) -> None:
-        self._events_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-events")
+    def _start_events_thread(self, *, on_loop: bool = False) -> None:
+        """The events connection on a thread of its own — or, `on_loop`, on the loop's (an inline database)."""
+        if not on_loop:
+            self._events_thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-events")
         self._events_conn = connect_events(self._db.path)  # used only on that thread from now on
 
     async def _start_writer_process(self) -> None:

@@ -117,7 +117,9 @@ async def _story(tmp_path, way: str) -> dict:
                       for i in incidents],
         "log_entries": [(e["incident_id"] == first, e["type"], when(e["created_at"])) for e in entries],
         "alerts": [(a["status"], when(a["resolved_at"])) for a in alerts],
-        "webhooks": [(e["event_type"], e["data"]["status"]) for e in receiver.events()],
+        # in order per incident (PagerDuty orders deliveries per incident, not across incidents)
+        "webhooks": [(e["event_type"], e["data"]["status"]) for incident in incidents
+                     for e in receiver.events() if e["data"]["id"] == incident["id"]],
         "pending_changes": _rows(settings_path, "SELECT * FROM webhook_changes"),
     }
 
