@@ -29,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
                             " (or FAKE_PAGERDUTY_SANDBOX_TOKEN)")
     serve.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=None,
                        help="log a line per request (default on)")
+    serve.add_argument("--sqlite-on-loop", action="store_true",
+                       help="do all SQLite work, events included, on the server's event loop: the quickest for one"
+                            " client at a time, as in a test suite (the pytest plugin's server uses it); by default"
+                            " reads run on threads and events in a writer process, for many clients at once")
     return parser
 
 
@@ -44,8 +48,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         strict=args.strict,
         sandbox_token=args.sandbox_token,
         access_log=args.access_log,
-        events_writer_process=os.name == "posix",  # it is started with the socket passed by descriptor
-        sqlite_on_loop=False,
+        # the writer process is started with the socket passed by descriptor: POSIX only
+        events_writer_process=os.name == "posix" and not args.sqlite_on_loop,
+        sqlite_on_loop=args.sqlite_on_loop,
     )
 
 

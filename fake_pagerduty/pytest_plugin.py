@@ -27,8 +27,8 @@ REST_ACCEPT = "application/vnd.pagerduty+json;version=2"
 
 
 class SandboxProcess(ServerProcess):
-    """`python -m fake_pagerduty serve …` in a subprocess, HTTP and HTTPS on free ports, its database, CA and log
-    in `workdir` (fake_pagerduty/server_process.py: ports picked again if another process takes one meanwhile,
+    """`python -m fake_pagerduty serve …` in a subprocess, HTTP and HTTPS on free ports, its CA and log in
+    `workdir`, its database in memory (fake_pagerduty/server_process.py: ports picked again if another process takes one meanwhile,
     RuntimeError with the server's log if it does not come up)."""
 
     def __init__(self, workdir: Path, extra_args: list[str] | tuple[str, ...] = ()) -> None:
@@ -37,7 +37,8 @@ class SandboxProcess(ServerProcess):
         super().__init__(
             "fake-pagerduty",
             ["-m", "fake_pagerduty", "serve", "--host", "127.0.0.1", "--port", "{port}", "--https-port", "{https_port}",
-             "--db", str(self.workdir / "sandbox.db"), "--ca-dir", str(self.workdir / "ca"), *self.extra_args],
+             "--db", ":memory:", "--ca-dir", str(self.workdir / "ca"),  # the database lives as long as the session
+             "--sqlite-on-loop", *self.extra_args],  # one test client at a time: no threads, no writer process
             log_path=self.workdir / "fake-pagerduty.log", ready_path="/_sandbox/ca.pem", port=0, https_port=0,
             ca_pem_path=self.workdir / "ca" / "ca.pem", cwd=self.workdir,
             ready_timeout=START_TIMEOUT_SECONDS, stop_timeout=STOP_TIMEOUT_SECONDS,

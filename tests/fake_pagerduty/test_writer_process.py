@@ -41,7 +41,10 @@ def sandbox_settings(request, tmp_path) -> Settings:  # conftest's sandbox_app a
 
 
 def test_serve_writes_events_in_a_process_of_their_own():
-    assert settings_from_args(build_parser().parse_args(["serve"])).events_writer_process is True
+    served = settings_from_args(build_parser().parse_args(["serve"]))
+    assert (served.events_writer_process, served.sqlite_on_loop) == (True, False)  # many clients: threads
+    one_client = settings_from_args(build_parser().parse_args(["serve", "--sqlite-on-loop"]))  # the plugin's
+    assert (one_client.events_writer_process, one_client.sqlite_on_loop) == (False, True)
     assert Settings().events_writer_process is False  # in-process apps (tests, the pytest plugin) use a thread
 
 
