@@ -134,6 +134,9 @@ class Webhooks:
     async def _make_deliveries(self) -> None:
         """Turn every recorded change into delivery rows, in order, a batch per transaction."""
         store = self._state.store
+        # Whether any target exists is remembered until the next write (`known_without_targets`): while none
+        # does, changes no longer wake this writer at all (events write no webhook_changes rows then).
+        await store.webhooks.any_targets()
         while pending := await store.webhooks.pending_changes(CHANGES_PER_BATCH):
             changes = [change for _, change in pending]
             targets = await store.webhooks.targets([c.incident_id for c in changes])
