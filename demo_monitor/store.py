@@ -1,7 +1,9 @@
 """The only module with SQL: the monitor's SQLite database (aiosqlite, WAL, numbered migrations).
 
-One connection, one lock: every write is a short transaction, so every state change is on disk before the
-caller acknowledges it to anyone.
+Writes: one writer connection behind a lock; every write is a short transaction, so every state change is on
+disk before the caller acknowledges it to anyone. Reads: a small pool of reader connections, never the write
+lock (WAL lets them run beside the writer). Each read takes a connection of its own for as long as it runs, so
+no other statement holds that connection's snapshot open: a read that starts after a write was answered sees it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import aiosqlite
 from demo_monitor.domain.alerts import Alert
 from demo_monitor.domain.rules import Rule
 
+READERS = 3  # reader connections: reads at once
 _ALERT_COLUMNS = (
     "id, number, server, metric, rule_id, severity, operator, threshold, value, description, details, state, "
     "opened_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, pd_status, pd_agent, pd_incident_url"
@@ -64,7 +67,9 @@ class Store:
     def __init__(self, db: aiosqlite.Connection, tmpdir: str | None) -> None:
         self._db = db
         self._tmpdir = tmpdir
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # the write lock
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()  # the ones free now
 
     @classmethod
     async def open(cls, path: str) -> Store:
@@ -77,9 +82,19 @@ class Store:
         await db.execute("PRAGMA busy_timeout=5000")
         store = cls(db, tmpdir)
         await store.migrate()
+        for _ in range(READERS):
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            reader.row_factory = sqlite3.Row
+            await reader.execute("PRAGMA busy_timeout=5000")
+            await reader.execute("PRAGMA query_only=ON")
+            store._all_readers.append(reader)
+            store._readers.put_nowait(reader)
         return store
 
     async def close(self) -> None:
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers = []
         await self._db.close()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
@@ -105,9 +120,12 @@ class Store:
             await self._db.execute("COMMIT")
 
     async def _all(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
-        async with self._lock:
-            cursor = await self._db.execute(sql, params)
-            return list(await cursor.fetchall())
+        """One read statement on a reader connection of its own (not the write lock)."""
+        reader = await self._readers.get()
+        try:
+            return list(await reader.execute_fetchall(sql, params))
+        finally:
+            self._readers.put_nowait(reader)
 
     async def _one(self, sql: str, params: tuple | list = ()) -> sqlite3.Row | None:
         rows = await self._all(sql, params)
@@ -219,14 +237,25 @@ class Store:
         row = await self._one(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE id = ?", (alert_id,))
         return _alert_from_row(row) if row else None
 
-    async def list_alerts(self, *, state: str | None = None, open_only: bool = False, limit: int = 200) -> list[Alert]:
-        where, params = "", []
+    async def list_alerts(self, *, state: str | None = None, open_only: bool = False, server: str | None = None,
+                          rule_id: int | None = None, limit: int | None = 200) -> list[Alert]:
+        """Newest first, filtered here in SQL (before the limit): by `state` (else not resolved with `open_only`),
+        `server` and `rule_id`. `limit=None`: every one."""
+        clauses: list[str] = []
+        params: list[Any] = []
         if state:
-            where, params = "WHERE state = ?", [state]
+            clauses.append("state = ?")
+            params.append(state)
         elif open_only:
-            where = "WHERE state != 'resolved'"
+            clauses.append("state != 'resolved'")
+        for column, value in (("server", server), ("rule_id", rule_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = await self._all(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} ORDER BY number DESC LIMIT ?", (*params, limit)
+            f"SELECT {_ALERT_COLUMNS} FROM alerts {where} ORDER BY number DESC LIMIT ?",
+            (*params, -1 if limit is None else limit),
         )
         return [_alert_from_row(r) for r in rows]
 

@@ -32,3 +32,18 @@ async def test_connect_states_are_single_use_and_expire(tmp_path):
     await store.add_connect_state("old", now=1000.0)
     assert await store.consume_connect_state("old", now=1000.0 + 3601) is False
     await store.close()
+
+
+async def test_reads_do_not_wait_for_the_write_lock_and_see_every_write_answered(tmp_path):
+    import asyncio
+
+    store = await Store.open(str(tmp_path / "r.db"))
+    await store.set_meta("k", "before")
+    async with store._tx() as db:  # a write under way holds the write lock
+        await db.execute("UPDATE meta SET value = 'during' WHERE key = 'k'")
+        assert await asyncio.wait_for(store.get_meta("k"), 5) == "before"  # not waiting, the last commit
+    assert await store.get_meta("k") == "during"
+    for n in range(50):  # each read after a write's answer sees it, with reads running at once
+        await store.set_meta("n", str(n))
+        assert await asyncio.gather(*(store.get_meta("n") for _ in range(8))) == [str(n)] * 8
+    await store.close()
