@@ -7,40 +7,27 @@ dashboards. `tick()` is one step of the simulation; `run()` calls it every tick 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import secrets
 import time
 from collections.abc import Callable
 
-from demo_monitor import alert_view
 from demo_monitor.broadcast import Broadcaster
 from demo_monitor.connection import Connection
 from demo_monitor.domain.alerts import Alert, check_transition, new_alert_from_rule
-from demo_monitor.domain.events import CLIENT, event_path, v1_event, v2_event
-from demo_monitor.domain.fleet import BREAK_VALUES, LIMITS, METRICS, Fleet
-from demo_monitor.domain.rules import Cleared, Fired, Rule, RuleEngine, server_status
-from demo_monitor.domain.scenarios import SCENARIOS
+from demo_monitor.domain.events import CLIENT, follow_up_row, trigger_row
+from demo_monitor.domain.fleet import METRICS, Fleet, validate_fault, validate_metric
+from demo_monitor.domain.rules import Cleared, Fired, Rule, RuleEngine
 from demo_monitor.domain.still_active import StillActiveAlerts
-from demo_monitor.exceptions import BadRequest, NotFound
+from demo_monitor.exceptions import NotFound
 from demo_monitor.incident_check import IncidentCheck
 from demo_monitor.pagerduty import OutboxWorker, utcnow_iso
+from demo_monitor.scenario_player import ScenarioPlayer
 from demo_monitor.settings import Settings
 from demo_monitor.store import Store
+from demo_monitor.web import alert_view, fleet_view
 
 log = logging.getLogger("demo_monitor")
-
-
-def validate_fault(metric: object, value: object) -> tuple[str, float]:
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise BadRequest(f"'metric' must be one of: {', '.join(METRICS)}.")
-    if value is None:
-        return metric, BREAK_VALUES[metric]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadRequest("'value' must be a number.")
-    if not 0 <= value <= LIMITS[metric]:
-        raise BadRequest(f"'value' for {metric} must be between 0 and {LIMITS[metric]:g}.")
-    return metric, float(value)
 
 
 class Monitor:
@@ -71,9 +58,8 @@ class Monitor:
         self.incidents = IncidentCheck(store, worker.client, settings.pagerduty_base)
         self.still_active = StillActiveAlerts(settings.realert_seconds)
         self.rules: list[Rule] = []
-        self._scenario: list[dict] = []  # steps still to run: {"due", "server", "metric", "value", "ramp_ticks"}
-        self.scenario_name: str | None = None
-        self.last_message: dict | None = None
+        self.scenario = ScenarioPlayer(store, self.fleet.servers, tick_interval=settings.tick_interval, clock=clock,
+                                       set_fault=self.set_fault, clear_fault=self.clear_fault)
         self._fault_lock = asyncio.Lock()
         self._dirty: set[str] = set()
         self._publisher: asyncio.Task | None = None
@@ -86,15 +72,15 @@ class Monitor:
         for fault in await self.store.list_faults():
             if fault["server"] in self.fleet.servers and fault["metric"] in METRICS:
                 self.fleet.set_fault(fault["server"], fault["metric"], fault["value"], ramp_ticks=1)
-        for alert in await self.store.list_alerts(open_only=True, limit=10000):
+        for alert in await self.store.list_alerts(open_only=True, limit=None):
             if alert.server in self.fleet.servers:
                 self.engine.mark_firing(alert.server, alert.rule_id, self.fleet.now)
-        await self._load_scenario()
+        await self.scenario.load()
 
     # -- the simulation ---------------------------------------------------------------------------------------
 
     async def tick(self) -> None:
-        await self._run_scenario_steps()
+        await self.scenario.run_due_steps()
         sample = self.fleet.tick()
         transitions = self.engine.evaluate(self.rules, sample, self.fleet.now)
         changed = False
@@ -106,7 +92,7 @@ class Monitor:
                 await self._clear_alert(transition)
             changed = True
         changed = await self._realert(sample) or changed
-        self.broadcaster.publish("tick", self.tick_message(sample))
+        self.broadcaster.publish("tick", fleet_view.tick_message(self.fleet, self.rules, sample))
         if changed:
             await self.publish_alerts()
 
@@ -128,43 +114,10 @@ class Monitor:
                 delay = 0
             await asyncio.sleep(max(0.0, delay))
 
-    def tick_message(self, sample: dict[str, dict[str, float]]) -> dict:
-        rows = []
-        for name, values in sample.items():
-            rows.append([name, server_status(self.rules, values), *(round(values[m], 1) for m in METRICS)])
-        message = {"t": round(self.fleet.now, 3), "metrics": list(METRICS), "servers": rows}
-        self.last_message = message
-        return message
-
-    def thresholds(self) -> dict[str, list[dict]]:
-        out: dict[str, list[dict]] = {m: [] for m in METRICS}
-        for rule in self.rules:
-            if rule.enabled:
-                out[rule.metric].append({"value": rule.threshold, "severity": rule.severity})
-        return out
-
-    def servers_json(self) -> list[dict]:
-        out = []
-        for name, server in self.fleet.servers.items():
-            out.append({
-                "name": name,
-                "role": server.role,
-                "status": server_status(self.rules, server.current) if server.current else "ok",
-                "metrics": dict(server.current),
-                "faults": self.fleet.active_faults(name),
-            })
-        return out
-
-    def server_json(self, name: str) -> dict:
-        if name not in self.fleet.servers:
-            raise NotFound(f"There is no server named {name!r}.")
-        return next(s for s in self.servers_json() if s["name"] == name)
-
     # -- faults and scenarios ---------------------------------------------------------------------------------
 
     async def set_fault(self, name: str, metric: object, value: object, ramp_ticks: int = 2) -> dict:
-        if name not in self.fleet.servers:
-            raise NotFound(f"There is no server named {name!r}.")
+        self.fleet.server(name)
         metric, target = validate_fault(metric, value)
         async with self._fault_lock:
             await self.store.put_fault(name, metric, target, utcnow_iso(self.clock))
@@ -172,10 +125,9 @@ class Monitor:
         return {"server": name, "metric": metric, "value": target, "fault": "active"}
 
     async def clear_fault(self, name: str, metric: object | None, ramp_ticks: int | None = None) -> dict:
-        if name not in self.fleet.servers:
-            raise NotFound(f"There is no server named {name!r}.")
-        if metric is not None and (not isinstance(metric, str) or metric not in METRICS):
-            raise BadRequest(f"'metric' must be one of: {', '.join(METRICS)}.")
+        self.fleet.server(name)
+        if metric is not None:
+            validate_metric(metric)
         async with self._fault_lock:
             await self.store.delete_fault(name, metric)
             metrics = [metric] if metric else list(self.fleet.servers[name].faults)
@@ -190,55 +142,14 @@ class Monitor:
         return {"server": name, "metric": metric, "recovering": cleared}
 
     async def play_scenario(self, name: str) -> dict:
-        """Start a scripted story. Its steps are due at wall-clock times and kept in SQLite, so a restart in the
-        middle of the story still ends it (the recovery step is not lost)."""
-        scenario = SCENARIOS.get(name)
-        if scenario is None:
-            raise NotFound(f"There is no scenario named {name!r}.")
-        steps = [s for s in scenario["steps"] if s.server in self.fleet.servers]
-        if not steps:
-            raise BadRequest("This fleet is too small for the scenario (it needs www15).")
-        now = self.clock()
-        self._scenario = [
-            {"due": now + s.at_tick * self.settings.tick_interval, "server": s.server, "metric": s.metric,
-             "value": s.value, "ramp_ticks": s.ramp_ticks}
-            for s in steps
-        ]
-        self.scenario_name = name
-        await self._save_scenario()
-        await self._run_scenario_steps()
-        return {"scenario": name, "title": scenario["title"], "steps": len(steps)}
+        return await self.scenario.play(name)
 
     async def stop_scenario(self) -> None:
-        self._scenario = []
-        self.scenario_name = None
-        await self._save_scenario()
+        await self.scenario.stop()
 
-    async def _save_scenario(self) -> None:
-        state = {"name": self.scenario_name, "steps": self._scenario} if self._scenario else {}
-        await self.store.set_meta("scenario", json.dumps(state))
-
-    async def _load_scenario(self) -> None:
-        try:
-            state = json.loads(await self.store.get_meta("scenario") or "{}")
-        except ValueError:
-            state = {}
-        self._scenario = [s for s in state.get("steps", []) if s.get("server") in self.fleet.servers]
-        self.scenario_name = state.get("name") if self._scenario else None
-
-    async def _run_scenario_steps(self) -> None:
-        ran = False
-        while self._scenario and self._scenario[0]["due"] <= self.clock():
-            step = self._scenario.pop(0)
-            ran = True
-            if step["value"] is None:
-                await self.clear_fault(step["server"], step["metric"], ramp_ticks=step["ramp_ticks"])
-            else:
-                await self.set_fault(step["server"], step["metric"], step["value"], ramp_ticks=step["ramp_ticks"])
-        if not self._scenario:
-            self.scenario_name = None
-        if ran:
-            await self._save_scenario()
+    @property
+    def scenario_name(self) -> str | None:
+        return self.scenario.name
 
     # -- rules --------------------------------------------------------------------------------------------
 
@@ -253,33 +164,6 @@ class Monitor:
     def alert_url(self, alert_id: str) -> str:
         return f"{self.settings.base_url}/alerts/{alert_id}"
 
-    def _trigger_row(self, alert: Alert, integration: dict, version: int) -> dict:
-        url = self.settings.pagerduty_base + event_path(version)
-        if version == 2:
-            body = v2_event(alert, "trigger", routing_key=integration["service_key"],
-                            alert_url=self.alert_url(alert.id), timestamp=utcnow_iso(self.clock))
-        else:
-            body = v1_event(alert, "trigger", service_key=integration["service_key"],
-                            vendor=self.settings.vendor_key, alert_url=self.alert_url(alert.id))
-        return {"alert_id": alert.id, "incident_key": alert.incident_key, "event_type": "trigger",
-                "api_version": version, "url": url, "body": body, "created_at": utcnow_iso(self.clock)}
-
-    async def _follow_up_rows(self, alert: Alert, event_type: str, who: str | None) -> list[dict]:
-        """An acknowledge/resolve event, sent the same way (API version, key, URL) as the alert's trigger."""
-        trigger = await self.store.first_outbox(alert.id, "trigger")
-        if trigger is None:
-            return []
-        sent = json.loads(trigger["body"])
-        if trigger["api_version"] == 2:
-            body = v2_event(alert, event_type, routing_key=sent["routing_key"], alert_url=self.alert_url(alert.id),
-                            timestamp=utcnow_iso(self.clock))
-        else:
-            body = v1_event(alert, event_type, service_key=sent["service_key"], vendor=self.settings.vendor_key,
-                            alert_url=self.alert_url(alert.id), who=who)
-        return [{"alert_id": alert.id, "incident_key": alert.incident_key, "event_type": event_type,
-                 "api_version": trigger["api_version"], "url": trigger["url"], "body": body,
-                 "created_at": utcnow_iso(self.clock)}]
-
     async def _open_alert(self, fired: Fired) -> Alert:
         integration = await self.store.get_integration()
         version = await self.connection.events_api_version()
@@ -290,7 +174,11 @@ class Monitor:
             return new_alert_from_rule(alert_id, number, fired.server, fired.rule, fired.value, opened_at)
 
         def rows(alert: Alert) -> list[dict]:
-            return [self._trigger_row(alert, integration, version)] if integration else []
+            if not integration:
+                return []
+            return [trigger_row(alert, version=version, pagerduty_base=self.settings.pagerduty_base,
+                                service_key=integration["service_key"], vendor=self.settings.vendor_key,
+                                alert_url=self.alert_url(alert.id), now=utcnow_iso(self.clock))]
 
         alert = await self.store.create_alert(make, rows)
         log.info("alert %s opened: %s", alert.id, alert.description)
@@ -299,9 +187,9 @@ class Monitor:
         return alert
 
     async def _clear_alert(self, cleared: Cleared) -> None:
-        for alert in await self.store.list_alerts(open_only=True, limit=10000):
-            if alert.server == cleared.server and alert.rule_id == cleared.rule_id:
-                await self._transition(alert, "resolve", who=CLIENT)
+        for alert in await self.store.list_alerts(open_only=True, server=cleared.server, rule_id=cleared.rule_id,
+                                                  limit=None):
+            await self._transition(alert, "resolve", who=CLIENT)
 
     async def _realert(self, sample: dict[str, dict[str, float]]) -> bool:
         """A new alert for each condition still active a hold after its alert was resolved."""
@@ -331,7 +219,11 @@ class Monitor:
             changes = {"state": new_state, "acknowledged_at": now, "acknowledged_by": who}
         else:
             changes = {"state": new_state, "resolved_at": now, "resolved_by": who}
-        rows = await self._follow_up_rows(alert, action, who)
+        trigger = await self.store.first_outbox(alert.id, "trigger")
+        rows = [] if trigger is None else [
+            follow_up_row(alert, action, trigger, vendor=self.settings.vendor_key, alert_url=self.alert_url(alert.id),
+                          who=who, now=now)
+        ]
         await self.store.update_alert(alert.id, changes, rows)
         if rows:
             self.worker.wake()
@@ -346,9 +238,11 @@ class Monitor:
         await self.alert_changed(alert.id)
         return alert
 
-    async def alerts_json(self, *, open_only: bool = False, limit: int = 200, check: bool = False) -> list[dict]:
-        """Newest first. `check`: first ask PagerDuty whether their incidents still exist (pages only)."""
-        alerts = await self.store.list_alerts(open_only=open_only, limit=limit)
+    async def alerts_json(self, *, state: str | None = None, server: str | None = None, open_only: bool = False,
+                          limit: int = 200, check: bool = False) -> list[dict]:
+        """Newest first, filtered in SQL (store.list_alerts). `check`: first ask PagerDuty whether their incidents
+        still exist (pages only)."""
+        alerts = await self.store.list_alerts(state=state, server=server, open_only=open_only, limit=limit)
         return await self._as_json(alerts, check)
 
     async def active_alerts_json(self, *, limit: int = 50, check: bool = False) -> list[dict]:

@@ -1,6 +1,9 @@
-"""The bodies of PagerDuty events for an alert: generic Events API v1 (the Connect seed) and Events API v2."""
+"""The bodies of PagerDuty events for an alert: generic Events API v1 (the Connect seed) and Events API v2, the
+outbox rows that carry them, and what the Events API's answer means for a row."""
 
 from __future__ import annotations
+
+import json
 
 from demo_monitor.domain.alerts import Alert
 
@@ -59,6 +62,34 @@ def v2_event(alert: Alert, event_action: str, *, routing_key: str, alert_url: st
             links=[{"href": alert_url, "text": f"Alert #{alert.number} in {CLIENT}"}],
         )
     return body
+
+
+def trigger_row(alert: Alert, *, version: int, pagerduty_base: str, service_key: str, vendor: str, alert_url: str,
+                now: str) -> dict:
+    """The outbox row of an alert's trigger, for Events API `version` (1 or 2) at `pagerduty_base`."""
+    if version == 2:
+        body = v2_event(alert, "trigger", routing_key=service_key, alert_url=alert_url, timestamp=now)
+    else:
+        body = v1_event(alert, "trigger", service_key=service_key, vendor=vendor, alert_url=alert_url)
+    return _outbox_row(alert, "trigger", version, pagerduty_base + event_path(version), body, now)
+
+
+def follow_up_row(alert: Alert, event_type: str, trigger: dict, *, vendor: str, alert_url: str, who: str | None,
+                  now: str) -> dict:
+    """The outbox row of an acknowledge/resolve, sent the same way (API version, key, URL) as the alert's
+    `trigger` row (as stored: its body is JSON text)."""
+    sent = json.loads(trigger["body"])
+    if trigger["api_version"] == 2:
+        body = v2_event(alert, event_type, routing_key=sent["routing_key"], alert_url=alert_url, timestamp=now)
+    else:
+        body = v1_event(alert, event_type, service_key=sent["service_key"], vendor=vendor, alert_url=alert_url,
+                        who=who)
+    return _outbox_row(alert, event_type, trigger["api_version"], trigger["url"], body, now)
+
+
+def _outbox_row(alert: Alert, event_type: str, version: int, url: str, body: dict, now: str) -> dict:
+    return {"alert_id": alert.id, "incident_key": alert.incident_key, "event_type": event_type,
+            "api_version": version, "url": url, "body": body, "created_at": now}
 
 
 def classify_response(status_code: int, body: object) -> tuple[str, str | None]:

@@ -46,6 +46,32 @@ BREAK_VALUES: dict[str, float] = {
 DEFAULT_RAMP_TICKS = 2
 
 
+class UnknownServer(LookupError):
+    """A server name the fleet does not have (404)."""
+
+
+class FaultError(ValueError):
+    """A fault that cannot be set: unknown metric, or a value out of range (400); the message is shown as is."""
+
+
+def validate_metric(metric: object) -> str:
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise FaultError(f"'metric' must be one of: {', '.join(METRICS)}.")
+    return metric
+
+
+def validate_fault(metric: object, value: object) -> tuple[str, float]:
+    """(metric, target) of a fault to set; no value means "Break" (BREAK_VALUES)."""
+    metric = validate_metric(metric)
+    if value is None:
+        return metric, BREAK_VALUES[metric]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise FaultError("'value' must be a number.")
+    if not 0 <= value <= LIMITS[metric]:
+        raise FaultError(f"'value' for {metric} must be between 0 and {LIMITS[metric]:g}.")
+    return metric, float(value)
+
+
 @dataclass(frozen=True)
 class Shape:
     """How one metric behaves on one kind of server."""
@@ -156,6 +182,13 @@ class Fleet:
 
     def names(self) -> list[str]:
         return list(self.servers)
+
+    def server(self, name: str) -> Server:
+        """The server of that name; the one place that says there is none."""
+        server = self.servers.get(name)
+        if server is None:
+            raise UnknownServer(f"There is no server named {name!r}.")
+        return server
 
     def set_fault(self, name: str, metric: str, value: float, ramp_ticks: int = DEFAULT_RAMP_TICKS) -> None:
         server = self.servers[name]

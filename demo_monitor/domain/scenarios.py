@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 
@@ -25,3 +26,14 @@ SCENARIOS: dict[str, dict] = {
         ],
     },
 }
+
+
+def timetable(steps: list[ScenarioStep], servers: Container[str], start: float, tick_interval: float) -> list[dict]:
+    """The steps on servers the fleet has, each due at a wall-clock time (epoch seconds), as they are kept:
+    {"due", "server", "metric", "value", "ramp_ticks"}."""
+    return [
+        {"due": start + s.at_tick * tick_interval, "server": s.server, "metric": s.metric, "value": s.value,
+         "ramp_ticks": s.ramp_ticks}
+        for s in steps
+        if s.server in servers
+    ]

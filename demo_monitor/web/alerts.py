@@ -16,11 +16,9 @@ from demo_monitor.web.templating import render
 async def alerts_page(request: Request):
     monitor = request.app.state.monitor
     state = request.query_params.get("state")
-    alerts = await monitor.alerts_json(limit=300, check=True)
-    if state in STATES:
-        alerts = [a for a in alerts if a["state"] == state]
-    else:
+    if state not in STATES:
         state = None
+    alerts = await monitor.alerts_json(state=state, limit=300, check=True)
     return await render(request, "alerts.html", {"alerts": alerts, "state": state, "states": STATES})
 
 

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 
 from demo_monitor import json_body
 from demo_monitor.exceptions import BadRequest, NotFound
+from demo_monitor.web import fleet_view
 from demo_monitor.web.errors import UnsupportedMediaType
 
 MAX_BODY = 64 * 1024
@@ -34,26 +35,25 @@ async def _json_body(request: Request, *, required: bool = True) -> dict:
 
 
 async def servers(request: Request):
-    return JSONResponse({"servers": request.app.state.monitor.servers_json()})
+    monitor = request.app.state.monitor
+    return JSONResponse({"servers": fleet_view.servers_json(monitor.fleet, monitor.rules)})
 
 
 async def server(request: Request):
-    return JSONResponse(request.app.state.monitor.server_json(request.path_params["name"]))
+    monitor = request.app.state.monitor
+    return JSONResponse(fleet_view.server_json(monitor.fleet, monitor.rules, request.path_params["name"]))
 
 
 async def server_history(request: Request):
     monitor = request.app.state.monitor
-    name = request.path_params["name"]
-    if name not in monitor.fleet.servers:
-        raise NotFound(f"There is no server named {name!r}.")
-    return JSONResponse({"server": name, "history": monitor.fleet.history(name), "thresholds": monitor.thresholds()})
+    name = monitor.fleet.server(request.path_params["name"]).name
+    return JSONResponse({"server": name, "history": monitor.fleet.history(name),
+                         "thresholds": fleet_view.thresholds(monitor.rules)})
 
 
 async def fault(request: Request):
     monitor = request.app.state.monitor
-    name = request.path_params["name"]
-    if name not in monitor.fleet.servers:
-        raise NotFound(f"There is no server named {name!r}.")
+    name = monitor.fleet.server(request.path_params["name"]).name
     if request.method == "POST":
         data = await _json_body(request)
         return JSONResponse(await monitor.set_fault(name, data.get("metric"), data.get("value")))
@@ -64,10 +64,7 @@ async def fault(request: Request):
 
 async def alerts(request: Request):
     monitor = request.app.state.monitor
-    state = request.query_params.get("state")
-    items = await monitor.alerts_json(limit=500)
-    if state:
-        items = [a for a in items if a["state"] == state]
+    items = await monitor.alerts_json(state=request.query_params.get("state") or None, limit=500)
     return JSONResponse({"alerts": items})
 
 

@@ -9,13 +9,14 @@ from starlette.responses import RedirectResponse
 
 from demo_monitor.domain.scenarios import SCENARIOS
 from demo_monitor.exceptions import BadRequest
+from demo_monitor.web import fleet_view
 from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 
 
 async def home(request: Request):
     monitor = request.app.state.monitor
-    servers = monitor.servers_json()
+    servers = fleet_view.servers_json(monitor.fleet, monitor.rules)
     featured = "www15" if "www15" in monitor.fleet.servers else (servers[0]["name"] if servers else None)
     counts = {"ok": 0, "warning": 0, "error": 0, "critical": 0, "info": 0}
     for server in servers:
@@ -25,7 +26,7 @@ async def home(request: Request):
         "counts": counts,
         "featured": featured,
         "history": monitor.fleet.history(featured) if featured else {},
-        "thresholds": monitor.thresholds(),
+        "thresholds": fleet_view.thresholds(monitor.rules),
         "open_alerts": await monitor.active_alerts_json(check=True),
         "scenarios": SCENARIOS,
         "scenario_running": monitor.scenario_name,

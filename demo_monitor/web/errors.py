@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from demo_monitor.domain.alerts import AlertError
+from demo_monitor.domain.fleet import FaultError, UnknownServer
 from demo_monitor.domain.rules import RuleError
 from demo_monitor.exceptions import BadRequest, NotFound
 
@@ -66,7 +67,7 @@ async def http_exception(request: Request, exc: HTTPException) -> Response:
     return await error_response(request, exc.status_code, message)
 
 
-async def not_found(request: Request, exc: NotFound) -> Response:
+async def not_found(request: Request, exc: LookupError) -> Response:
     return await error_response(request, 404, str(exc))
 
 
@@ -91,8 +92,10 @@ def exception_handlers() -> dict:
     return {
         HTTPException: http_exception,
         NotFound: not_found,
+        UnknownServer: not_found,
         BadRequest: bad_request,
         RuleError: bad_request,
+        FaultError: bad_request,
         AlertError: conflict,
         UnsupportedMediaType: unsupported_media_type,
         Exception: server_error,

@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from demo_monitor.domain.fleet import BREAK_VALUES, METRICS
-from demo_monitor.exceptions import BadRequest, NotFound
+from demo_monitor.exceptions import BadRequest
+from demo_monitor.web import fleet_view
 from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 
@@ -16,14 +17,14 @@ from demo_monitor.web.templating import render
 async def server_page(request: Request):
     monitor = request.app.state.monitor
     name = request.path_params["name"]
-    server = monitor.server_json(name)
-    alerts = [a for a in await monitor.alerts_json(limit=500) if a["server"] == name][:20]
+    server = fleet_view.server_json(monitor.fleet, monitor.rules, name)
+    alerts = await monitor.alerts_json(server=name, limit=20)
     return await render(request, "server.html", {
         "server": server,
         "metrics": METRICS,
         "break_values": BREAK_VALUES,
         "history": monitor.fleet.history(name),
-        "thresholds": monitor.thresholds(),
+        "thresholds": fleet_view.thresholds(monitor.rules),
         "alerts": alerts,
         "message": request.query_params.get("message"),
     })
@@ -32,9 +33,7 @@ async def server_page(request: Request):
 async def fault_form(request: Request):
     form = await checked_form(request)
     monitor = request.app.state.monitor
-    name = request.path_params["name"]
-    if name not in monitor.fleet.servers:
-        raise NotFound(f"There is no server named {name!r}.")
+    name = monitor.fleet.server(request.path_params["name"]).name
     metric = form.get("metric")
     action = form.get("action")
     if action == "break":
