@@ -4,6 +4,8 @@ console (acknowledge, resolve), and the services' timeouts. The statements of ea
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +14,7 @@ import aiosqlite
 from fake_pagerduty.domain import incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.incident_change import IncidentChange
-from fake_pagerduty.store.database import Database, dumps, row_dict
+from fake_pagerduty.store.database import Database, Where, dumps, row_dict
 from fake_pagerduty.store.transitions import (
     INSERT_LOG,
     acknowledge_statements,
@@ -39,31 +41,22 @@ class Incidents:
         self, account_id: str, query: rest_query.IncidentQuery
     ) -> tuple[str, str, list[Any]]:
         """The WHERE condition, ORDER BY and parameters of an incident list query."""
-        where, params = ["i.account_id = ?"], [account_id]
-        for column, values in (("status", query.statuses), ("service_id", query.service_ids),
-                               ("urgency", query.urgencies)):
-            if values:
-                where.append(f"i.{column} IN ({', '.join('?' * len(values))})")
-                params.extend(values)
-        if query.incident_key is not None:
-            where.append("i.incident_key = ?")
-            params.append(query.incident_key)
+        where = Where(("i.account_id = ?", account_id)).any_of("i.status", query.statuses)
+        where.any_of("i.service_id", query.service_ids).any_of("i.urgency", query.urgencies)
+        where.equal("i.incident_key", query.incident_key)
         # The time window uses the (account, created_at) index only when the list is sorted by created_at;
         # otherwise (`+` hides the column from the planner) the account's incident_number, status or key
         # index serves, and a page stops after `limit` rows instead of sorting the whole window.
         created_at = "i.created_at" if query.sort[0][0] == "created_at" else "+i.created_at"
-        if query.since is not None:
-            where.append(f"{created_at} >= ?")
-            params.append(query.since)
-        if query.until is not None:
-            where.append(f"{created_at} <= ?")
-            params.append(query.until)
+        for clause, value in ((f"{created_at} >= ?", query.since), (f"{created_at} <= ?", query.until)):
+            if value is not None:
+                where.add(clause, value)
         order = [f"{self._INCIDENT_SORT_COLUMNS[field]} {direction.upper()}" for field, direction in query.sort]
         if query.sort[0][0] != "incident_number":  # a stable order, in the first field's direction
             order.append(f"i.incident_number {query.sort[0][1].upper()}")
         if query.incident_key is not None:  # few rows: find them by key, then sort them
             order = [f"+{term}" for term in order]
-        return " AND ".join(where), ", ".join(order), params
+        return where.condition, ", ".join(order), where.params
 
     def page_sql(self, account_id: str, query: rest_query.IncidentQuery) -> tuple[str, list[Any]]:
         """The SQL of one page of incidents (LIMIT and OFFSET parameters last); tests read its query plan."""
@@ -96,15 +89,12 @@ class Incidents:
     async def find_newest(self, *, status: str | None = None, incident_key: str | None = None,
                             service_id: str | None = None, incident_number: int | None = None) -> dict | None:
         """The newest incident that matches every filter given."""
-        clauses, params = [], []
+        where = Where()
         for column, value in (("status", status), ("incident_key", incident_key), ("service_id", service_id),
                               ("incident_number", incident_number)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        row = await self._db.one(f"SELECT * FROM incidents{where} ORDER BY created_at DESC, incident_number DESC"
-                              " LIMIT 1", params)
+            where.equal(column, value)
+        row = await self._db.one(f"SELECT * FROM incidents{where.sql} ORDER BY created_at DESC, incident_number DESC"
+                                 " LIMIT 1", where.params)
         return row_dict(row) if row else None
 
     async def alert_counts(self, incident_ids: list[str]) -> dict[str, dict]:
@@ -204,32 +194,16 @@ class Incidents:
         ) is None:
             return changes  # nothing due: no write transaction (it would hold up the events for nothing)
         async with self._db.transaction() as db:
-            async with db.execute(
-                "SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status != 'resolved'"
-                " AND i.auto_resolve_at IS NOT NULL AND i.auto_resolve_at <= ?",
-                (stamp,),
-            ) as cursor:
-                to_resolve = list(await cursor.fetchall())
-            for incident_id, account_id, service_id in to_resolve:
-                agent = {"id": service_id, "type": "service_reference", "summary": "auto-resolve timeout"}
-                for sql, params in resolve_statements(incident_id, dumps(agent), stamp):
-                    await db.execute(sql, params)
-                await _log(db, account_id, incident_id, None, "resolve_log_entry",
-                                "Resolved by timeout.", agent, {"type": "timeout"}, None, stamp)
-                changes.append(IncidentChange(account_id, incident_id, "incident.resolved"))
-            async with db.execute(
-                "SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status = 'acknowledged'"
-                " AND i.ack_timeout_at IS NOT NULL AND i.ack_timeout_at <= ?",
-                (stamp,),
-            ) as cursor:
-                to_unack = list(await cursor.fetchall())
-            for incident_id, account_id, service_id in to_unack:
-                agent = {"id": service_id, "type": "service_reference", "summary": "acknowledgement timeout"}
-                for sql, params in unacknowledge_statements(incident_id, dumps(agent), stamp):
-                    await db.execute(sql, params)
-                await _log(db, account_id, incident_id, None, "unacknowledge_log_entry",
-                                "Unacknowledged due to timeout.", agent, {"type": "timeout"}, None, stamp)
-                changes.append(IncidentChange(account_id, incident_id, "incident.unacknowledged"))
+            for timeout in _TIMEOUTS:  # auto-resolve first: an incident due for both ends resolved
+                async with db.execute(timeout.due, (stamp,)) as cursor:
+                    due = list(await cursor.fetchall())
+                for incident_id, account_id, service_id in due:
+                    agent = {"id": service_id, "type": "service_reference", "summary": timeout.agent}
+                    for sql, params in timeout.statements(incident_id, dumps(agent), stamp):
+                        await db.execute(sql, params)
+                    await _log(db, account_id, incident_id, None, timeout.log_type, timeout.summary, agent,
+                               {"type": "timeout"}, None, stamp)
+                    changes.append(IncidentChange(account_id, incident_id, timeout.event_type))
             await self._webhooks.record_changes(db, changes, stamp)
         return changes
 
@@ -243,23 +217,15 @@ class Incidents:
         limit: int = 50,
     ) -> list[dict]:
         """Incidents newest first (by incident number), `limit` of them below `before` if given."""
-        sql = (
-            "SELECT i.id, i.incident_number, i.title, i.status, i.urgency, i.created_at, i.service_id,"
-            " s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id WHERE i.account_id = ?"
-        )
-        params: list = [account_id]
-        if statuses:
-            sql += f" AND i.status IN ({', '.join('?' for _ in statuses)})"
-            params += list(statuses)
-        if service_id:
-            sql += " AND i.service_id = ?"
-            params.append(service_id)
+        where = Where(("i.account_id = ?", account_id)).any_of("i.status", statuses or ())
+        where.equal("i.service_id", service_id or None)
         if before is not None:
-            sql += " AND i.incident_number < ?"
-            params.append(before)
-        sql += " ORDER BY i.incident_number DESC LIMIT ?"
-        params.append(limit)
-        return [dict(row) for row in await self._db.all(sql, tuple(params))]
+            where.add("i.incident_number < ?", before)
+        rows = await self._db.all(
+            "SELECT i.id, i.incident_number, i.title, i.status, i.urgency, i.created_at, i.service_id,"
+            " s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
+            f"{where.sql} ORDER BY i.incident_number DESC LIMIT ?", (*where.params, limit))
+        return [dict(row) for row in rows]
 
     async def alerts(self, incident_id: str) -> list[dict]:
         rows = await self._db.all("SELECT * FROM alerts WHERE incident_id = ? ORDER BY created_at, id", (incident_id,))
@@ -284,3 +250,26 @@ async def _log(
 ) -> None:
     await db.execute(INSERT_LOG, log_params(account_id, incident_id, alert_id, type, summary, dumps(agent),
                                               channel, event_id, stamp))
+
+
+@dataclass(frozen=True)
+class _Timeout:
+    """A service timeout: which incidents it finds due, what it does to each, and how that is recorded."""
+
+    due: str  # SQL: (id, account_id, service_id) of the incidents due, the stamp as parameter
+    statements: Callable[[str, str, str], list[tuple[str, tuple]]]
+    agent: str
+    log_type: str
+    summary: str
+    event_type: str
+
+
+_TIMEOUTS = (
+    _Timeout("SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status != 'resolved'"
+             " AND i.auto_resolve_at IS NOT NULL AND i.auto_resolve_at <= ?", resolve_statements,
+             "auto-resolve timeout", "resolve_log_entry", "Resolved by timeout.", "incident.resolved"),
+    _Timeout("SELECT i.id, i.account_id, i.service_id FROM incidents i WHERE i.status = 'acknowledged'"
+             " AND i.ack_timeout_at IS NOT NULL AND i.ack_timeout_at <= ?", unacknowledge_statements,
+             "acknowledgement timeout", "unacknowledge_log_entry", "Unacknowledged due to timeout.",
+             "incident.unacknowledged"),
+)

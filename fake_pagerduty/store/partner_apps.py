@@ -12,17 +12,8 @@ class PartnerApps:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def upsert(
-        self,
-        *,
-        vendor_key: str,
-        app_id: str,
-        name: str,
-        callback_origins: list[str],
-        webhook_url: str | None,
-        webhook_secret: str | None,
-        now: datetime,
-    ) -> None:
+    async def upsert(self, *, vendor_key: str, app_id: str, name: str, callback_origins: list[str],
+                     webhook_url: str | None, webhook_secret: str | None, now: datetime) -> None:
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT INTO partner_apps (vendor_key, app_id, name, callback_origins, webhook_url,"

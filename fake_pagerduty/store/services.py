@@ -8,7 +8,7 @@ import aiosqlite
 
 from fake_pagerduty.domain import ids, rest_query
 from fake_pagerduty.domain.clock import iso
-from fake_pagerduty.store.database import Database
+from fake_pagerduty.store.database import Database, Where
 from fake_pagerduty.store.records import Conflict
 
 
@@ -16,19 +16,9 @@ class Services:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def upsert(
-        self,
-        *,
-        id: str,
-        account_id: str,
-        name: str,
-        description: str = "",
-        urgency_rule: str = "severity_based",
-        acknowledgement_timeout: int | None = 1800,
-        auto_resolve_timeout: int | None = 14400,
-        vendor_key: str | None = None,
-        now: datetime,
-    ) -> str:
+    async def upsert(self, *, id: str, account_id: str, name: str, description: str = "",
+                     urgency_rule: str = "severity_based", acknowledgement_timeout: int | None = 1800,
+                     auto_resolve_timeout: int | None = 14400, vendor_key: str | None = None, now: datetime) -> str:
         """Create or update a service by (account, name); returns its id."""
         async with self._db.transaction() as db:
             await db.execute(
@@ -47,17 +37,8 @@ class Services:
                 (service_id,) = await cursor.fetchone()
         return service_id
 
-    async def upsert_integration(
-        self,
-        *,
-        id: str,
-        service_id: str,
-        integration_key: str,
-        name: str,
-        type: str = "events_api_v2_inbound_integration",
-        vendor_key: str | None = None,
-        now: datetime,
-    ) -> None:
+    async def upsert_integration(self, *, id: str, service_id: str, integration_key: str, name: str,
+                                 type: str = "events_api_v2_inbound_integration", vendor_key: str | None = None, now: datetime) -> None:
         async with self._db.transaction() as db:
             await db.execute(
                 "INSERT INTO integrations (id, service_id, integration_key, name, type, vendor_key, created_at)"
@@ -71,13 +52,12 @@ class Services:
         self, account_id: str, page: rest_query.Page, name_query: str | None = None
     ) -> tuple[list[dict], bool, int | None]:
         """One page of an account's services by name; `name_query` keeps names containing it (any case)."""
-        where, params = "account_id = ?", [account_id]
+        where = Where(("account_id = ?", account_id))
         if name_query:
-            where += " AND instr(lower(name), lower(?)) > 0"
-            params.append(name_query)
+            where.add("instr(lower(name), lower(?)) > 0", name_query)
         return await self._db.paged(
-            f"SELECT * FROM services WHERE {where} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?", params, page,
-            f"SELECT COUNT(*) FROM services WHERE {where}",
+            f"SELECT * FROM services{where.sql} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?", where.params,
+            page, f"SELECT COUNT(*) FROM services{where.sql}",
         )
 
     async def get(self, account_id: str, service_id: str) -> dict | None:
@@ -161,17 +141,11 @@ class Services:
         integration_ids: tuple[str, ...] = (),
     ) -> tuple[list[dict], bool, int | None]:
         """One page of an account's change events, newest first."""
-        where, params = ["c.account_id = ?"], [account_id]
-        if since:
-            where.append("c.timestamp >= ?")
-            params.append(since)
-        if until:
-            where.append("c.timestamp <= ?")
-            params.append(until)
-        if integration_ids:
-            where.append(f"c.integration_id IN ({', '.join('?' * len(integration_ids))})")
-            params.extend(integration_ids)
-        condition = " AND ".join(where)
+        where = Where(("c.account_id = ?", account_id)).any_of("c.integration_id", integration_ids)
+        for clause, value in (("c.timestamp >= ?", since), ("c.timestamp <= ?", until)):
+            if value:
+                where.add(clause, value)
+        condition, params = where.condition, where.params
         return await self._db.paged(
             "SELECT c.*, s.name AS service_name, g.type AS integration_type, g.name AS integration_name,"
             " g.integration_key FROM change_events c JOIN services s ON s.id = c.service_id"

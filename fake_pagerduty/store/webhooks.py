@@ -9,7 +9,7 @@ import aiosqlite
 
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.incident_change import IncidentChange
-from fake_pagerduty.store.database import Database, dumps
+from fake_pagerduty.store.database import Database, Where, dumps
 from fake_pagerduty.store.transitions import ANY_WEBHOOK_TARGETS, INSERT_WEBHOOK_CHANGE, webhook_change_rows
 
 
@@ -18,22 +18,9 @@ class Webhooks:
         self._db = db
         self._targets_exist: tuple[int, bool] | None = None  # (as of db.writes, whether any)
 
-    async def create_subscription(
-        self,
-        *,
-        id: str,
-        account_id: str,
-        description: str,
-        active: bool,
-        events: list[str],
-        filter_type: str,
-        filter_id: str,
-        delivery_method_id: str,
-        url: str,
-        secret: str,
-        custom_headers: list[dict],
-        now: datetime,
-    ) -> dict:
+    async def create_subscription(self, *, id: str, account_id: str, description: str, active: bool,
+                                  events: list[str], filter_type: str, filter_id: str, delivery_method_id: str,
+                                  url: str, secret: str, custom_headers: list[dict], now: datetime) -> dict:
         stamp = iso(now)
         async with self._db.transaction() as db:
             await db.execute(
@@ -51,19 +38,14 @@ class Webhooks:
         filter_id: str | None = None,
     ) -> tuple[list[dict], int]:
         """One page of an account's subscriptions (oldest first), and how many there are in all."""
-        where, params = ["account_id = ?"], [account_id]
-        if filter_type:
-            where.append("filter_type = ?")
-            params.append(filter_type)
-        if filter_id:
-            where.append("filter_id = ?")
-            params.append(filter_id)
-        clause = " AND ".join(where)
-        (total,) = await self._db.one(f"SELECT COUNT(*) FROM webhook_subscriptions WHERE {clause}", tuple(params))
-        rows = await self._db.all(
-            f"SELECT * FROM webhook_subscriptions WHERE {clause} ORDER BY created_at, rowid LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        )
+        where = Where(("account_id = ?", account_id)).equal("filter_type", filter_type or None)
+        where.equal("filter_id", filter_id or None)
+        async with self._db.snapshot():
+            (total,) = await self._db.one(f"SELECT COUNT(*) FROM webhook_subscriptions{where.sql}", where.params)
+            rows = await self._db.all(
+                f"SELECT * FROM webhook_subscriptions{where.sql} ORDER BY created_at, rowid LIMIT ? OFFSET ?",
+                (*where.params, limit, offset),
+            )
         return [dict(r) for r in rows], total
 
     async def subscription(self, account_id: str, id: str) -> dict | None:
@@ -245,16 +227,8 @@ class Webhooks:
         )
         return row[0] if row else None
 
-    async def record_attempt(
-        self,
-        id: int,
-        *,
-        status: str,
-        status_code: int | None,
-        error: str | None,
-        next_attempt_at: datetime | None,
-        now: datetime,
-    ) -> None:
+    async def record_attempt(self, id: int, *, status: str, status_code: int | None, error: str | None,
+                             next_attempt_at: datetime | None, now: datetime) -> None:
         """Record one attempt: `delivered`, `failed` (no more attempts), or `pending` again (retry later)."""
         stamp = iso(now)
         async with self._db.transaction() as db:
