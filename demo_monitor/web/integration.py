@@ -12,6 +12,8 @@ from demo_monitor.web.templating import render
 _MESSAGES = {
     "connected": "All set: alerts from this monitor now page the on-call person in PagerDuty.",
     "cancelled": "The PagerDuty integration was cancelled. The monitor is not connected.",
+    # a new handshake cancelled while a connection exists: that connection stays, and the page says so
+    "cancelled-connected": "Connecting again was cancelled. The monitor is still connected to the service below.",
     "disconnected": "Disconnected from PagerDuty. New alerts are no longer sent.",
     "saved": "Settings saved.",
 }
@@ -19,9 +21,12 @@ _MESSAGES = {
 
 async def page(request: Request):
     result = request.query_params.get("result")
+    message = _MESSAGES.get(result or "")
+    if result == "cancelled" and (await request.app.state.connection.integration_json())["connected"]:
+        message = _MESSAGES["cancelled-connected"]
     return await render(request, "integration.html", {
         "result": result if result in _MESSAGES else None,
-        "result_message": _MESSAGES.get(result or ""),
+        "result_message": message,
         "pagerduty_url": request.app.state.settings.pagerduty_base,
     })
 

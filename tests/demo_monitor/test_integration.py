@@ -72,6 +72,22 @@ async def test_cancelling_leaves_the_monitor_unconnected(client):
     assert (await client.get("/api/integration")).json()["connected"] is False
 
 
+async def test_cancelling_a_second_handshake_keeps_the_connection_and_says_so(client):
+    """Issue 19: cancel while connected showed "not connected" above "Connected to PagerDuty"; the connection
+    stays (as PagerDuty's own integration does), and the message says so."""
+    _, state = await start(client)
+    await client.get("/integrations/pagerduty/callback",
+                     params={"state": state, "account": "acme", "service_key": SERVICE_KEY, "service_name": "S"})
+    again = await client.get("/integrations/pagerduty/connect")  # e.g. a second tab's button
+    state = parse_qs(urlsplit(parse_qs(urlsplit(again.headers["location"]).query)["callback"][0]).query)["state"][0]
+    r = await client.get("/integrations/pagerduty/callback", params={"state": state, "error": "cancelled"})
+    page = await client.get(r.headers["location"])
+    assert "not connected" not in page.text.lower()
+    assert "Connecting again was cancelled. The monitor is still connected" in page.text
+    assert "Connected to PagerDuty" in page.text
+    assert (await client.get("/api/integration")).json()["connected"] is True
+
+
 async def test_a_malformed_service_key_is_refused(client):
     _, state = await start(client)
     r = await client.get("/integrations/pagerduty/callback",
