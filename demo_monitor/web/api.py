@@ -77,12 +77,13 @@ async def alert_action(request: Request):
     action = request.path_params["action"]
     if action not in ("acknowledge", "resolve"):
         raise NotFound("There is no such action.")
+    monitor = request.app.state.monitor
+    await monitor.alert_json_by_id(request.path_params["alert_id"])  # an unknown alert is a 404, whatever the body
     # a state change: even without a body it must come as application/json (no cross-site form posts)
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise UnsupportedMediaType("Send the request as application/json.")
     data = await _json_body(request, required=False)
     who = data.get("by") if isinstance(data.get("by"), str) and data.get("by") else "API user"
-    monitor = request.app.state.monitor
     updated = await monitor.act_on_alert(request.path_params["alert_id"], action, who=who[:100])
     _, body, _ = await monitor.alert_json_by_id(updated.id)
     return JSONResponse(body)

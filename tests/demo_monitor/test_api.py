@@ -125,3 +125,16 @@ async def test_api_state_changes_must_be_json(app, client, clock):
     assert (await app.state.store.get_alert(alert["id"])).state == "open"
     r = await client.post(f"/api/alerts/{alert['id']}/resolve", headers={"content-type": "application/json"})
     assert r.status_code == 200 and r.json()["state"] == "resolved" and r.json()["resolved_by"] == "API user"
+
+
+async def test_acting_on_an_unknown_alert_is_a_404_with_or_without_a_body(client):
+    """Issue 19: a bare POST to an unknown alert got 415 ("send JSON"), not 404."""
+    for headers in ({}, {"content-type": "application/json"}):
+        r = await client.post("/api/alerts/alert-nope/acknowledge", headers=headers)
+        assert r.status_code == 404 and r.json() == {"error": "There is no alert 'alert-nope'."}
+
+
+async def test_the_optional_body_names_who_acted(app, client, clock):
+    alert = await break_www15(app, clock)
+    r = await client.post(f"/api/alerts/{alert['id']}/acknowledge", json={"by": "Sam"})
+    assert r.status_code == 200 and r.json()["state"] == "acknowledged" and r.json()["acknowledged_by"] == "Sam"
