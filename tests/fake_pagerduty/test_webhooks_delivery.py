@@ -443,3 +443,35 @@ async def test_events_without_any_webhook_target_do_not_wake_the_webhook_writer(
             await asyncio.sleep(0.05)
         assert len(looks) == before
         assert await app.state.store.database.all("SELECT * FROM webhook_changes") == []
+
+
+def test_the_retry_backoff_doubles_from_the_base_and_stops_at_an_hour():
+    from fake_pagerduty.domain.webhooks import backoff_seconds
+
+    assert [backoff_seconds(n, 1) for n in range(1, 8)] == [1, 2, 4, 8, 16, 32, 64]  # README: 1 s, 2 s, 4 s, …
+    assert [backoff_seconds(n, 100) for n in (1, 2, 3)] == [100, 200, 400]
+    assert backoff_seconds(20, 1) == backoff_seconds(40, 600) == 3600
+
+
+async def test_each_retry_waits_twice_as_long_as_the_one_before(tmp_path, receiver):
+    """The mutant that made the backoff constant survived: other tests use a base of 0, 600 or 3,600 s and
+    never look at the second wait. Here each failed attempt's next_attempt_at is read off the row."""
+    from fake_pagerduty.domain.clock import parse_iso
+
+    settings = Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test",
+                        webhook_backoff_seconds=100, webhook_max_attempts=4)
+    app = make_app(settings, receiver)
+    receiver.script = [500, 500, 500]
+    waits = []
+    async for client in running(app):
+        await subscribe(client, ["incident.triggered"])
+        await send(client, trigger("disk-backoff"))
+        for attempts in (1, 2, 3):
+            async def attempted(n=attempts):
+                rows = await app.state.store.webhooks.deliveries_for_service("PWEBS00")
+                return rows[0] if rows and rows[0]["attempts"] == n else None
+            row = await until(app, attempted)
+            waits.append((parse_iso(row["next_attempt_at"]) - parse_iso(row["updated_at"])).total_seconds())
+            await client.post("/_sandbox/clock", json={"advance_seconds": waits[-1]})
+            app.state.webhooks.wake()
+    assert waits == [100, 200, 400]
