@@ -255,3 +255,21 @@ async def test_requests_the_spec_calls_invalid_are_refused(sandbox):
     bad = {"routing_key": SAMPLE_KEY, "event_action": "trigger", "payload": {"summary": "s", "source": "h"}}
     assert list(validator.iter_errors(bad))
     assert (await sandbox.post(V2, json=bad)).status_code == 400
+
+
+@pytest.mark.parametrize(("path", "body", "error"), [
+    (V2, lambda text: trigger(summary=text),
+     "Length of 'payload.summary' is too long (maximum is 1024 characters)"),
+    (V1, lambda text: {"service_key": SAMPLE_KEY, "event_type": "trigger", "description": text},
+     "Description is too long (maximum is 1024 characters)"),
+    (CHANGE, lambda text: {"routing_key": SAMPLE_KEY, "payload": {"summary": text}},
+     "Length of 'payload.summary' is too long (maximum is 1024 characters)"),
+])
+async def test_a_summary_of_1024_characters_is_accepted_and_1025_refused(sandbox, path, body, error):
+    """Contract §3/§4: summary and description ≤ 1024. No test held the limit (issue 19): off by one either way,
+    or gone, fails here. Multi-byte characters count as one."""
+    ok = await sandbox.post(path, json=body("é" + "x" * 1023))
+    too_long = await sandbox.post(path, json=body("x" * 1025))
+    assert ok.status_code in (200, 202), ok.text
+    assert (too_long.status_code, too_long.json()) == (400, {
+        "status": "invalid event", "message": "Event object is invalid", "errors": [error]})
