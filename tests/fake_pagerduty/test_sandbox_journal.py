@@ -200,3 +200,16 @@ async def test_incident_wait_rejects_an_unknown_status(sandbox):
 
     assert response.status_code == 400
     assert response.json()["error"]["errors"] == ["'status' must be one of: triggered acknowledged resolved"]
+
+
+async def test_an_exactly_full_last_page_has_no_more(sandbox):
+    """Issue 19: `more` computed as len(found) == limit survived, as no test had a last page exactly full."""
+    for key in "abcd":
+        await trigger(sandbox, key)
+
+    first, last = await _events(sandbox, limit=2), await _events(sandbox, limit=2, offset=2)
+    everything = await _events(sandbox, limit=4)
+
+    assert ([e["id"] for e in first["events"]], first["more"]) == ([4, 3], True)
+    assert ([e["id"] for e in last["events"]], last["more"]) == ([2, 1], False)
+    assert (len(everything["events"]), everything["more"]) == (4, False)
