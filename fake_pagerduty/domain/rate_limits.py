@@ -1,7 +1,8 @@
 """PagerDuty's Events API rate limit: about 120 events per minute per routing key, in a sliding 60 s window.
 
-Off by default; the sandbox controls turn it on. Only accepted requests count toward the window, so a client
-that backs off recovers once the window slides past its earlier events.
+Off by default; the sandbox controls turn it on. Every request the limit lets through counts toward the window,
+an invalid one (400) included, as PagerDuty counts requests; a throttled one does not, so a client that backs off
+recovers once the window slides past its earlier requests.
 """
 
 from __future__ import annotations

@@ -327,3 +327,101 @@ async def test_a_browser_reaching_the_controls_under_a_foreign_name_is_refused(s
     loopback = await sandbox.get("/_sandbox/state", headers={"Host": "127.0.0.1:8090", "Sec-Fetch-Mode": "cors"})
     public = await sandbox.get("/_sandbox/state", headers={"Sec-Fetch-Mode": "cors"})  # Host: sandbox.test
     assert (loopback.status_code, public.status_code) == (200, 200)
+
+
+async def test_refused_events_count_toward_the_rate_limit_throttled_ones_do_not(sandbox):
+    """PagerDuty counts requests, not accepted events: an invalid event (400) uses up the window too. The
+    README said "only accepted requests count" (issue 19)."""
+    await sandbox.put("/_sandbox/rate-limits", json={"enabled": True, "limit": 2, "window_seconds": 60})
+    invalid = await sandbox.post("/v2/enqueue", json={"routing_key": SAMPLE_KEY, "event_action": "trigger"})
+    assert invalid.status_code == 400
+    assert (await trigger(sandbox, "a")).status_code == 202
+    assert (await trigger(sandbox, "b")).status_code == 429  # the 400 counted
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": 30})
+    assert [(await trigger(sandbox, k)).status_code for k in ("c1", "c2")] == [429, 429]  # not counted...
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": 30})
+    assert (await trigger(sandbox, "d")).status_code == 202  # ...which the first two left 60 s after they came
+
+
+# ---- what a restart keeps -----------------------------------------------------------------------------------
+
+
+async def test_a_restart_applies_the_seed_file_again_over_partner_app_changes(tmp_path):
+    """README (issue 19): changes made with PUT /_sandbox/partner-apps/… survive a reset and a restart, except
+    that `--seed FILE` is applied again at every start, so what the file names is as the file says."""
+    seed_file = tmp_path / "seed.json"
+    seed_file.write_text(json.dumps({"partner_apps": [
+        {"vendor_key": "demo-monitor", "app_id": "PDEMOMN", "name": "Demo Monitor",
+         "webhook_url": "http://127.0.0.1:9001/hook", "webhook_secret": "from-the-file"}]}))
+    seeded = Settings(db_path=str(tmp_path / "seeded.db"), seed_file=seed_file)
+    plain = Settings(db_path=str(tmp_path / "plain.db"))
+    change = {"webhook_url": "http://127.0.0.1:9002/hook"}
+
+    async def put_then_reset(client):
+        assert (await client.put("/_sandbox/partner-apps/demo-monitor", json=change)).status_code == 200
+        assert (await client.put("/_sandbox/partner-apps/mine", json=change)).status_code == 201
+        assert (await client.post("/_sandbox/reset")).status_code == 200
+        return await _webhook_urls(client)
+
+    async def after_restart(client):
+        return await _webhook_urls(client)
+
+    for settings in (seeded, plain):
+        assert await _client_for(settings, put_then_reset) == {"demo-monitor": change["webhook_url"],
+                                                               "mine": change["webhook_url"]}
+    assert await _client_for(plain, after_restart) == {"demo-monitor": change["webhook_url"],
+                                                       "mine": change["webhook_url"]}
+    assert await _client_for(seeded, after_restart) == {"demo-monitor": "http://127.0.0.1:9001/hook",
+                                                        "mine": change["webhook_url"]}
+
+
+async def _webhook_urls(client) -> dict:
+    apps = (await client.get("/_sandbox/partner-apps")).json()["partner_apps"]
+    return {app["vendor_key"]: app["webhook_url"] for app in apps}
+
+
+async def test_the_page_the_openapi_document_and_the_ca_need_no_token(tmp_path):
+    """README: with a token, every call to the controls needs it; the Sandbox page (which asks people for it),
+    the OpenAPI document and the CA stay open (the README said "every call", issue 19)."""
+    settings = Settings(db_path=str(tmp_path / "s.db"), sandbox_token="s3cret")
+
+    async def calls(client):
+        return [await client.get(path) for path in ("/_sandbox", "/_sandbox/openapi.json", "/_sandbox/ca.pem",
+                                                    "/_sandbox/state")]
+
+    page, docs, ca, state = await _client_for(settings, calls)
+    assert (page.status_code, docs.status_code, state.status_code) == (200, 200, 401)
+    assert ca.status_code == 404  # HTTPS off: no CA, but not a 401 either
+    assert "token" in page.text.lower()
+
+
+SUBSCRIPTION = {"webhook_subscription": {
+    "type": "webhook_subscription", "events": ["incident.triggered"],
+    "delivery_method": {"type": "http_delivery_method", "url": "https://receiver.test/hook"},
+    "filter": {"type": "account_reference", "id": "PACME00"}}}
+
+
+async def test_a_plain_reset_keeps_webhook_subscriptions_a_full_one_does_not(sandbox):
+    made = await sandbox.post("/api/webhook_subscriptions", json=SUBSCRIPTION, headers=REST_HEADERS)
+    assert made.status_code == 200
+
+    async def listed():
+        answer = await sandbox.get("/api/webhook_subscriptions", headers=REST_HEADERS)
+        return [s["id"] for s in answer.json()["webhook_subscriptions"]]
+
+    await sandbox.post("/_sandbox/reset")
+    assert await listed() == [made.json()["webhook_subscription"]["id"]]
+    await sandbox.post("/_sandbox/reset", params={"full": "true"})
+    assert await listed() == []
+
+
+async def test_the_state_dump_shows_subscription_secrets_the_rest_api_redacts(sandbox):
+    made = (await sandbox.post("/api/webhook_subscriptions", json=SUBSCRIPTION, headers=REST_HEADERS)).json()
+    secret = made["webhook_subscription"]["delivery_method"]["secret"]
+    shown = await sandbox.get(f"/api/webhook_subscriptions/{made['webhook_subscription']['id']}",
+                              headers=REST_HEADERS)
+    state = (await sandbox.get("/_sandbox/state")).json()
+
+    assert secret and shown.json()["webhook_subscription"]["delivery_method"]["secret"] is None
+    assert [s["secret"] for s in state["webhooks"]["subscriptions"]] == [secret]
+    assert state["partner_apps"][0]["webhook_secret"] == "demo-webhook-secret"
