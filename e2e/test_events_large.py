@@ -11,6 +11,7 @@ import uuid
 import httpx
 import pytest
 
+from e2e.servers import run_async
 from tests.conftest import SAMPLE_KEY
 
 V1, V2, CHANGE = "/generic/2010-04-15/create_event.json", "/v2/enqueue", "/v2/change/enqueue"
@@ -96,7 +97,7 @@ def test_a_burst_of_200_concurrent_8_kb_events_all_get_202(sandbox_server, clien
                 burst_client.post(V2, content=_event(V2, f"burst-{n}", 8 * 1024),
                                   headers={"Content-Type": "application/json"}) for n in range(200)))
 
-    answers = asyncio.run(burst())
+    answers = run_async(burst)
     assert [a.status_code for a in answers] == [202] * 200
     assert _journal(client, outcome="created")["total"] == 200
     normal = client.post(V2, json={"routing_key": SAMPLE_KEY, "event_action": "trigger",

@@ -5,7 +5,6 @@ kept busy by other processes, as on a CI machine running suites in parallel."""
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
 import os
 import time
@@ -13,6 +12,7 @@ import time
 import httpx
 import pytest
 
+from e2e.servers import run_async
 from tests.fake_pagerduty.read_your_writes import run
 
 EVENTS = 2000
@@ -43,7 +43,7 @@ def _stress(url: str) -> None:
         async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
             return await run(client, events=EVENTS, clients=16)
 
-    report = asyncio.run(main())
+    report = run_async(main)
     report.assert_clean(EVENTS)
 
 
