@@ -2,7 +2,7 @@
 
 `Store(path)` opens the database (`database.py`) and gives each aggregate a repository on it, reached as
 `store.accounts`, `store.services`, `store.incidents`, `store.journal`, `store.partner_apps`,
-`store.sandbox`, `store.webhooks`; the Events API's writes go through `store.events` (`events_writer.py`:
+`store.oauth`, `store.sandbox`, `store.webhooks`; the Events API's writes go through `store.events` (`events_writer.py`:
 group commit, on a thread or in the writer process, with the WAL's checkpointing in `wal.py`). The
 statements every incident transition shares are `transitions.py`'s."""
 
@@ -14,6 +14,7 @@ from fake_pagerduty.store.database import Database
 from fake_pagerduty.store.events_writer import EventsWriter
 from fake_pagerduty.store.incidents import Incidents
 from fake_pagerduty.store.journal import Journal
+from fake_pagerduty.store.oauth import OAuth
 from fake_pagerduty.store.partner_apps import PartnerApps
 from fake_pagerduty.store.records import Conflict, EventResult, JournalEntry, JournalQuery, SeedKeys
 from fake_pagerduty.store.sandbox import Sandbox
@@ -36,7 +37,8 @@ class Store:
         self.incidents = Incidents(self.database, self.webhooks)
         self.journal = Journal(self.database)
         self.partner_apps = PartnerApps(self.database)
-        self.sandbox = Sandbox(self.database, self.journal, self.partner_apps)
+        self.oauth = OAuth(self.database)
+        self.sandbox = Sandbox(self.database, self.journal, self.partner_apps, self.oauth)
 
     @property
     def path(self) -> str:

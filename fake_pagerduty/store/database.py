@@ -10,7 +10,7 @@ Reads. Every read that starts after a write was answered must see it, however ma
 SQLite a read sees the database as of the moment its transaction began, and on a connection in autocommit
 mode that transaction lasts while ANY statement of the connection is still running: one reader connection
 shared by concurrent requests almost always had some statement open, so its snapshot could stay older than
-writes already answered (610 of 1,600 reads-after-202 missed, with 16 clients). So each read has a
+writes already answered (docs/benchmarks.md, sixth pass, has the figures). So each read has a
 connection of its own for as long as it runs, taken from the pool (`READERS`; aiosqlite gives each its
 thread), and a read made of several statements — a page and its total — runs them in one transaction
 (`snapshot`), one consistent view begun after the write.

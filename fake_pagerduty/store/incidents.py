@@ -111,31 +111,17 @@ class Incidents:
             counts[incident_id] = {"all": total, "triggered": triggered, "resolved": resolved}
         return counts
 
-    async def alerts_page(
-        self, account_id: str, incident_id: str, page: rest_query.Page
-    ) -> tuple[list[dict], bool, int | None]:
+    async def alerts_page(self, account_id: str, incident_id: str,
+                          page: rest_query.Page) -> tuple[list[dict], bool, int | None]:
         """An incident's alerts, oldest first, with what their references need."""
-        sql = (
-            "SELECT a.*, s.name AS service_name, i.incident_number, i.title AS incident_title,"
-            " g.type AS integration_type, g.name AS integration_name FROM alerts a"
-            " JOIN incidents i ON i.id = a.incident_id JOIN services s ON s.id = a.service_id"
-            " JOIN integrations g ON g.id = a.integration_id"
-            " WHERE a.incident_id = ? AND i.account_id = ? ORDER BY a.created_at, a.rowid LIMIT ? OFFSET ?"
-        )
-        return await self._db.paged(sql, (incident_id, account_id), page,
-                                 "SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND account_id = ?")
+        return await self._db.paged(_ALERTS_PAGE, (incident_id, account_id), page,
+                                    "SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND account_id = ?")
 
-    async def log_entries_page(
-        self, account_id: str, incident_id: str, page: rest_query.Page
-    ) -> tuple[list[dict], bool, int | None]:
+    async def log_entries_page(self, account_id: str, incident_id: str,
+                               page: rest_query.Page) -> tuple[list[dict], bool, int | None]:
         """An incident's log entries, newest first (as PagerDuty lists them)."""
-        sql = (
-            "SELECT l.*, i.service_id, s.name AS service_name, i.incident_number, i.title AS incident_title"
-            " FROM log_entries l JOIN incidents i ON i.id = l.incident_id JOIN services s ON s.id = i.service_id"
-            " WHERE l.incident_id = ? AND i.account_id = ? ORDER BY l.seq DESC LIMIT ? OFFSET ?"
-        )
-        return await self._db.paged(sql, (incident_id, account_id), page,
-                                 "SELECT COUNT(*) FROM log_entries WHERE incident_id = ? AND account_id = ?")
+        return await self._db.paged(_LOG_ENTRIES_PAGE, (incident_id, account_id), page,
+                                    "SELECT COUNT(*) FROM log_entries WHERE incident_id = ? AND account_id = ?")
 
     async def change_status(
         self,
@@ -250,6 +236,20 @@ async def _log(
 ) -> None:
     await db.execute(INSERT_LOG, log_params(account_id, incident_id, alert_id, type, summary, dumps(agent),
                                               channel, event_id, stamp))
+
+
+_ALERTS_PAGE = (
+    "SELECT a.*, s.name AS service_name, i.incident_number, i.title AS incident_title,"
+    " g.type AS integration_type, g.name AS integration_name FROM alerts a"
+    " JOIN incidents i ON i.id = a.incident_id JOIN services s ON s.id = a.service_id"
+    " JOIN integrations g ON g.id = a.integration_id"
+    " WHERE a.incident_id = ? AND i.account_id = ? ORDER BY a.created_at, a.rowid LIMIT ? OFFSET ?"
+)
+_LOG_ENTRIES_PAGE = (
+    "SELECT l.*, i.service_id, s.name AS service_name, i.incident_number, i.title AS incident_title"
+    " FROM log_entries l JOIN incidents i ON i.id = l.incident_id JOIN services s ON s.id = i.service_id"
+    " WHERE l.incident_id = ? AND i.account_id = ? ORDER BY l.seq DESC LIMIT ? OFFSET ?"
+)
 
 
 @dataclass(frozen=True)

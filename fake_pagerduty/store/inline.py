@@ -2,8 +2,9 @@
 
 For in-process apps (the fast tests, the pytest plugin's `fake_pagerduty_app`): there a request's SQLite
 work is tiny, nothing else waits on the loop, and aiosqlite's hop to a thread and back for every statement
-was most of a request's cost (see docs/benchmarks.md, "the partner test loop"). `fake-pagerduty serve` keeps
-aiosqlite's threads (and the events writer process), so that a long read never holds up other clients.
+was most of a request's cost (docs/benchmarks.md, sixth pass). `fake-pagerduty serve` keeps aiosqlite's
+threads (and the events writer process), so that a long read never holds up other clients, unless told
+`--sqlite-on-loop` (one client at a time, as the pytest plugin's server).
 
 Each call runs the statement at once; `execute` returns something that can be awaited (the cursor) or
 entered (the cursor, closed on leaving), as aiosqlite's does."""

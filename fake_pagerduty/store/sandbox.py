@@ -11,6 +11,7 @@ import aiosqlite
 from fake_pagerduty.domain.faults import FaultRule
 from fake_pagerduty.store.database import Database, dumps, row_dict
 from fake_pagerduty.store.journal import Journal
+from fake_pagerduty.store.oauth import OAuth
 from fake_pagerduty.store.partner_apps import PartnerApps
 from fake_pagerduty.store.records import SeedKeys
 
@@ -21,8 +22,9 @@ _UNREPORTED = {"webhook_changes"}  # internal bookkeeping (see webhooks.py), not
 
 
 class Sandbox:
-    def __init__(self, db: Database, journal: Journal, partner_apps: PartnerApps) -> None:
+    def __init__(self, db: Database, journal: Journal, partner_apps: PartnerApps, oauth: OAuth) -> None:
         self._db = db
+        self._oauth = oauth
         self._journal = journal
         self._partner_apps = partner_apps
 
@@ -56,6 +58,7 @@ class Sandbox:
     async def _seed_keys(self) -> SeedKeys:
         return SeedKeys(
             vendor_keys=frozenset(r[0] for r in await self._db.all("SELECT vendor_key FROM partner_apps")),
+            oauth_client_ids=frozenset(r[0] for r in await self._db.all("SELECT client_id FROM oauth_apps")),
             accounts={r[0]: r[1] for r in await self._db.all("SELECT subdomain, id FROM accounts")},
             emails=frozenset(r[0].lower() for r in await self._db.all("SELECT email FROM users")),
             api_keys=frozenset(r[0] for r in await self._db.all("SELECT token FROM api_keys")),
@@ -117,6 +120,7 @@ class Sandbox:
         return {
             "accounts": accounts,
             "partner_apps": await self._partner_apps.all(),
+            "oauth_apps": await self._oauth.apps(),
             "incidents": incidents,
             "incident_count": incident_count,
             "change_events": change_events,

@@ -27,8 +27,8 @@ async def checkpoint_wal(path: str, commits: Callable[[], int], finish: Callable
     The events connection never checkpoints itself (`wal_autocheckpoint=0`): a checkpoint inside a
     COMMIT stalls every event waiting on that batch for tens of milliseconds. PASSIVE never blocks writers,
     but under a steady stream it never catches up either — SQLite starts the WAL again from its beginning
-    only when a write begins with every frame copied — and the WAL grew by ~150 MB a second at full load
-    (appending to a file also costs twice what overwriting it does). So after its passes (`copy_wal`)
+    only when a write begins with every frame copied — and the WAL grew without bound at full load
+    (figures in docs/benchmarks.md, fifth pass). So after its passes (`copy_wal`)
     this task has the events writer copy what they left, between two batches (`finish_checkpoint`): the
     WAL then starts again, and stays the size of one interval's writes. After an interval with no events
     it is truncated (`shrink_wal`).
