@@ -29,8 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from fake_pagerduty.store import batch
-from fake_pagerduty.store.batch import Write, apply_batch, connect_events
+from fake_pagerduty.store.batch import Write, apply_batch, apply_request, connect_events, record_request
 from fake_pagerduty.store.database import Database
 from fake_pagerduty.store.records import EventResult, JournalEntry
 from fake_pagerduty.store.wal import checkpoint_wal, finish_checkpoint
@@ -115,11 +114,11 @@ class EventsWriter:
     async def apply(self, api: str, entry: JournalEntry, now: datetime) -> EventResult:
         """An Events API request, whole, in one transaction: what its body comes to, its effect on alerts and
         incidents, its journal row (see `batch.apply_request`). The answer to give comes back in the result."""
-        return await self._submit(batch.apply_request, api, entry, now)
+        return await self._submit(apply_request, api, entry, now)
 
     async def record(self, entry: JournalEntry) -> int:
         """Journal a request that changed nothing (rejected, or answered by an injected fault)."""
-        return await self._submit(batch.record_request, entry)
+        return await self._submit(record_request, entry)
 
     async def _submit(self, write: Callable[..., Any], *args: Any) -> Any:
         if not self._open:
