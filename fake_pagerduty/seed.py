@@ -20,6 +20,16 @@ Seed file shape (every list optional; entries are added, or replace the one with
     callback_origins = ["http://127.0.0.1:*"]
     webhook_url = "http://127.0.0.1:9000/hooks/pagerduty"
     webhook_secret = "s3cret"
+
+    [[oauth_apps]]                    # key: client_id (OAuth 2.0 apps, /oauth/…)
+    client_id = "acme-oauth"
+    client_secret = "acme-oauth-secret"
+    name = "Acme Monitor"
+    kind = "scoped"                   # or "classic"
+    client_type = "confidential"      # or "public"
+    redirect_uris = ["http://127.0.0.1:*/oauth/callback"]   # port `*`: any port
+    scopes = ["incidents.read", "services.read"]
+    account = "acme"                  # optional: only this account's users (default: any account)
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_pagerduty.domain import ids
+from fake_pagerduty.domain.oauth import token_hash
 from fake_pagerduty.passwords import hash_password
 from fake_pagerduty.store import Store
 
@@ -40,6 +51,11 @@ SANDBOX_EMAIL = "demo@acme.test"
 SANDBOX_PASSWORD = "demo"
 SANDBOX_API_KEY = "sandbox-api-key-acme"
 LOOPBACK_ORIGINS = ["http://127.0.0.1:*", "http://localhost:*", "https://127.0.0.1:*", "https://localhost:*"]
+DEMO_OAUTH_CLIENT_ID = "demo-monitor-oauth"
+DEMO_OAUTH_CLIENT_SECRET = "demo-monitor-oauth-secret"
+DEMO_OAUTH_CALLBACK_PATH = "/integrations/pagerduty/oauth/callback"
+DEMO_OAUTH_SCOPES = ["incidents.read", "incidents.write", "services.read", "services.write",
+                     "webhook_subscriptions.read", "webhook_subscriptions.write"]
 
 DEFAULT_SEED: dict[str, Any] = {
     "partner_apps": [
@@ -50,6 +66,17 @@ DEFAULT_SEED: dict[str, Any] = {
             "callback_origins": LOOPBACK_ORIGINS,
             "webhook_url": "http://127.0.0.1:8000/integrations/pagerduty/webhook",
             "webhook_secret": "demo-webhook-secret",
+        }
+    ],
+    "oauth_apps": [
+        {
+            "client_id": DEMO_OAUTH_CLIENT_ID,
+            "client_secret": DEMO_OAUTH_CLIENT_SECRET,
+            "name": "Demo Monitor",
+            "kind": "scoped",
+            "client_type": "confidential",
+            "redirect_uris": [origin + DEMO_OAUTH_CALLBACK_PATH for origin in LOOPBACK_ORIGINS],
+            "scopes": DEMO_OAUTH_SCOPES,
         }
     ],
     "accounts": [
@@ -176,8 +203,32 @@ async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: b
                         vendor_key=integration.get("vendor_key"),
                         now=now,
                     )
-    except (KeyError, TypeError, ValueError) as exc:
+        for app in seed.get("oauth_apps", []):
+            if have and app["client_id"] in have.oauth_client_ids:
+                continue
+            await _oauth_app(store, app, now)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SeedError(f"seed data is missing or has a wrong field: {exc}") from exc
+
+
+async def _oauth_app(store: Store, app: dict, now: datetime) -> None:
+    if app.get("kind", "scoped") not in ("scoped", "classic"):
+        raise ValueError(f"oauth app {app['client_id']}: kind must be scoped or classic")
+    if app.get("client_type", "confidential") not in ("confidential", "public"):
+        raise ValueError(f"oauth app {app['client_id']}: client_type must be confidential or public")
+    account_id = None
+    if app.get("account"):
+        account = await store.accounts.by_subdomain(app["account"])
+        if account is None:
+            raise ValueError(f"oauth app {app['client_id']}: no account {app['account']!r}")
+        account_id = account["id"]
+    await store.oauth.upsert_app(
+        client_id=app["client_id"], secret_hash=token_hash(app.get("client_secret", "")),
+        name=app.get("name", app["client_id"]), kind=app.get("kind", "scoped"),
+        client_type=app.get("client_type", "confidential"),
+        redirect_uris=[str(uri) for uri in app["redirect_uris"]], scopes=[str(s) for s in app.get("scopes", [])],
+        account_id=account_id, now=now,
+    )
 
 
 async def seed_sandbox(store: Store, seed_file: Path | None, now: datetime, *, defaults: bool = True,

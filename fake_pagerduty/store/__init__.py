@@ -1,8 +1,8 @@
 """The sandbox's SQLite store: the only package with SQL.
 
 `Store(path)` opens the database (`database.py`) and gives each aggregate a repository on it, reached as
-`store.accounts`, `store.services`, `store.incidents`, `store.journal`, `store.partner_apps`,
-`store.oauth`, `store.sandbox`, `store.webhooks`; the Events API's writes go through `store.events` (`events_writer.py`:
+`store.accounts`, `store.services`, `store.incidents`, `store.journal`, `store.partner_apps`, `store.oauth`,
+`store.sandbox`, `store.webhooks`; the Events API's writes go through `store.events` (`events_writer.py`:
 group commit, on a thread or in the writer process, with the WAL's checkpointing in `wal.py`). The
 statements every incident transition shares are `transitions.py`'s."""
 

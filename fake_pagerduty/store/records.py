@@ -75,6 +75,7 @@ class SeedKeys:
     api_keys: frozenset[str]
     services: dict[tuple[str, str], str]  # (account id, name) -> service id
     integration_keys: frozenset[str]
+    oauth_client_ids: frozenset[str] = frozenset()
 
 
 class Conflict(Exception):

@@ -149,7 +149,7 @@ async def test_state_is_one_document_without_password_hashes(sandbox):
     assert "password_hash" not in response.text and "$argon2" not in response.text
     state = response.json()
     assert list(state) == ["generated_at", "clock", "limits", "truncated", "totals", "accounts", "partner_apps",
-                           "incidents", "change_events", "journal", "webhooks", "faults", "rate_limits"]
+                           "oauth_apps", "incidents", "change_events", "journal", "webhooks", "faults", "rate_limits"]
     [account] = state["accounts"]
     assert [u["email"] for u in account["users"]] == ["demo@acme.test"]
     assert [k["token"] for k in account["api_keys"]] == ["sandbox-api-key-acme"]
