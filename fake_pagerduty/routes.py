@@ -10,6 +10,7 @@ from fake_pagerduty.web import (
     connect,
     console,
     events_api,
+    oauth_authorize,
     rest_api,
     sandbox_api,
     sandbox_ca,
@@ -85,6 +86,9 @@ def routes() -> list[BaseRoute]:
         Route("/install/integration", connect.install_page, methods=["GET"]),
         Route("/install/integration", connect.install_submit, methods=["POST"]),
         Route("/install/integration/cancel", connect.install_cancel, methods=["POST"]),
+        # OAuth 2.0 apps (issue 14)
+        Route("/oauth/authorize", oauth_authorize.authorize_page, methods=["GET"]),
+        Route("/oauth/authorize", oauth_authorize.authorize_submit, methods=["POST"]),
         # The incident console
         Route("/", console.home, methods=["GET"]),
         Route("/incidents", console.incidents, methods=["GET"]),

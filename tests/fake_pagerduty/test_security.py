@@ -34,8 +34,11 @@ FORMS = {
                                     "version": "2"},
     "/incidents/{incident_id}/acknowledge": {},
     "/incidents/{incident_id}/resolve": {},
+    "/oauth/authorize": {"client_id": "demo-monitor-oauth", "response_type": "code", "decision": "authorize",
+                         "redirect_uri": "http://127.0.0.1:8000/integrations/pagerduty/oauth/callback"},
 }
-MACHINE_PREFIXES = ("/api/", "/_sandbox", "/v2/", "/generic/")
+# /oauth/token and /oauth/revoke: OAuth clients authenticate with their client id and secret.
+MACHINE_PREFIXES = ("/api/", "/_sandbox", "/v2/", "/generic/", "/oauth/token", "/oauth/revoke")
 # Forms a person may send before signing in carry the per-browser token (cookie `pd_csrf`); the others the
 # session's token.
 BROWSER_TOKEN_FORMS = {"/login", "/signup", "/connect/cancel", "/install/integration/cancel"}
@@ -52,7 +55,7 @@ def state_changing_form_paths() -> set[str]:
 
 def snapshot(db_path: str) -> dict:
     """Everything a forged form could change."""
-    tables = ("sessions", "users", "accounts", "services", "integrations", "incidents", "log_entries")
+    tables = ("sessions", "users", "accounts", "services", "integrations", "incidents", "log_entries", "oauth_codes")
     return {table: [tuple(row) for row in db_rows(db_path, f"SELECT * FROM {table} ORDER BY rowid")]
             for table in tables}
 

@@ -1,0 +1,112 @@
+"""`/oauth/authorize`: a person approves (or denies) an OAuth app's request (contract section 8).
+
+A request that cannot be sent back safely (unknown client_id, a redirect_uri the app did not register, a
+response_type other than `code`, a code_challenge_method other than `S256`) gets a 400 page, never a redirect.
+Without a session, the sign-in page first, then back here. The consent page posts back here with the session's
+CSRF token: Deny → `{redirect_uri}?error=access_denied…`, Authorize → `{redirect_uri}?code=…` (single-use,
+30 seconds on the sandbox clock); `state` is echoed either way. A scope the app may not have is sent back as
+`error=invalid_scope`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from fake_pagerduty.domain import oauth
+from fake_pagerduty.domain.callbacks import with_query
+from fake_pagerduty.errors import PageError, SignInRequired
+from fake_pagerduty.web import sessions
+
+PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method")
+
+
+@dataclass(frozen=True)
+class AuthorizeRequest:
+    app: dict
+    params: dict[str, str]
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.params["redirect_uri"]
+
+    @property
+    def start_url(self) -> str:
+        return "/oauth/authorize?" + urlencode({k: v for k, v in self.params.items() if v})
+
+    def back(self, values: dict[str, str]) -> Response:
+        """To the app's redirect URI with `values` (and `state`)."""
+        if self.params["state"]:
+            values = {**values, "state": self.params["state"]}
+        return RedirectResponse(with_query(self.redirect_uri, values), status_code=302)
+
+
+def _bad(title: str, detail: str) -> PageError:
+    return PageError(400, title, detail)
+
+
+async def _checked(request: Request, source) -> AuthorizeRequest:
+    params = {name: value if isinstance(value := source.get(name), str) else "" for name in PARAMS}
+    app = await request.app.state.store.oauth.app(params["client_id"]) if params["client_id"] else None
+    if app is None:
+        raise _bad("Unknown OAuth app", "This authorization link names no OAuth app the sandbox knows "
+                                        "(check the client_id parameter).")
+    if not oauth.redirect_allowed(params["redirect_uri"], app["redirect_uris"]):
+        raise _bad("This redirect URI is not registered",
+                   f"{app['name']} may only send you back to a redirect URI it registered. The link's "
+                   "redirect_uri parameter is missing or points elsewhere.")
+    if params["response_type"] != "code":
+        raise _bad("Unsupported response type", "The sandbox's OAuth apps use response_type=code.")
+    if params["code_challenge_method"] not in ("", "S256") or (
+            params["code_challenge_method"] and not params["code_challenge"]):
+        raise _bad("Unsupported code challenge", "PKCE needs a code_challenge and code_challenge_method=S256.")
+    return AuthorizeRequest(app, params)
+
+
+def _signed_in(request: Request, asked: AuthorizeRequest) -> dict:
+    session = sessions.current(request)
+    if session is None:
+        raise SignInRequired(asked.start_url)
+    if asked.app["account_id"] not in (None, session["account_id"]):
+        raise PageError(403, "This app belongs to another account",
+                        f"{asked.app['name']} can only be authorized by people of the account that registered it.")
+    return session
+
+
+async def authorize_page(request: Request) -> Response:
+    asked = await _checked(request, request.query_params)
+    session = _signed_in(request, asked)
+    try:
+        scopes = oauth.user_scopes(asked.params["scope"], asked.app["kind"], asked.app["scopes"])
+    except oauth.OAuthError:
+        return asked.back({"error": "invalid_scope", "error_description": "Invalid scope"})
+    return request.app.state.templates.TemplateResponse(
+        request, "oauth_authorize.html",
+        {"app": asked.app, "params": asked.params, "account_name": session["account_name"],
+         "scopes": [oauth.scope_words(s) for s in scopes]},
+    )
+
+
+async def authorize_submit(request: Request) -> Response:
+    form = await request.form()
+    asked = await _checked(request, form)
+    session = _signed_in(request, asked)
+    sessions.check_csrf(request, form)
+    if form.get("decision") != "authorize":
+        return asked.back({"error": "access_denied", "error_description": oauth.DENIED})
+    try:
+        scopes = oauth.user_scopes(asked.params["scope"], asked.app["kind"], asked.app["scopes"])
+    except oauth.OAuthError:
+        return asked.back({"error": "invalid_scope", "error_description": "Invalid scope"})
+    code = oauth.new_code()
+    await request.app.state.store.oauth.create_code(
+        code_hash=oauth.token_hash(code), client_id=asked.app["client_id"], account_id=session["account_id"],
+        user_id=session["user_id"], redirect_uri=asked.redirect_uri, scopes=" ".join(scopes),
+        code_challenge=asked.params["code_challenge"] or None,
+        code_challenge_method=asked.params["code_challenge_method"] or None,
+        expires_at=request.app.state.clock.now() + oauth.CODE_LIFETIME,
+    )
+    return asked.back({"code": code})
