@@ -11,6 +11,8 @@ from fake_pagerduty.web import (
     console,
     events_api,
     oauth_authorize,
+    oauth_token,
+    oidc,
     rest_api,
     sandbox_api,
     sandbox_ca,
@@ -89,6 +91,11 @@ def routes() -> list[BaseRoute]:
         # OAuth 2.0 apps (issue 14)
         Route("/oauth/authorize", oauth_authorize.authorize_page, methods=["GET"]),
         Route("/oauth/authorize", oauth_authorize.authorize_submit, methods=["POST"]),
+        Route("/oauth/token", oauth_token.token, methods=["POST"]),
+        Route("/oauth/revoke", oauth_token.revoke, methods=["POST"]),
+        Route("/.well-known/openid-configuration", oidc.discovery, methods=["GET"]),
+        Route("/global/oauth/anonymous/.well-known/openid-configuration", oidc.discovery, methods=["GET"]),
+        Route("/global/oauth/anonymous/jwks", oidc.jwks, methods=["GET"]),
         # The incident console
         Route("/", console.home, methods=["GET"]),
         Route("/incidents", console.incidents, methods=["GET"]),

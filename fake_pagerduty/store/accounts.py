@@ -46,6 +46,14 @@ class Accounts:
         row = await self._db.one("SELECT * FROM accounts WHERE subdomain = ?", (subdomain,))
         return dict(row) if row else None
 
+    async def by_id(self, account_id: str) -> dict | None:
+        row = await self._db.one("SELECT * FROM accounts WHERE id = ?", (account_id,))
+        return dict(row) if row else None
+
+    async def user_by_id(self, account_id: str, user_id: str) -> dict | None:
+        row = await self._db.one("SELECT * FROM users WHERE account_id = ? AND id = ?", (account_id, user_id))
+        return dict(row) if row else None
+
     async def for_api_key(self, token: str) -> dict | None:
         """The account a REST API key (or OAuth bearer token) belongs to."""
         row = await self._db.one(

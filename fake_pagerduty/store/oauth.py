@@ -4,7 +4,6 @@ signing key."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 
 from fake_pagerduty.domain.clock import iso
@@ -115,13 +114,18 @@ class OAuth:
 
     # ---- the ID tokens' signing key --------------------------------------------------------------------------
 
-    async def signing_key(self, make: Callable[[], tuple[str, str]], now: datetime) -> tuple[str, str]:
-        """(kid, private key PEM): the stored one, or one `make()` returns, stored first."""
-        row = await self._db.one("SELECT kid, private_pem FROM oauth_signing_keys ORDER BY created_at LIMIT 1")
-        if row:
-            return row[0], row[1]
-        kid, pem = make()
+    async def signing_key(self) -> tuple[str, str] | None:
+        """(kid, private key PEM) of the ID tokens' key, or None before the first is kept."""
+        row = await self._db.one("SELECT kid, private_pem FROM oauth_signing_keys ORDER BY created_at, kid LIMIT 1")
+        return (row[0], row[1]) if row else None
+
+    async def keep_signing_key(self, kid: str, pem: str, now: datetime) -> tuple[str, str]:
+        """Keep a key made by the caller, unless one was kept meanwhile: the key to use, either way."""
         async with self._db.transaction() as db:
+            async with db.execute("SELECT kid, private_pem FROM oauth_signing_keys LIMIT 1") as cursor:
+                row = await cursor.fetchone()
+            if row:
+                return row[0], row[1]
             await db.execute("INSERT INTO oauth_signing_keys (kid, private_pem, created_at) VALUES (?, ?, ?)",
                              (kid, pem, iso(now)))
         return kid, pem
