@@ -62,9 +62,11 @@ class EventsApiError(Exception):
 class RestError(Exception):
     """A REST API error: `{"error": {"message", "code", "errors"}}`."""
 
-    def __init__(self, status: int, message: str, code: int, errors: list[str] | None = None) -> None:
+    def __init__(self, status: int, message: str, code: int, errors: list[str] | None = None,
+                 extra: dict | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.code, self.errors = status, message, code, errors
+        self.extra = extra
 
     @classmethod
     def unauthorized(cls) -> RestError:
@@ -82,10 +84,18 @@ class RestError(Exception):
     def missing_arguments(cls, *errors: str) -> RestError:
         return cls(400, "Missing Arguments", 2003, list(errors))
 
+    @classmethod
+    def missing_scopes(cls, scope: str) -> RestError:
+        """An OAuth token without the scope an endpoint needs. The code: PagerDuty's answer as clients log it
+        ("Token missing required scopes (code: 0)", terraform-provider-pagerduty issue 1078): 0."""
+        return cls(403, "Token missing required scopes", 0, extra={"required_scopes": scope})
+
     def response(self) -> JSONResponse:
         error: dict = {"message": self.message, "code": self.code}
         if self.errors:
             error["errors"] = self.errors
+        if self.extra:
+            error.update(self.extra)
         return JSONResponse({"error": error}, status_code=self.status)
 
 

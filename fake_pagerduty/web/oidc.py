@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fake_pagerduty.domain import id_tokens
+from fake_pagerduty.domain import id_tokens, rest_scopes
 
-SCOPES = ["openid", "read", "write"]
+SCOPES = ["openid", "read", "write", *rest_scopes.all_scopes()]
 
 
 async def signing_key(state: Any) -> tuple[str, str]:

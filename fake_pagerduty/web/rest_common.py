@@ -1,8 +1,9 @@
 """What every REST API handler shares: token auth, the `From` user, JSON bodies, pagination and listings.
 
 `account(request)` reads `Authorization: Token token=<key>` or `Bearer <token>` and looks it up in the
-account's API keys; an account only ever sees its own objects (another account's ids are 404, never 403).
-Writes that PagerDuty attributes to a person need `From: <user email>` (`requester`).
+account's API keys, or (Bearer) among OAuth access tokens (`oauth_bearer.py`: expiry, revocation, scopes); an
+account only ever sees its own objects (another account's ids are 404, never 403). Writes that PagerDuty
+attributes to a person need `From: <user email>` (`requester`), except with a user's OAuth token: its user.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.responses import JSONResponse
 
 from fake_pagerduty.domain import rest_objects, rest_query
 from fake_pagerduty.errors import RestError
+from fake_pagerduty.web import oauth_bearer
 
 _TOKEN = re.compile(r'^\s*Token\s+token\s*=\s*"?([^"\s]+)"?\s*$', re.IGNORECASE)
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
@@ -24,7 +26,10 @@ MISSING_FROM_CODE = 2016
 
 async def account(request: Request) -> dict:
     header = request.headers.get("authorization", "")
-    match = _TOKEN.match(header) or _BEARER.match(header)
+    bearer = _BEARER.match(header)
+    if bearer and (found := await oauth_bearer.account(request, bearer.group(1))):
+        return found
+    match = _TOKEN.match(header) or bearer
     account = await request.app.state.store.accounts.for_api_key(match.group(1)) if match else None
     if account is None:
         raise RestError.unauthorized()
@@ -32,7 +37,11 @@ async def account(request: Request) -> dict:
 
 
 async def requester(request: Request, account: dict) -> dict:
-    """The user named by the `From` header, who PagerDuty records as having made the change."""
+    """The user named by the `From` header, who PagerDuty records as having made the change (with a user's
+    OAuth token: that user)."""
+    user = await oauth_bearer.user(request, account)
+    if user is not None:
+        return user
     email = request.headers.get("from", "").strip()
     if not email:
         raise RestError(400, MISSING_FROM, MISSING_FROM_CODE)
