@@ -18,6 +18,7 @@ from fake_pagerduty.web import (
     sandbox_ca,
     sandbox_faults,
     sandbox_journal,
+    sandbox_oauth_apps,
     sandbox_partner_apps,
     webhook_subscriptions,
 )
@@ -75,6 +76,10 @@ def routes() -> list[BaseRoute]:
         Route("/_sandbox/partner-apps/{vendor_key}", sandbox_partner_apps.get_partner_app, methods=["GET"]),
         Route("/_sandbox/partner-apps/{vendor_key}", sandbox_partner_apps.put_partner_app, methods=["PUT"]),
         Route("/_sandbox/partner-apps/{vendor_key}", sandbox_partner_apps.delete_partner_app, methods=["DELETE"]),
+        Route("/_sandbox/oauth-apps", sandbox_oauth_apps.list_oauth_apps, methods=["GET"]),
+        Route("/_sandbox/oauth-apps/{client_id}", sandbox_oauth_apps.get_oauth_app, methods=["GET"]),
+        Route("/_sandbox/oauth-apps/{client_id}", sandbox_oauth_apps.put_oauth_app, methods=["PUT"]),
+        Route("/_sandbox/oauth-apps/{client_id}", sandbox_oauth_apps.delete_oauth_app, methods=["DELETE"]),
         # People: sign in, sign up, sign out
         Route("/login", auth.login_page, methods=["GET"]),
         Route("/login", auth.login, methods=["POST"]),

@@ -1,0 +1,75 @@
+"""`/_sandbox/oauth-apps` (issue 14): list, get, create or update, delete; secrets hashed and never listed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.fake_pagerduty.oauth_helpers import token_form
+from tests.fake_pagerduty.webpages import sign_in
+
+NEW = {"name": "Globex Monitor", "redirect_uris": ["http://127.0.0.1:*/cb"], "scopes": ["incidents.read"]}
+
+
+async def test_the_seeded_app_is_listed_without_its_secret(sandbox):
+    listed = (await sandbox.get("/_sandbox/oauth-apps")).json()
+    [app] = listed["oauth_apps"]
+    assert app["client_id"] == "demo-monitor-oauth" and "secret_hash" not in app and "client_secret" not in app
+    one = await sandbox.get("/_sandbox/oauth-apps/demo-monitor-oauth")
+    assert one.status_code == 200 and one.json()["oauth_app"]["name"] == "Demo Monitor"
+    assert (await sandbox.get("/_sandbox/oauth-apps/nope")).status_code == 404
+
+
+async def test_a_new_app_gets_a_secret_shown_once_and_works(sandbox):
+    created = await sandbox.put("/_sandbox/oauth-apps/globex", json=NEW)
+    assert created.status_code == 201, created.text
+    app = created.json()["oauth_app"]
+    secret = app["client_secret"]
+    assert (app["kind"], app["client_type"], app["account_id"]) == ("scoped", "confidential", None)
+    assert "client_secret" not in (await sandbox.get("/_sandbox/oauth-apps/globex")).json()["oauth_app"]
+    answer = await sandbox.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": "globex", "client_secret": secret,
+        "scope": "as_account-us.acme incidents.read"})
+    assert answer.status_code == 200, answer.text
+
+
+async def test_an_update_keeps_left_out_fields_and_can_set_the_secret(sandbox):
+    updated = await sandbox.put("/_sandbox/oauth-apps/demo-monitor-oauth",
+                                json={"redirect_uris": ["http://127.0.0.1:7000/cb"], "account": "acme"})
+    assert updated.status_code == 200, updated.text
+    app = updated.json()["oauth_app"]
+    assert app["name"] == "Demo Monitor" and app["account_id"] == "PACME00" and "client_secret" not in app
+    await sign_in(sandbox)
+    page = await sandbox.get("/oauth/authorize", params={"client_id": "demo-monitor-oauth", "response_type": "code",
+                                                         "redirect_uri": "http://127.0.0.1:8000/cb"})
+    assert page.status_code == 400
+    await sandbox.put("/_sandbox/oauth-apps/demo-monitor-oauth", json={"client_secret": "a-new-secret"})
+    answer = await sandbox.post("/oauth/token", data=token_form("x", grant_type="client_credentials",
+                                                                client_secret="demo-monitor-oauth-secret",
+                                                                scope="as_account-us.acme"))
+    assert answer.status_code == 401
+    answer = await sandbox.post("/oauth/token", data=token_form("x", grant_type="client_credentials",
+                                                                client_secret="a-new-secret",
+                                                                scope="as_account-us.acme"))
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize("body", [
+    [], {"redirect_uris": []}, {"redirect_uris": ["ftp://x/cb"]}, {"redirect_uris": ["http://127.0.0.1:*"]},
+    {"redirect_uris": ["http://a.test/cb"], "kind": "odd"}, {"redirect_uris": ["http://a.test/cb"], "scopes": ["x"]},
+    {"redirect_uris": ["http://a.test/cb"], "client_secret": "short"}, {"redirect_uris": ["http://a.test/cb"], "x": 1},
+    {"redirect_uris": ["http://a.test/cb"], "account": "nosuch"}, {"name": "no redirect uris"},
+    {"redirect_uris": ["http://a.test/cb"], "client_id": "other"},
+    {"redirect_uris": ["http://a.test/cb"], "kind": "classic", "scopes": ["incidents.read"]},
+])
+async def test_bad_bodies_are_400_naming_the_problem(sandbox, body):
+    answer = await sandbox.put("/_sandbox/oauth-apps/bad", json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["errors"]
+
+
+async def test_delete_removes_the_app_and_a_reset_brings_the_seeded_one_back(sandbox):
+    assert (await sandbox.delete("/_sandbox/oauth-apps/demo-monitor-oauth")).json() == {"deleted": 1}
+    assert (await sandbox.delete("/_sandbox/oauth-apps/demo-monitor-oauth")).status_code == 404
+    assert (await sandbox.get("/_sandbox/oauth-apps")).json() == {"oauth_apps": []}
+    await sandbox.post("/_sandbox/reset")
+    assert len((await sandbox.get("/_sandbox/oauth-apps")).json()["oauth_apps"]) == 1
