@@ -1,7 +1,8 @@
 """`/oauth/authorize`: a person approves (or denies) an OAuth app's request (contract section 8).
 
 A request that cannot be sent back safely (unknown client_id, a redirect_uri the app did not register, a
-response_type other than `code`, a code_challenge_method other than `S256`) gets a 400 page, never a redirect.
+response_type other than `code`, a code_challenge without code_challenge_method=S256 or the other way round)
+gets a 400 page, never a redirect.
 Without a session, the sign-in page first, then back here. The consent page posts back here with the session's
 CSRF token: Deny → `{redirect_uri}?error=access_denied…`, Authorize → `{redirect_uri}?code=…` (single-use,
 30 seconds on the sandbox clock); `state` is echoed either way. A scope the app may not have is sent back as
@@ -60,8 +61,8 @@ async def _checked(request: Request, source) -> AuthorizeRequest:
                    "redirect_uri parameter is missing or points elsewhere.")
     if params["response_type"] != "code":
         raise _bad("Unsupported response type", "The sandbox's OAuth apps use response_type=code.")
-    if params["code_challenge_method"] not in ("", "S256") or (
-            params["code_challenge_method"] and not params["code_challenge"]):
+    if bool(params["code_challenge"]) != bool(params["code_challenge_method"]) or (
+            params["code_challenge_method"] not in ("", "S256")):
         raise _bad("Unsupported code challenge", "PKCE needs a code_challenge and code_challenge_method=S256.")
     return AuthorizeRequest(app, params)
 

@@ -18,6 +18,8 @@ from tests.fake_pagerduty.webpages import base_of, csrf, query_of, sign_in
     ({"redirect_uri": None}, "This redirect URI is not registered"),
     ({"response_type": "token"}, "Unsupported response type"),
     ({"code_challenge_method": "plain"}, "Unsupported code challenge"),
+    ({"code_challenge_method": None}, "Unsupported code challenge"),  # RFC 7636's default, plain, is refused
+    ({"code_challenge": None}, "Unsupported code challenge"),
 ])
 async def test_a_bad_request_gets_an_error_page_never_a_redirect(sandbox, overrides, title):
     for signed_in in (False, True):
