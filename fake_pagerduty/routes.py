@@ -11,6 +11,7 @@ from fake_pagerduty.web import (
     console,
     events_api,
     oauth_authorize,
+    oauth_requests,
     oauth_token,
     oidc,
     rest_api,
@@ -80,6 +81,7 @@ def routes() -> list[BaseRoute]:
         Route("/_sandbox/oauth-apps/{client_id}", sandbox_oauth_apps.get_oauth_app, methods=["GET"]),
         Route("/_sandbox/oauth-apps/{client_id}", sandbox_oauth_apps.put_oauth_app, methods=["PUT"]),
         Route("/_sandbox/oauth-apps/{client_id}", sandbox_oauth_apps.delete_oauth_app, methods=["DELETE"]),
+        Route("/_sandbox/oauth/requests", oauth_requests.oauth_requests, methods=["GET"]),
         # People: sign in, sign up, sign out
         Route("/login", auth.login_page, methods=["GET"]),
         Route("/login", auth.login, methods=["POST"]),

@@ -16,7 +16,7 @@ from fake_pagerduty.store.partner_apps import PartnerApps
 from fake_pagerduty.store.records import SeedKeys
 
 ACTIVITY_TABLES = ("events", "webhook_changes", "webhook_deliveries", "log_entries", "alerts", "incidents", "change_events",
-                   "sandbox_faults", "sandbox_settings")
+                   "oauth_requests", "sandbox_faults", "sandbox_settings")
 _REPORTED_AS = {"sandbox_faults": "faults", "sandbox_settings": "settings"}
 _UNREPORTED = {"webhook_changes"}  # internal bookkeeping (see webhooks.py), not what a reset answer counts
 
@@ -33,7 +33,8 @@ class Sandbox:
 
     async def reset(self, *, full: bool) -> dict[str, int]:
         """Wipe activity (journal, incidents, alerts, log entries, change events, webhook deliveries, fault
-        rules, sandbox settings), or with `full` every row of every table. Journal ids keep counting up."""
+        rules, sandbox settings, the OAuth journal), or with `full` every row of every table. Journal ids keep
+        counting up."""
         async with self._db.transaction() as db:
             tables = await _tables(db)
             if full:

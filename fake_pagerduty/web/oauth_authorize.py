@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from fake_pagerduty.domain import oauth
 from fake_pagerduty.domain.callbacks import with_query
 from fake_pagerduty.errors import PageError, SignInRequired
-from fake_pagerduty.web import sessions
+from fake_pagerduty.web import oauth_requests, sessions
 
 PARAMS = ("client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method")
 
@@ -77,31 +77,33 @@ def _signed_in(request: Request, asked: AuthorizeRequest) -> dict:
     return session
 
 
-async def authorize_page(request: Request) -> Response:
-    asked = await _checked(request, request.query_params)
+async def _show_consent(request: Request, source) -> tuple[Response, str, str]:
+    asked = await _checked(request, source)
     session = _signed_in(request, asked)
     try:
         scopes = oauth.user_scopes(asked.params["scope"], asked.app["kind"], asked.app["scopes"])
     except oauth.OAuthError:
-        return asked.back({"error": "invalid_scope", "error_description": "Invalid scope"})
+        return asked.back({"error": "invalid_scope", "error_description": "Invalid scope"}), "invalid_scope", \
+            "Invalid scope"
     return request.app.state.templates.TemplateResponse(
         request, "oauth_authorize.html",
         {"app": asked.app, "params": asked.params, "account_name": session["account_name"],
          "scopes": [oauth.scope_words(s) for s in scopes]},
-    )
+    ), oauth_requests.OK, "Consent page shown"
 
 
-async def authorize_submit(request: Request) -> Response:
-    form = await request.form()
+async def _decide(request: Request, form) -> tuple[Response, str, str]:
     asked = await _checked(request, form)
     session = _signed_in(request, asked)
     sessions.check_csrf(request, form)
     if form.get("decision") != "authorize":
-        return asked.back({"error": "access_denied", "error_description": oauth.DENIED})
+        return asked.back({"error": "access_denied", "error_description": oauth.DENIED}), "access_denied", \
+            oauth.DENIED
     try:
         scopes = oauth.user_scopes(asked.params["scope"], asked.app["kind"], asked.app["scopes"])
     except oauth.OAuthError:
-        return asked.back({"error": "invalid_scope", "error_description": "Invalid scope"})
+        return asked.back({"error": "invalid_scope", "error_description": "Invalid scope"}), "invalid_scope", \
+            "Invalid scope"
     code = oauth.new_code()
     await request.app.state.store.oauth.create_code(
         code_hash=oauth.token_hash(code), client_id=asked.app["client_id"], account_id=session["account_id"],
@@ -110,4 +112,32 @@ async def authorize_submit(request: Request) -> Response:
         code_challenge_method=asked.params["code_challenge_method"] or None,
         expires_at=request.app.state.clock.now() + oauth.CODE_LIFETIME,
     )
-    return asked.back({"code": code})
+    return asked.back({"code": code}), oauth_requests.OK, "Authorized: a code was sent to the redirect URI"
+
+
+async def _recorded(request: Request, source, step) -> Response:
+    """Run `step` and put the request and its outcome in the OAuth journal (a 400/403 page or the trip to the
+    sign-in page too)."""
+    async def record(status: int, outcome: str, description: str) -> None:
+        await oauth_requests.record(request, endpoint="authorize", client_id=source.get("client_id"),
+                                    grant_type="authorization_code", status=status, outcome=outcome,
+                                    description=description)
+
+    try:
+        response, outcome, description = await step(request, source)
+    except SignInRequired:
+        await record(303, "login_required", "Not signed in: sent to the sign-in page first")
+        raise
+    except PageError as exc:
+        await record(exc.status, "invalid_request" if exc.status == 400 else "access_denied", exc.title)
+        raise
+    await record(response.status_code, outcome, description)
+    return response
+
+
+async def authorize_page(request: Request) -> Response:
+    return await _recorded(request, request.query_params, _show_consent)
+
+
+async def authorize_submit(request: Request) -> Response:
+    return await _recorded(request, await request.form(), _decide)

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from fake_pagerduty.domain import id_tokens, oauth
 from fake_pagerduty.domain.clock import parse_iso
+from fake_pagerduty.web import oauth_requests
 from fake_pagerduty.web.oidc import signing_key
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
@@ -172,8 +173,24 @@ GRANTS = {"authorization_code": _authorization_code, "refresh_token": _refresh_t
           "client_credentials": _client_credentials}
 
 
+def _claimed_client(request: Request, form: Any) -> str:
+    """The client id the request names (for the OAuth journal), whether or not it authenticates."""
+    try:
+        basic = _basic(request)
+    except oauth.OAuthError:
+        basic = None
+    return basic[0] if basic else _field(form, "client_id") if form is not None else ""
+
+
+async def _recorded(request: Request, endpoint: str, form: Any, grant_type: str, status: int, outcome: str,
+                    description: str) -> None:
+    await oauth_requests.record(request, endpoint=endpoint, client_id=_claimed_client(request, form),
+                                grant_type=grant_type, status=status, outcome=outcome, description=description)
+
+
 async def token(request: Request) -> Response:
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    form, grant_type = None, ""
     try:
         form = await _form(request)
         grant_type = _field(form, "grant_type")
@@ -182,22 +199,29 @@ async def token(request: Request) -> Response:
         grant = GRANTS.get(grant_type)
         if grant is None:
             raise oauth.OAuthError("unsupported_grant_type", f"The grant type {grant_type[:100]!r} is not supported")
-        return await grant(request, form)
+        response = await grant(request, form)
     except oauth.OAuthError as exc:
+        await _recorded(request, "token", form, grant_type, exc.status, exc.error, exc.description)
         return _error(exc, basic)
+    await _recorded(request, "token", form, grant_type, 200, oauth_requests.OK, "Tokens issued")
+    return response
 
 
 async def revoke(request: Request) -> Response:
     """RFC 7009: the client's token (access or refresh) stops working; an unknown token is not an error. The
     secret may be left out (clients in the wild send `client_id` and `token` only), but not be wrong."""
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    form = None
     try:
         form = await _form(request)
         app = await _client(request, form, secret_optional=True)
         value = _field(form, "token")
         if not value:
             raise oauth.invalid_request("Missing parameter: token")
-        await request.app.state.store.oauth.revoke(oauth.token_hash(value), app["client_id"])
-        return _answer({})
+        revoked = await request.app.state.store.oauth.revoke(oauth.token_hash(value), app["client_id"])
     except oauth.OAuthError as exc:
+        await _recorded(request, "revoke", form, "", exc.status, exc.error, exc.description)
         return _error(exc, basic)
+    await _recorded(request, "revoke", form, "", 200, oauth_requests.OK,
+                    "Token revoked" if revoked else "No such token of this app (nothing to revoke)")
+    return _answer({})
