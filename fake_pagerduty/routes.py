@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from fake_pagerduty.web import (
+    account_apps,
     auth,
     connect,
     console,
@@ -114,6 +115,8 @@ def routes() -> list[BaseRoute]:
         Route("/services", console.services, methods=["GET"]),
         Route("/services/{service_id}", console.service_detail, methods=["GET"]),
         Route("/events/{event_id:int}", console.journal_event, methods=["GET"]),
+        Route("/account/apps", account_apps.apps_page, methods=["GET"]),
+        Route("/account/apps/revoke", account_apps.revoke_app, methods=["POST"]),
         # Static files: the console's CSS/JS, and the Connect button partners hot-link
         Mount("/static", app=StaticFiles(packages=[("fake_pagerduty", "static")]), name="static"),
         Mount("/assets", app=StaticFiles(packages=[("fake_pagerduty", "static/assets")]), name="assets"),

@@ -92,4 +92,11 @@
       input.focus();
     });
   }
+
+  // Forms that ask first (data-confirm, e.g. Revoke on "Authorized apps"); without JavaScript they just post.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
 })();

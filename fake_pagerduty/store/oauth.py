@@ -112,6 +112,35 @@ class OAuth:
                 (token_hash, client_id))
             return cursor.rowcount
 
+    # ---- a person's authorized apps (the console's "Authorized apps") ------------------------------------------
+
+    async def authorized_apps(self, account_id: str, user_id: str, now: datetime) -> list[dict]:
+        """The apps holding a live (unrevoked, unexpired) token of this user: client_id, name, the scopes of
+        those tokens and when the oldest was issued; by name."""
+        rows = await self._db.all(
+            "SELECT t.client_id, a.name, t.scopes, t.created_at FROM oauth_tokens t"
+            " JOIN oauth_apps a ON a.client_id = t.client_id"
+            " WHERE t.account_id = ? AND t.user_id = ? AND t.revoked = 0 AND t.expires_at > ?"
+            " ORDER BY t.created_at, t.client_id", (account_id, user_id, iso(now)))
+        apps: dict[str, dict] = {}
+        for row in rows:
+            app = apps.setdefault(row["client_id"], {"client_id": row["client_id"], "name": row["name"],
+                                                     "scopes": [], "authorized_at": row["created_at"]})
+            app["scopes"] += [s for s in row["scopes"].split() if s not in app["scopes"]]
+        return sorted(apps.values(), key=lambda a: (a["name"].lower(), a["client_id"]))
+
+    async def revoke_user_app(self, account_id: str, user_id: str, client_id: str) -> int:
+        """Every token of `client_id` for this user stops working, and its unused codes with them. How many
+        live tokens there were."""
+        async with self._db.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE oauth_tokens SET revoked = 1 WHERE client_id = ? AND account_id = ? AND user_id = ?"
+                " AND revoked = 0", (client_id, account_id, user_id))
+            await db.execute(
+                "UPDATE oauth_codes SET used = 1 WHERE client_id = ? AND account_id = ? AND user_id = ?",
+                (client_id, account_id, user_id))
+            return cursor.rowcount
+
     # ---- the ID tokens' signing key --------------------------------------------------------------------------
 
     async def signing_key(self) -> tuple[str, str] | None:

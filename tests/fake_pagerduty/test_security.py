@@ -36,6 +36,7 @@ FORMS = {
     "/incidents/{incident_id}/resolve": {},
     "/oauth/authorize": {"client_id": "demo-monitor-oauth", "response_type": "code", "decision": "authorize",
                          "redirect_uri": "http://127.0.0.1:8000/integrations/pagerduty/oauth/callback"},
+    "/account/apps/revoke": {"client_id": "demo-monitor-oauth"},
 }
 # /oauth/token and /oauth/revoke: OAuth clients authenticate with their client id and secret.
 MACHINE_PREFIXES = ("/api/", "/_sandbox", "/v2/", "/generic/", "/oauth/token", "/oauth/revoke")
@@ -55,7 +56,8 @@ def state_changing_form_paths() -> set[str]:
 
 def snapshot(db_path: str) -> dict:
     """Everything a forged form could change."""
-    tables = ("sessions", "users", "accounts", "services", "integrations", "incidents", "log_entries", "oauth_codes")
+    tables = ("sessions", "users", "accounts", "services", "integrations", "incidents", "log_entries", "oauth_codes",
+              "oauth_tokens")
     return {table: [tuple(row) for row in db_rows(db_path, f"SELECT * FROM {table} ORDER BY rowid")]
             for table in tables}
 
