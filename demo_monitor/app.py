@@ -16,6 +16,7 @@ from starlette.middleware import Middleware
 from demo_monitor.broadcast import Broadcaster
 from demo_monitor.connection import Connection
 from demo_monitor.monitor import Monitor
+from demo_monitor.oauth_connect import OAuthConnect
 from demo_monitor.pagerduty import Backoff, OutboxWorker
 from demo_monitor.routes import routes
 from demo_monitor.settings import Settings
@@ -58,12 +59,14 @@ def create_app(
         connection = Connection(settings, store, broadcaster, clock=clock)
         monitor = Monitor(settings, store, worker, broadcaster, connection, clock=clock)
         connection.on_alert_change = monitor.alert_changed
+        connection.oauth = OAuthConnect(settings, store, client, clock=clock)
         worker.on_change = monitor.on_delivery_change
         await monitor.load()
         app.state.settings = settings
         app.state.store = store
         app.state.monitor = monitor
         app.state.connection = connection
+        app.state.oauth = connection.oauth
         app.state.worker = worker
         app.state.broadcaster = broadcaster
         app.state.secret_key = await store.secret_key()

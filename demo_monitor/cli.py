@@ -6,6 +6,8 @@ import argparse
 
 from demo_monitor.settings import (
     DEFAULT_HOST,
+    DEFAULT_OAUTH_CLIENT_ID,
+    DEFAULT_OAUTH_CLIENT_SECRET,
     DEFAULT_PAGERDUTY_URL,
     DEFAULT_PORT,
     DEFAULT_VENDOR_KEY,
@@ -29,6 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--webhook-secret", default=None, help=f"v3 webhook signing secret (default {DEFAULT_WEBHOOK_SECRET})"
     )
+    serve.add_argument("--pagerduty-oauth-url", default=None,
+                       help="OAuth base URL for Connect with OAuth (default --pagerduty-url; PagerDuty's: "
+                       "https://identity.pagerduty.com)")
+    serve.add_argument("--pagerduty-api-url", default=None,
+                       help="REST API base URL (default --pagerduty-url + /api; PagerDuty's: https://api.pagerduty.com)")
+    serve.add_argument("--oauth-client-id", default=None,
+                       help=f"the OAuth app's client id (default {DEFAULT_OAUTH_CLIENT_ID})")
+    serve.add_argument("--oauth-client-secret", default=None,
+                       help=f"the OAuth app's client secret (default {DEFAULT_OAUTH_CLIENT_SECRET})")
     serve.add_argument("--fleet-size", type=int, default=None, help="number of simulated servers (default 24)")
     serve.add_argument("--tick-interval", type=float, default=None, help="seconds between ticks (default 1)")
     serve.add_argument("--seed", type=int, default=None, help="random seed of the simulation (default 42)")
@@ -53,6 +64,10 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         vendor_key=args.vendor_key,
         public_url=args.public_url,
         webhook_secret=args.webhook_secret,
+        pagerduty_oauth_url=args.pagerduty_oauth_url,
+        pagerduty_api_url=args.pagerduty_api_url,
+        oauth_client_id=args.oauth_client_id,
+        oauth_client_secret=args.oauth_client_secret,
         fleet_size=args.fleet_size,
         tick_interval=args.tick_interval,
         seed=args.seed,

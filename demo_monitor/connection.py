@@ -36,6 +36,7 @@ class Connection:
         self.broadcaster = broadcaster
         self.clock = clock
         self.on_alert_change = on_alert_change
+        self.oauth = None  # the OAuthConnect, set by the app: Disconnect revokes its token
 
     async def events_api_version(self) -> int:
         stored = await self.store.get_meta("events_api_version")
@@ -52,7 +53,7 @@ class Connection:
         version = await self.events_api_version()
         if not integration:
             return {"connected": False, "account": None, "service_name": None, "service_key": None,
-                    "connected_at": None, "events_api_version": version, "pagerduty_url": self.settings.pagerduty_base}
+                    "connected_at": None, "via": None, "events_api_version": version, "pagerduty_url": self.settings.pagerduty_base}
         return {"connected": True, **integration, "events_api_version": version,
                 "pagerduty_url": self.settings.pagerduty_base}
 
@@ -93,6 +94,8 @@ class Connection:
         return "connected"
 
     async def disconnect(self) -> None:
+        if self.oauth is not None:
+            await self.oauth.revoke()  # a connection from Connect with OAuth: its token is revoked first
         await self.store.delete_integration()
         await self.publish_integration()
 

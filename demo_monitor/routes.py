@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from demo_monitor.web import alerts, api, dashboard, integration, rules, servers, stream, webhook
+from demo_monitor.web import alerts, api, dashboard, integration, oauth, rules, servers, stream, webhook
 
 
 def routes() -> list:
@@ -22,6 +22,11 @@ def routes() -> list:
         Route("/integrations/pagerduty", integration.page, name="integration"),
         Route("/integrations/pagerduty/connect", integration.connect, name="integration_connect"),
         Route("/integrations/pagerduty/callback", integration.callback, name="integration_callback"),
+        Route("/integrations/pagerduty/oauth/start", oauth.start, methods=["POST"], name="oauth_start"),
+        Route("/integrations/pagerduty/oauth/callback", oauth.callback, name="oauth_callback"),
+        Route("/integrations/pagerduty/oauth/service", oauth.service_page, name="oauth_service"),
+        Route("/integrations/pagerduty/oauth/service", oauth.service_form, methods=["POST"],
+              name="oauth_service_form"),
         Route("/integrations/pagerduty/disconnect", integration.disconnect, methods=["POST"],
               name="integration_disconnect"),
         Route("/integrations/pagerduty/settings", integration.settings_form, methods=["POST"],

@@ -10,6 +10,8 @@ DEFAULT_PORT = 8000
 DEFAULT_PAGERDUTY_URL = "http://127.0.0.1:8090"
 DEFAULT_VENDOR_KEY = "demo-monitor"
 DEFAULT_WEBHOOK_SECRET = "demo-webhook-secret"
+DEFAULT_OAUTH_CLIENT_ID = "demo-monitor-oauth"
+DEFAULT_OAUTH_CLIENT_SECRET = "demo-monitor-oauth-secret"
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,12 @@ class Settings:
     vendor_key: str = DEFAULT_VENDOR_KEY
     public_url: str = ""
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET
+    # Connect with OAuth. Real PagerDuty splits these: OAuth at https://identity.pagerduty.com, REST at
+    # https://api.pagerduty.com; empty means the sandbox's: --pagerduty-url, and --pagerduty-url + /api
+    pagerduty_oauth_url: str = ""
+    pagerduty_api_url: str = ""
+    oauth_client_id: str = DEFAULT_OAUTH_CLIENT_ID
+    oauth_client_secret: str = DEFAULT_OAUTH_CLIENT_SECRET
     # the simulated fleet
     fleet_size: int = 24
     tick_interval: float = 1.0
@@ -50,6 +58,18 @@ class Settings:
     def pagerduty_base(self) -> str:
         return self.pagerduty_url.rstrip("/")
 
+    @property
+    def oauth_base(self) -> str:
+        return (self.pagerduty_oauth_url or self.pagerduty_url).rstrip("/")
+
+    @property
+    def api_base(self) -> str:
+        return self.pagerduty_api_url.rstrip("/") if self.pagerduty_api_url else f"{self.pagerduty_base}/api"
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        return f"{self.base_url}/integrations/pagerduty/oauth/callback"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         """Defaults, then DEMO_MONITOR_* environment variables, then explicit overrides (CLI flags)."""
@@ -62,6 +82,10 @@ class Settings:
             "VENDOR_KEY": ("vendor_key", str),
             "PUBLIC_URL": ("public_url", str),
             "WEBHOOK_SECRET": ("webhook_secret", str),
+            "PAGERDUTY_OAUTH_URL": ("pagerduty_oauth_url", str),
+            "PAGERDUTY_API_URL": ("pagerduty_api_url", str),
+            "OAUTH_CLIENT_ID": ("oauth_client_id", str),
+            "OAUTH_CLIENT_SECRET": ("oauth_client_secret", str),
             "FLEET_SIZE": ("fleet_size", int),
             "TICK_INTERVAL": ("tick_interval", float),
             "SEED": ("seed", int),

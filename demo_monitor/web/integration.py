@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from demo_monitor.exceptions import BadRequest
+from demo_monitor.web import oauth
 from demo_monitor.web.security import checked_form
 from demo_monitor.web.templating import render
 
@@ -16,6 +17,8 @@ _MESSAGES = {
     "cancelled-connected": "Connecting again was cancelled. The monitor is still connected to the service below.",
     "disconnected": "Disconnected from PagerDuty. New alerts are no longer sent.",
     "saved": "Settings saved.",
+    "oauth-denied": "Not connected: {reason} (access_denied).",
+    "oauth-error": "Not connected: {reason} ({error}).",
 }
 
 
@@ -24,10 +27,18 @@ async def page(request: Request):
     message = _MESSAGES.get(result or "")
     if result == "cancelled" and (await request.app.state.connection.integration_json())["connected"]:
         message = _MESSAGES["cancelled-connected"]
+    if result in ("oauth-denied", "oauth-error"):
+        error = request.query_params.get("error", "")
+        shown = error if error.replace("_", "").isalpha() and len(error) <= 40 else "unknown"
+        message = message.format(reason=oauth.reason(error), error=shown)
+        if (await request.app.state.connection.integration_json())["connected"]:
+            message = message.replace("Not connected: ", "Connecting with OAuth did not happen: ", 1) \
+                + " The connection below is unchanged."
     return await render(request, "integration.html", {
         "result": result if result in _MESSAGES else None,
         "result_message": message,
         "pagerduty_url": request.app.state.settings.pagerduty_base,
+        "oauth_pending": (await request.app.state.oauth.pending()) is not None,
     })
 
 

@@ -37,6 +37,8 @@ FORMS = {  # the monitor's form routes, with the fields each one reads
     "/rules/{rule_id}": ("threshold", "for_seconds", "severity", "enabled", "operator"),
     "/integrations/pagerduty/disconnect": (),
     "/integrations/pagerduty/settings": ("events_api_version",),
+    "/integrations/pagerduty/oauth/start": (),
+    "/integrations/pagerduty/oauth/service": ("service_id", "new_service_name"),
 }
 
 
@@ -87,6 +89,16 @@ def test_the_list_of_forms_is_complete():
 def test_a_callback_without_the_monitors_state_never_connects(monitor, params):
     answer = monitor.request("GET", "/integrations/pagerduty/callback", params=params)
     assert answer.status_code in (302, 303, 400)
+    assert not monitor.connected()
+
+
+@settings(FUZZ, max_examples=150)
+@given(params=st.fixed_dictionaries({}, optional={
+    "code": texts, "state": texts, "error": st.one_of(texts, st.just("access_denied")), "error_description": texts,
+}))
+def test_an_oauth_callback_without_this_browsers_state_never_connects(monitor, params):
+    answer = monitor.request("GET", "/integrations/pagerduty/oauth/callback", params=params)
+    assert answer.status_code == 400
     assert not monitor.connected()
 
 

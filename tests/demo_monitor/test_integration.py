@@ -44,7 +44,7 @@ async def test_a_good_callback_connects_and_the_state_is_single_use(client):
     assert (await client.get("/api/integration")).json() == {
         "connected": True, "account": "acme", "service_key": SERVICE_KEY, "service_name": "Demo Monitor",
         "connected_at": (await client.get("/api/integration")).json()["connected_at"],
-        "events_api_version": 1, "pagerduty_url": "http://pagerduty.test"}
+        "events_api_version": 1, "pagerduty_url": "http://pagerduty.test", "via": "connect"}
     # the same state again is refused
     r = await client.get("/integrations/pagerduty/callback", params={**params, "service_key": "b" * 32})
     assert r.status_code == 400
