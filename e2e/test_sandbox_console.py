@@ -100,3 +100,45 @@ def test_cancel_at_sign_in_and_on_the_connect_page(page, sandbox_server):
     assert parse_qs(urlsplit(page.url).query) == {"state": ["x"], "error": ["cancelled"]}
     services = httpx.get(base + "/api/services", headers=REST_HEADERS, timeout=5).json()["services"]
     assert [s["name"] for s in services] == ["Acme Website"]
+
+
+def test_authorized_apps_lists_an_approved_app_and_revoke_asks_first(page, sandbox_server, screens):
+    from urllib.parse import urlencode
+
+    from fake_pagerduty.domain.oauth import s256
+
+    base = sandbox_server.url
+    redirect = f"{base}/integrations/pagerduty/oauth/callback"  # any port on 127.0.0.1: the seeded app allows it
+    verifier = "e2e-verifier-" + "x" * 40
+    page.goto(f"{base}/oauth/authorize?" + urlencode({
+        "client_id": "demo-monitor-oauth", "redirect_uri": redirect, "response_type": "code",
+        "scope": "incidents.read", "state": "s1", "code_challenge": s256(verifier), "code_challenge_method": "S256"}))
+    sign_in(page)
+    page.get_by_role("button", name="Authorize").click()
+    page.wait_for_url(re.compile("^" + re.escape(redirect) + r"\?"))
+    code = parse_qs(urlsplit(page.url).query)["code"][0]
+    tokens = httpx.post(base + "/oauth/token", timeout=5, data={
+        "grant_type": "authorization_code", "client_id": "demo-monitor-oauth",
+        "client_secret": "demo-monitor-oauth-secret", "code": code, "redirect_uri": redirect,
+        "code_verifier": verifier}).json()
+    bearer = {**REST_HEADERS, "Authorization": f"Bearer {tokens['access_token']}"}
+
+    page.goto(base + "/incidents")
+    page.get_by_role("link", name="Authorized apps").click()
+    row = page.locator("tr", has_text="Demo Monitor")
+    expect(row.get_by_text("See your incidents")).to_be_visible()
+    screens.take(page, "25-sandbox-authorized-apps")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    row.get_by_role("button", name="Revoke").click()
+    page.wait_for_timeout(300)
+    assert asked == ["Revoke Demo Monitor's access to your account?"]
+    assert "revoked=" not in page.url  # dismissed: nothing sent
+    expect(row).to_be_visible()
+    assert httpx.get(base + "/api/incidents", headers=bearer, timeout=5).status_code == 200
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("Demo Monitor no longer has access to your account.")).to_be_visible()
+    expect(page.get_by_text("No app holds access to your account.")).to_be_visible()
+    assert httpx.get(base + "/api/incidents", headers=bearer, timeout=5).status_code == 401
