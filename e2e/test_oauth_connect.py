@@ -29,18 +29,18 @@ def _to_consent(page, stack) -> None:
 
 def test_connect_with_oauth_then_an_alert_pages_through_the_new_integration(page, stack, screens):
     _to_consent(page, stack)
-    screens.take(page, "01-sandbox-consent")
+    screens.take(page, "40-sandbox-oauth-consent")
     page.get_by_role("button", name="Authorize").click()
 
     expect(page.get_by_role("heading", name="Choose a PagerDuty service")).to_be_visible()
     page.get_by_label("Acme Website").check()
-    screens.take(page, "02-monitor-choose-service")
+    screens.take(page, "41-monitor-oauth-choose-service")
     page.get_by_role("button", name="Use this service").click()
 
     expect(page).to_have_url(_integration_page(stack))
     expect(page.get_by_role("heading", name="Connected to PagerDuty")).to_be_visible()
     expect(page.get_by_text("Acme Website", exact=True)).to_be_visible()
-    screens.take(page, "03-monitor-connected")
+    screens.take(page, "42-monitor-oauth-connected")
     integration = stack.monitor_json("/api/integration")
     assert (integration["connected"], integration["via"], integration["account"]) == (True, "oauth", "acme")
     key = integration["service_key"]
@@ -69,5 +69,5 @@ def test_deny_brings_the_person_back_not_connected_with_the_reason(page, stack, 
     expect(page.get_by_role("status")).to_contain_text("denied")
     expect(page.get_by_role("heading", name="Not connected")).to_be_visible()
     expect(page.get_by_role("button", name="Connect with OAuth")).to_be_visible()
-    screens.take(page, "01-monitor-denied")
+    screens.take(page, "43-monitor-oauth-denied")
     assert stack.monitor_json("/api/integration")["connected"] is False

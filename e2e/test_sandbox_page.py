@@ -1,5 +1,6 @@
 """The Sandbox page (/_sandbox) in Chromium: the live journal shows requests as they arrive, the fault buttons
-change what the Events API answers, and reset empties the journal."""
+change what the Events API answers, the OAuth apps are listed (and redrawn after each action), and
+reset empties the journal."""
 
 from __future__ import annotations
 
@@ -36,8 +37,15 @@ def test_sandbox_page_journal_faults_and_reset(page: Page, sandbox_server, scree
     expect(entry).to_contain_text('"dedup_key": "page-2"')
     screens.take(page, "sandbox-controls")
 
+    oauth_apps = page.get_by_role("table", name="OAuth apps")
+    expect(oauth_apps).to_contain_text("demo-monitor-oauth")  # in the page as served
+    assert httpx.put(f"{url}/_sandbox/oauth-apps/globex-cli", json={
+        "name": "Globex CLI", "kind": "classic", "client_type": "public",
+        "redirect_uris": ["http://localhost:*/callback"]}).status_code == 201
     page.get_by_role("button", name="Clear faults").click()
     expect(page.get_by_role("status")).to_have_text("Faults cleared")
+    expect(oauth_apps).to_contain_text("globex-cliGlobex CLIclassicpublichttp://localhost:*/callback")  # redrawn
+    expect(oauth_apps).to_contain_text("demo-monitor-oauth")
     assert _trigger(url, "page-3").status_code == 202
 
     page.once("dialog", lambda dialog: dialog.accept())  # Reset asks first (issue 16)

@@ -240,6 +240,26 @@
     });
   }
 
+  function codes(values, className) {
+    var cell = el("td");
+    values.forEach(function (value) { cell.appendChild(el("code", className, value)); });
+    return cell;
+  }
+
+  function showOAuthApps(apps) {
+    var rows = document.getElementById("oauth-app-rows");
+    rows.textContent = "";
+    apps.forEach(function (app) {
+      var row = el("tr");
+      [codes([app.client_id]), app.name, app.kind, app.client_type, codes(app.redirect_uris || [], "sb-uri"),
+        (app.scopes || []).join(" ") || "\u2014"].forEach(function (cell) {
+        row.appendChild(typeof cell === "string" ? el("td", null, cell) : cell);
+      });
+      rows.appendChild(row);
+    });
+    document.getElementById("oauth-apps-empty").hidden = apps.length > 0;
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var vendorKey = form.elements.vendor_key.value.trim();
@@ -262,7 +282,8 @@
       api("GET", "/_sandbox/faults").then(function (d) { showFaults(d.faults); }),
       api("GET", "/_sandbox/rate-limits").then(showRateLimits),
       api("GET", "/_sandbox/clock").then(showClock),
-      api("GET", "/_sandbox/partner-apps").then(function (d) { showApps(d.partner_apps); })
+      api("GET", "/_sandbox/partner-apps").then(function (d) { showApps(d.partner_apps); }),
+      api("GET", "/_sandbox/oauth-apps").then(function (d) { showOAuthApps(d.oauth_apps); })
     ]);
   }
 

@@ -122,7 +122,11 @@ async def openapi(request: Request) -> Response:
 
 
 async def page(request: Request) -> Response:
-    """The Sandbox page for people: live journal and the controls, driving this JSON API with fetch."""
+    """The Sandbox page for people: live journal and the controls, driving this JSON API with fetch. The OAuth
+    apps (never their secrets) are in the page itself unless the controls need the sandbox token; then the page's
+    script fetches them with it."""
+    locked = token_required(request.app.state.settings)
+    oauth_apps = [] if locked else await request.app.state.store.oauth.apps()
     return request.app.state.templates.TemplateResponse(
-        request, "sandbox.html", {"token_required": token_required(request.app.state.settings)}
+        request, "sandbox.html", {"token_required": locked, "oauth_apps": oauth_apps}
     )

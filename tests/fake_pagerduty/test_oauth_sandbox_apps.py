@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
+import httpx
 import pytest
 
+from fake_pagerduty.app import create_app
+from fake_pagerduty.settings import Settings
 from tests.fake_pagerduty.oauth_helpers import token_form
 from tests.fake_pagerduty.webpages import sign_in
 
@@ -73,3 +78,28 @@ async def test_delete_removes_the_app_and_a_reset_brings_the_seeded_one_back(san
     assert (await sandbox.get("/_sandbox/oauth-apps")).json() == {"oauth_apps": []}
     await sandbox.post("/_sandbox/reset")
     assert len((await sandbox.get("/_sandbox/oauth-apps")).json()["oauth_apps"]) == 1
+
+
+async def test_the_sandbox_page_lists_the_oauth_apps_without_secrets(sandbox):
+    await sandbox.put("/_sandbox/oauth-apps/globex-cli", json={
+        "name": "Globex <CLI>", "kind": "classic", "client_type": "public", "client_secret": "globex-secret-1",
+        "redirect_uris": ["http://localhost:*/callback"]})
+    page = (await sandbox.get("/_sandbox")).text
+    table = page[page.index('<table class="grid" aria-label="OAuth apps">'):]
+    table = table[:table.index("</table>")]
+    text = " ".join(re.sub(r"<[^>]+>", " ", table).split())
+    assert ("demo-monitor-oauth Demo Monitor scoped confidential"
+            " http://127.0.0.1:*/integrations/pagerduty/oauth/callback") in text
+    assert "incidents.read incidents.write services.read services.write" in text
+    assert "globex-cli Globex &lt;CLI&gt; classic public http://localhost:*/callback —" in text  # escaped
+    assert "globex-secret-1" not in page and "demo-monitor-oauth-secret" not in page and "secret_hash" not in page
+
+
+async def test_with_a_sandbox_token_the_page_leaves_the_apps_to_its_script(tmp_path):
+    """The page is open to anyone who can reach it; the apps come from `/_sandbox/oauth-apps` with the token."""
+    settings = Settings(db_path=str(tmp_path / "s.db"), sandbox_token="s3cret")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
+            page = (await client.get("/_sandbox")).text
+    assert "OAuth apps" in page and "demo-monitor-oauth" not in page
