@@ -6,67 +6,21 @@ through `RestApiV2Client(auth_type="bearer")`, a refresh, and the OAuth journal'
 
 from __future__ import annotations
 
-import html
-import re
 import ssl
-from pathlib import Path
-from urllib.parse import parse_qs, urljoin, urlsplit
 
-import httpx
 import pagerduty
 import pytest
 
+from e2e.readme_oauth import REDIRECT, browser_approval, recipe
+
 pytestmark = pytest.mark.e2e
 
-README = Path(__file__).resolve().parents[1] / "README.md"
 RECIPE_PORT = "https://127.0.0.1:8443"
 RECIPE_CA = "var/fake-pagerduty-ca/ca.pem"
-REDIRECT = "http://127.0.0.1:8000/integrations/pagerduty/oauth/callback"
-
-
-def recipe() -> str:
-    """The README's python block in "OAuth apps" that uses OAuthTokenClient."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("\n## OAuth apps\n"):]
-    section = section[:section.index("\n## ", 1)]
-    blocks = [b for b in re.findall(r"```python\n(.*?)```", section, re.S) if "OAuthTokenClient" in b]
-    assert len(blocks) == 1, "the README's OAuth section should have one OAuthTokenClient recipe"
-    return blocks[0]
-
-
-def _hidden_fields(page: str, action: str) -> dict[str, str]:
-    form = page[page.index(f'action="{action}"'):]
-    form = form[:form.index("</form>")]
-    return {html.unescape(name): html.unescape(value)
-            for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
-
-
-def browser_approval(ca: ssl.SSLContext):
-    """`approve_in_browser(url)`: what a person does in a browser — sign in when asked, press Authorize — and
-    the code the sandbox sends back to the redirect URI."""
-
-    def approve_in_browser(url: str) -> str:
-        with httpx.Client(verify=ca, follow_redirects=False, timeout=10) as browser:
-            answer = browser.get(url)
-            assert answer.status_code == 303 and answer.headers["location"].startswith("/login?")
-            login = browser.get(urljoin(url, answer.headers["location"]))
-            form = {**_hidden_fields(login.text, "/login"), "email": "demo@acme.test", "password": "demo"}
-            signed_in = browser.post(urljoin(url, "/login"), data=form)
-            assert signed_in.status_code == 303, signed_in.text[:300]
-            consent = browser.get(urljoin(url, signed_in.headers["location"]))
-            assert consent.status_code == 200 and "Demo Monitor wants to use your PagerDuty account" in consent.text
-            approved = browser.post(urljoin(url, "/oauth/authorize"),
-                                    data={**_hidden_fields(consent.text, "/oauth/authorize"), "decision": "authorize"})
-            assert approved.status_code == 302, approved.text[:300]
-            location = approved.headers["location"]
-            assert location.startswith(REDIRECT + "?")
-            return parse_qs(urlsplit(location).query)["code"][0]
-
-    return approve_in_browser
 
 
 def test_the_readme_recipe_runs_both_flows_with_the_official_client(fake_pagerduty):
-    code = recipe()
+    code = recipe("OAuthTokenClient")
     assert code.count(RECIPE_PORT) == 3 and code.count(RECIPE_CA) == 1
     code = code.replace(RECIPE_PORT, fake_pagerduty.https_url).replace(RECIPE_CA, str(fake_pagerduty.ca_pem_path))
     ca = ssl.create_default_context(cafile=str(fake_pagerduty.ca_pem_path))
