@@ -240,9 +240,22 @@
     });
   }
 
-  function codes(values, className) {
+  function uriCell(uris) {  // may break after a slash (<wbr>), as in the page as served
     var cell = el("td");
-    values.forEach(function (value) { cell.appendChild(el("code", className, value)); });
+    uris.forEach(function (uri) {
+      var code = el("code", "sb-uri");
+      uri.split("/").forEach(function (part, i, parts) {
+        code.appendChild(document.createTextNode(part + (i < parts.length - 1 ? "/" : "")));
+        if (i < parts.length - 1) code.appendChild(document.createElement("wbr"));
+      });
+      cell.appendChild(code);
+    });
+    return cell;
+  }
+
+  function scopeCell(scopes) {
+    var cell = el("td", null, scopes.length ? null : "\u2014");
+    scopes.forEach(function (scope) { cell.appendChild(el("span", "sb-scope", scope)); });
     return cell;
   }
 
@@ -251,9 +264,11 @@
     rows.textContent = "";
     apps.forEach(function (app) {
       var row = el("tr");
-      [codes([app.client_id]), app.name, app.kind, app.client_type, codes(app.redirect_uris || [], "sb-uri"),
-        (app.scopes || []).join(" ") || "\u2014"].forEach(function (cell) {
-        row.appendChild(typeof cell === "string" ? el("td", null, cell) : cell);
+      var id = el("td");
+      id.appendChild(el("code", null, app.client_id));
+      [id, el("td", null, app.name), el("td", null, app.kind), el("td", null, app.client_type),
+        uriCell(app.redirect_uris || []), scopeCell(app.scopes || [])].forEach(function (cell) {
+        row.appendChild(cell);
       });
       rows.appendChild(row);
     });
