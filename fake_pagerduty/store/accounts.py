@@ -43,32 +43,26 @@ class Accounts:
             )
 
     async def by_subdomain(self, subdomain: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM accounts WHERE subdomain = ?", (subdomain,))
-        return dict(row) if row else None
+        return await self._db.first("SELECT * FROM accounts WHERE subdomain = ?", (subdomain,))
 
     async def by_id(self, account_id: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM accounts WHERE id = ?", (account_id,))
-        return dict(row) if row else None
+        return await self._db.first("SELECT * FROM accounts WHERE id = ?", (account_id,))
 
     async def user_by_id(self, account_id: str, user_id: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM users WHERE account_id = ? AND id = ?", (account_id, user_id))
-        return dict(row) if row else None
+        return await self._db.first("SELECT * FROM users WHERE account_id = ? AND id = ?", (account_id, user_id))
 
     async def for_api_key(self, token: str) -> dict | None:
         """The account a REST API key (or OAuth bearer token) belongs to."""
-        row = await self._db.one(
+        return await self._db.first(
             "SELECT a.* FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.token = ?", (token,)
         )
-        return dict(row) if row else None
 
     async def user_by_email(self, account_id: str, email: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM users WHERE account_id = ? AND email = ?", (account_id, email))
-        return dict(row) if row else None
+        return await self._db.first("SELECT * FROM users WHERE account_id = ? AND email = ?", (account_id, email))
 
     async def user_for_sign_in(self, email: str) -> dict | None:
         """The user with this email (any case), with the password hash to check."""
-        row = await self._db.one("SELECT id, name, email, password_hash, account_id FROM users WHERE email = ?", (email,))
-        return dict(row) if row else None
+        return await self._db.first("SELECT id, name, email, password_hash, account_id FROM users WHERE email = ?", (email,))
 
     async def create(
         self, *, subdomain: str, account_name: str, user_name: str, email: str, password_hash: str, now: datetime
@@ -104,14 +98,13 @@ class Accounts:
 
     async def session(self, id_hash: str, now: datetime) -> dict | None:
         """A live session with its user and account, or None."""
-        row = await self._db.one(
+        return await self._db.first(
             "SELECT s.id_hash, s.csrf_token, s.expires_at, u.id AS user_id, u.name AS user_name, u.email,"
             " a.id AS account_id, a.subdomain, a.name AS account_name FROM sessions s"
             " JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = u.account_id"
             " WHERE s.id_hash = ? AND s.expires_at > ?",
             (id_hash, iso(now)),
         )
-        return dict(row) if row else None
 
     async def delete_session(self, id_hash: str) -> None:
         async with self._db.transaction() as db:

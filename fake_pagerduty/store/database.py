@@ -193,6 +193,11 @@ class Database:
             await db.execute("COMMIT")
             self.writes += 1  # after COMMIT: a read that started earlier is then known to be stale
 
+    async def write(self, sql: str, params: tuple | list | dict = ()) -> int:
+        """One statement in a transaction of its own; how many rows it changed."""
+        async with self.transaction() as db:
+            return (await db.execute(sql, params)).rowcount
+
     async def executescript(self, script: str, *, first: str | None = None) -> tuple | None:
         """A script of statements on the writer connection, under the write lock; it manages its own
         transaction (`executescript` commits first) and counts as a write. With `first`, that query is read
@@ -245,6 +250,11 @@ class Database:
     async def one(self, sql: str, params: tuple | list | dict = ()) -> aiosqlite.Row | None:
         rows = await self.all(sql, params)
         return rows[0] if rows else None
+
+    async def first(self, sql: str, params: tuple | list | dict = (), codec: Any = dict) -> Any:
+        """The first row, through `codec` (a dict by default), or None when there is none."""
+        row = await self.one(sql, params)
+        return None if row is None else codec(row)
 
     async def all(self, sql: str, params: tuple | list | dict = ()) -> list[aiosqlite.Row]:
         async with self.reader() as conn:

@@ -79,12 +79,11 @@ class Incidents:
 
     async def get(self, account_id: str, incident_id: str) -> dict | None:
         """One of an account's incidents (row plus `service_name`); None for another account's."""
-        row = await self._db.one(
+        return await self._db.first(
             "SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
             " WHERE i.id = ? AND i.account_id = ?",
             (incident_id, account_id),
         )
-        return dict(row) if row else None
 
     async def find_newest(self, *, status: str | None = None, incident_key: str | None = None,
                             service_id: str | None = None, incident_number: int | None = None) -> dict | None:
@@ -93,9 +92,8 @@ class Incidents:
         for column, value in (("status", status), ("incident_key", incident_key), ("service_id", service_id),
                               ("incident_number", incident_number)):
             where.equal(column, value)
-        row = await self._db.one(f"SELECT * FROM incidents{where.sql} ORDER BY created_at DESC, incident_number DESC"
-                                 " LIMIT 1", where.params)
-        return row_dict(row) if row else None
+        return await self._db.first(f"SELECT * FROM incidents{where.sql} ORDER BY created_at DESC,"
+                                    " incident_number DESC LIMIT 1", where.params, row_dict)
 
     async def alert_counts(self, incident_ids: list[str]) -> dict[str, dict]:
         """`{incident_id: {all, triggered, resolved}}` for a page of incidents, in one grouped query."""

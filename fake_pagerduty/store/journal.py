@@ -29,8 +29,7 @@ class Journal:
     async def first_match(self, query: JournalQuery) -> dict | None:
         """The oldest journal entry that matches (with `after_id`: the first one after it)."""
         where = query.where()
-        row = await self._db.one(f"SELECT * FROM events{where.sql} ORDER BY id ASC LIMIT 1", where.params)
-        return dict(row) if row else None
+        return await self._db.first(f"SELECT * FROM events{where.sql} ORDER BY id ASC LIMIT 1", where.params)
 
     async def for_service(self, service_id: str, limit: int = 20) -> list[dict]:
         rows = await self._db.all(
@@ -41,5 +40,4 @@ class Journal:
         return [dict(row) for row in rows]
 
     async def account_entry(self, account_id: str, event_id: int) -> dict | None:
-        row = await self._db.one("SELECT * FROM events WHERE id = ? AND account_id = ?", (event_id, account_id))
-        return row_dict(row) if row else None
+        return await self._db.first("SELECT * FROM events WHERE id = ? AND account_id = ?", (event_id, account_id), row_dict)

@@ -44,13 +44,10 @@ class OAuth:
         return [{k: v for k, v in _app(r).items() if k != "secret_hash"} for r in rows]
 
     async def app(self, client_id: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM oauth_apps WHERE client_id = ?", (client_id,))
-        return _app(row) if row else None
+        return await self._db.first("SELECT * FROM oauth_apps WHERE client_id = ?", (client_id,), _app)
 
     async def delete_app(self, client_id: str) -> int:
-        async with self._db.transaction() as db:
-            cursor = await db.execute("DELETE FROM oauth_apps WHERE client_id = ?", (client_id,))
-            return cursor.rowcount
+        return await self._db.write("DELETE FROM oauth_apps WHERE client_id = ?", (client_id,))
 
     # ---- codes ---------------------------------------------------------------------------------------------
 
@@ -98,8 +95,7 @@ class OAuth:
         return True
 
     async def token(self, token_hash: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM oauth_tokens WHERE token_hash = ?", (token_hash,))
-        return row_dict(row) if row else None
+        return await self._db.first("SELECT * FROM oauth_tokens WHERE token_hash = ?", (token_hash,), row_dict)
 
     async def revoke(self, token_hash: str, client_id: str) -> int:
         """Revoke a token of `client_id`, and the access tokens issued with it when it is a refresh token."""

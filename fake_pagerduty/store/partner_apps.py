@@ -28,14 +28,10 @@ class PartnerApps:
         return [row_dict(r) for r in await self._db.all("SELECT * FROM partner_apps ORDER BY created_at, vendor_key")]
 
     async def get(self, vendor_key: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM partner_apps WHERE vendor_key = ?", (vendor_key,))
-        return row_dict(row) if row else None
+        return await self._db.first("SELECT * FROM partner_apps WHERE vendor_key = ?", (vendor_key,), row_dict)
 
     async def by_app_id(self, app_id: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM partner_apps WHERE app_id = ?", (app_id,))
-        return row_dict(row) if row else None
+        return await self._db.first("SELECT * FROM partner_apps WHERE app_id = ?", (app_id,), row_dict)
 
     async def delete(self, vendor_key: str) -> int:
-        async with self._db.transaction() as db:
-            cursor = await db.execute("DELETE FROM partner_apps WHERE vendor_key = ?", (vendor_key,))
-            return cursor.rowcount
+        return await self._db.write("DELETE FROM partner_apps WHERE vendor_key = ?", (vendor_key,))

@@ -198,9 +198,7 @@ class Sandbox:
             )
 
     async def delete_fault_rule(self, rule_id: str) -> int:
-        async with self._db.transaction() as db:
-            cursor = await db.execute("DELETE FROM sandbox_faults WHERE id = ?", (rule_id,))
-            return cursor.rowcount
+        return await self._db.write("DELETE FROM sandbox_faults WHERE id = ?", (rule_id,))
 
     async def setting(self, name: str) -> Any:
         row = await self._db.one("SELECT value FROM sandbox_settings WHERE name = ?", (name,))

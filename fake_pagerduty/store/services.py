@@ -61,8 +61,7 @@ class Services:
         )
 
     async def get(self, account_id: str, service_id: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM services WHERE id = ? AND account_id = ?", (service_id, account_id))
-        return dict(row) if row else None
+        return await self._db.first("SELECT * FROM services WHERE id = ? AND account_id = ?", (service_id, account_id))
 
     async def integrations_and_last_incident(self, service_ids: list[str]) -> tuple[dict[str, list[dict]], dict[str, str]]:
         """For a page of services: their integrations (oldest first) and their last incident's time."""
@@ -125,12 +124,11 @@ class Services:
 
     async def integration(self, account_id: str, service_id: str, integration_id: str) -> dict | None:
         """One integration of one of the account's services (row plus `service_name`)."""
-        row = await self._db.one(
+        return await self._db.first(
             "SELECT g.*, s.name AS service_name FROM integrations g JOIN services s ON s.id = g.service_id"
             " WHERE g.id = ? AND g.service_id = ? AND s.account_id = ?",
             (integration_id, service_id, account_id),
         )
-        return dict(row) if row else None
 
     async def change_events_page(
         self,

@@ -49,8 +49,7 @@ class Webhooks:
         return [dict(r) for r in rows], total
 
     async def subscription(self, account_id: str, id: str) -> dict | None:
-        row = await self._db.one("SELECT * FROM webhook_subscriptions WHERE id = ? AND account_id = ?", (id, account_id))
-        return dict(row) if row else None
+        return await self._db.first("SELECT * FROM webhook_subscriptions WHERE id = ? AND account_id = ?", (id, account_id))
 
     async def update_subscription(self, account_id: str, id: str, changes: dict, now: datetime) -> dict | None:
         """Change any of description, events, filter_type/filter_id, active; the updated row, or None."""
