@@ -123,19 +123,25 @@ class OAuthConnect:
     async def _token_request(self, form: dict[str, str]) -> dict:
         form = {**form, "client_id": self.settings.oauth_client_id,
                 "client_secret": self.settings.oauth_client_secret}
-        try:
-            response = await self.client.post(f"{self.settings.oauth_base}/oauth/token", data=form)
-        except httpx.HTTPError as exc:
-            raise BadRequest(f"PagerDuty could not be reached for a token ({type(exc).__name__}). Try again.") from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
+        response, body = await self._send("POST", f"{self.settings.oauth_base}/oauth/token",
+                                          "PagerDuty could not be reached for a token", data=form)
         if response.status_code != 200 or not isinstance(body, dict) or not body.get("access_token"):
             detail = body.get("error_description") or body.get("error") if isinstance(body, dict) else None
             raise BadRequest(f"PagerDuty refused the token request (HTTP {response.status_code}"
                              f"{': ' + str(detail) if detail else ''}). Start again with “Connect with OAuth”.")
         return body
+
+    async def _send(self, method: str, url: str, unreachable: str, **kwargs) -> tuple[httpx.Response, object]:
+        """One request to PagerDuty: the answer and its JSON ({} when it is none); `unreachable` starts the message
+        a person sees when no answer came."""
+        try:
+            response = await self.client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BadRequest(f"{unreachable} ({type(exc).__name__}). Try again.") from None
+        try:
+            return response, response.json()
+        except ValueError:
+            return response, {}
 
     # -- the token ------------------------------------------------------------------------------------------
 
@@ -161,15 +167,9 @@ class OAuthConnect:
     async def _rest(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> dict:
         token = await self.access_token()
         headers = {**REST_HEADERS, "Authorization": f"Bearer {token}"}
-        try:
-            response = await self.client.request(method, f"{self.settings.api_base}{path}", headers=headers,
-                                                 json=body, params=params)
-        except httpx.HTTPError as exc:
-            raise BadRequest(f"PagerDuty's REST API could not be reached ({type(exc).__name__}). Try again.") from None
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
+        response, data = await self._send(method, f"{self.settings.api_base}{path}",
+                                          "PagerDuty's REST API could not be reached", headers=headers, json=body,
+                                          params=params)
         if response.status_code >= 400 or not isinstance(data, dict):
             error = data.get("error") if isinstance(data, dict) else None
             message = error.get("message") if isinstance(error, dict) else None
