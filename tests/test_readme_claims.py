@@ -31,6 +31,11 @@ def _section(title: str) -> str:
     return README[start:end if end != -1 else None]
 
 
+def _words(title: str) -> str:
+    """That section with its line breaks and runs of spaces folded to single spaces."""
+    return " ".join(_section(title).split())
+
+
 def _serve_flags(parser: argparse.ArgumentParser) -> set[str]:
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     serve = sub.choices["serve"]
@@ -173,21 +178,21 @@ def test_every_monitor_json_endpoint_is_in_the_readme_and_the_other_way_round():
 
 def test_the_readme_says_refused_events_count_toward_the_rate_limit():
     """Behaviour: test_sandbox_controls.py::test_refused_events_count_toward_the_rate_limit_throttled_ones_do_not."""
-    text = " ".join(_section("Sandbox controls").split())
+    text = _words("Sandbox controls")
     assert "Only accepted requests count" not in text
     assert "every request that reaches the limit counts, an invalid event (400) too" in text
 
 
 def test_the_readme_says_the_seed_file_is_applied_at_every_start():
     """Behaviour: test_sandbox_controls.py::test_a_restart_applies_the_seed_file_again_over_partner_app_changes."""
-    text = " ".join(_section("Use the sandbox from your own code").split())
+    text = _words("Use the sandbox from your own code")
     assert "`--seed FILE` is applied at every start" in text
     assert "is undone at the next start" in text
 
 
 def test_the_readme_says_what_the_token_does_not_guard():
     """Behaviour: test_sandbox_controls.py::test_the_page_the_openapi_document_and_the_ca_need_no_token."""
-    text = " ".join(_section("Sandbox controls").split())
+    text = _words("Sandbox controls")
     assert "every call needs" not in text
     assert "the Sandbox page, which asks people for the token, `/_sandbox/openapi.json` and `/_sandbox/ca.pem` stay open" in text
 
@@ -227,7 +232,7 @@ def test_the_readme_says_a_plain_reset_keeps_webhook_subscriptions():
 
 def test_the_readme_says_the_state_dump_shows_the_secrets_rest_redacts():
     """Behaviour: test_sandbox_controls.py::test_the_state_dump_shows_subscription_secrets_the_rest_api_redacts."""
-    text = " ".join(_section("Sandbox controls").split())
+    text = _words("Sandbox controls")
     assert "`subscriptions`, secrets included" in text
     assert "the webhook secrets of subscriptions (which the REST API shows only in the answer that creates one)" in text
 
