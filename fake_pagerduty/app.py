@@ -25,7 +25,7 @@ from fake_pagerduty.routes import routes
 from fake_pagerduty.settings import Settings
 from fake_pagerduty.signals import Signal
 from fake_pagerduty.store import Store
-from fake_pagerduty.web import host_guard, sessions
+from fake_pagerduty.web import console_text, host_guard, sessions
 from fake_pagerduty.web.events_hot_path import EventsHotPath
 from fake_pagerduty.web.sandbox_faults import CLOCK_OFFSET, RATE_LIMITS
 from fake_pagerduty.web.security_headers import SecurityHeaders
@@ -89,6 +89,13 @@ def _strict_checker():
     return StrictChecker.packaged()
 
 
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(PACKAGE_DIR / "templates"),
+                                context_processors=[sessions.template_context])
+    console_text.install(templates.env)  # the console's filters, for every page
+    return templates
+
+
 def create_app(settings: Settings | None = None, *, announce: bool = False) -> Starlette:
     settings = settings or Settings()
 
@@ -139,8 +146,7 @@ def memory_state(settings: Settings, *, reuse: Any = None) -> dict[str, Any]:
         "journal_signal": Signal(),  # poked after every journaled events request (sandbox waits)
         "faults": FaultBook(),  # sandbox fault rules in force (kept in SQLite too)
         "rate_limiter": SlidingWindowLimiter(),  # PagerDuty's events rate limit, off until turned on
-        "templates": reuse.templates if reuse is not None else Jinja2Templates(
-            directory=str(PACKAGE_DIR / "templates"), context_processors=[sessions.template_context]),
+        "templates": reuse.templates if reuse is not None else _templates(),
         "live": LiveVersions(changes),
         # failed sign-ins per email, and per client address (everyone on a laptop shares 127.0.0.1): web/auth.py
         "login_failures": FailureWindow(limit=10, window_seconds=300),

@@ -112,7 +112,7 @@ class SandboxApp:
         from fake_pagerduty.webhooks import Webhooks
 
         state = self.app.state
-        await state.webhooks.stop()  # its queue drains first: nothing writes while the tables are replaced
+        await state.webhooks.stop()  # it makes its last deliveries first: nothing writes while the tables are replaced
         try:
             _reset_controls(state, full=True)
             await _back_to_seeded(state, restart_ids=True, count=False)

@@ -61,6 +61,12 @@ class _StateTransport(httpx.AsyncBaseTransport):
             await self._network.aclose()
 
 
+async def _cancelled(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 class Webhooks:
     def __init__(self, state: Any) -> None:
         self._state = state
@@ -86,14 +92,14 @@ class Webhooks:
         if self._unlisten:
             self._unlisten()
             self._unlisten = None
+        if not self._tasks:
+            return
+        writer, worker = self._tasks
+        self._tasks = []
+        await _cancelled(writer)  # first: its pass in hand must not run beside the last one (deliveries twice)
         with contextlib.suppress(TimeoutError):  # what is left waits in `webhook_changes` for the next start
             await asyncio.wait_for(self._make_deliveries(), SHUTDOWN_DRAIN_SECONDS)
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        await _cancelled(worker)
 
     def wake(self) -> None:
         """Make the worker look for due deliveries now (after new rows, or after the clock moved)."""

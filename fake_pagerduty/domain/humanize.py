@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from fake_pagerduty.domain import clock
+
 
 def parse_iso(iso: str | None) -> datetime | None:
-    if not iso:
-        return None
-    try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return clock.parse_iso(iso) if iso else None
 
 
 def exact(iso: str | None) -> str:

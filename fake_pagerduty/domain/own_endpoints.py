@@ -20,9 +20,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from fake_pagerduty.domain.callbacks import DEFAULT_PORTS
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Host = IPAddress | str  # an address, or a host name (lower case, no trailing dot)
-DEFAULT_PORTS = {"http": 80, "https": 443}
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
 
 

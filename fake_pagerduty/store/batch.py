@@ -75,7 +75,7 @@ class EventsConnection(sqlite3.Connection):
         self._webhook_targets = None
 
     def webhook_targets_exist(self) -> bool:
-        """Whether any webhook may be sent (see `Store._any_webhook_targets`): only then are an event's
+        """Whether any webhook may be sent (see `store.webhooks.any_targets`): only then are an event's
         changes recorded for webhooks. Subscriptions and partner apps change only through other connections."""
         if self._webhook_targets is None:
             (self._webhook_targets,) = self.execute(ANY_WEBHOOK_TARGETS).fetchone()

@@ -145,14 +145,16 @@ class EventsWriter:
                     if self._use_writer_process:
                         await self._process_turn()
                     elif self._events_thread is None:  # the database is inline: so are the events
-                        self._drain_queue(loop)
+                        self._drain_queue(loop.call_soon)
                     else:
-                        await loop.run_in_executor(self._events_thread, self._drain_queue, loop)
+                        await loop.run_in_executor(self._events_thread, self._drain_queue,
+                                                   loop.call_soon_threadsafe)
             if self._closing:
                 return
 
-    def _drain_queue(self, loop: asyncio.AbstractEventLoop) -> None:
-        """On the events thread: commit batch after batch of queued writes, answering each after its COMMIT."""
+    def _drain_queue(self, answer_soon: Callable[..., Any]) -> None:
+        """On the events thread (or the loop, inline): commit batch after batch of queued writes, answering each
+        after its COMMIT through `answer_soon` (the loop's call_soon_threadsafe, or call_soon on the loop)."""
         self._turn_batches = 0
         while not self._turn_over():
             self._turn_batches += 1
@@ -167,11 +169,11 @@ class EventsWriter:
             except Exception as exc:  # the batch did not commit: every caller hears so
                 results = [(False, exc)] * len(batch)
             except BaseException:
-                loop.call_soon_threadsafe(_answer, batch, [(False, RuntimeError("closed"))] * len(batch))
+                answer_soon(_answer, batch, [(False, RuntimeError("closed"))] * len(batch))
                 raise
             else:
                 self._commits += 1
-            loop.call_soon_threadsafe(_answer, batch, results)
+            answer_soon(_answer, batch, results)
 
     def _start_events_thread(self, *, on_loop: bool = False) -> None:
         """The events connection on a thread of its own — or, `on_loop`, on the loop's (an inline database)."""
@@ -274,15 +276,6 @@ class EventsWriter:
         queue is kept) drains on a thread."""
         self._use_writer_process = False
         self._start_events_thread()
-        if self._turn is not None:
-            self._turn.set_result(None)
-            self._turn = None
-
-    def _fail_queue(self, error: Exception) -> None:
-        while self._queue:
-            _, future = self._queue.popleft()
-            if not future.done():
-                future.set_exception(error)
         if self._turn is not None:
             self._turn.set_result(None)
             self._turn = None

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from fake_pagerduty.domain import oauth
 from fake_pagerduty.errors import PageError
-from fake_pagerduty.web import console_text, sessions
+from fake_pagerduty.web import sessions
 
 
 async def apps_page(request: Request) -> Response:
@@ -23,7 +23,6 @@ async def apps_page(request: Request) -> Response:
         app["scope_words"] = [oauth.scope_words(scope) for scope in app["scopes"]]
     revoked_id = request.query_params.get("revoked")
     revoked = await store.oauth.app(revoked_id) if revoked_id else None
-    console_text.install(request.app.state.templates.env)
     return request.app.state.templates.TemplateResponse(
         request, "account_apps.html", {"nav": "account", "apps": apps, "revoked": revoked})
 

@@ -29,7 +29,6 @@ FILTERS = {
 
 
 def _render(request: Request, template: str, context: dict, status: int = 200, headers: dict | None = None):
-    console_text.install(request.app.state.templates.env)
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status,
                                                         headers=headers)
 

@@ -49,7 +49,5 @@ def _ago(context, iso: str | None) -> Markup:
 
 
 def install(env: jinja2.Environment) -> None:
-    """The console's filters, once per template environment."""
-    if "ago" in env.filters:
-        return
+    """The console's filters, on the app's template environment (app.py, once)."""
     env.filters.update(ago=_ago, between=humanize.between, integration_type=integration_type, timeout=timeout)
