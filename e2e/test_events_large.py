@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from e2e.servers import run_async
-from tests.conftest import SAMPLE_KEY
+from tests.conftest import REST_HEADERS, SAMPLE_KEY
 
 V1, V2, CHANGE = "/generic/2010-04-15/create_event.json", "/v2/enqueue", "/v2/change/enqueue"
 UNRECOGNIZED = {"status": "unrecognized object", "message": "Event object format is unrecognized",
@@ -72,7 +72,7 @@ def test_events_up_to_512_kb_are_accepted_and_stored(client, path):
         assert newest["body"] == json.loads(data)
         if path != CHANGE:
             incidents = client.get("/api/incidents", params={"incident_key": key},
-                                   headers={"Authorization": "Token token=sandbox-api-key-acme"}).json()
+                                   headers=REST_HEADERS).json()
             assert [i["incident_key"] for i in incidents["incidents"]] == [key]
 
 

@@ -58,6 +58,8 @@ def test_connect_with_oauth_then_an_alert_pages_through_the_new_integration(page
     page.get_by_role("button", name="Disconnect").click()
     expect(page.get_by_role("heading", name="Not connected")).to_be_visible()
     assert stack.monitor_json("/api/integration")["connected"] is False
+    journal = httpx.get(f"{stack.sandbox_url}/_sandbox/oauth/requests", params={"limit": 2}, timeout=5).json()
+    assert [(r["endpoint"], r["outcome"]) for r in journal["requests"]] == [("revoke", "ok"), ("revoke", "ok")]
 
 
 def test_deny_brings_the_person_back_not_connected_with_the_reason(page, stack, screens):

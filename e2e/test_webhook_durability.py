@@ -12,14 +12,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from e2e.conftest import REST_HEADERS, SAMPLE_KEY
 from e2e.servers import wait_for
 from e2e.test_durability import sandbox, send_from_threads
 from fake_pagerduty.server_process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
-SAMPLE_KEY = "e93facc04764012d7bfb002500d5d1a6"
-REST = {"Authorization": "Token token=sandbox-api-key-acme", "Accept": "application/vnd.pagerduty+json;version=2"}
 INCIDENTS = 300
 KILL_AFTER = 120  # acknowledges answered before the kill
 WORKERS = 8
@@ -65,7 +64,7 @@ def test_kill_9_during_acknowledges_every_committed_change_is_delivered_once(tmp
         server: ServerProcess = sandbox(tmp_path).start()
         try:
             with httpx.Client(base_url=server.url, timeout=10) as client:
-                created = client.post("/api/webhook_subscriptions", headers=REST, json={"webhook_subscription": {
+                created = client.post("/api/webhook_subscriptions", headers=REST_HEADERS, json={"webhook_subscription": {
                     "type": "webhook_subscription",
                     "delivery_method": {"type": "http_delivery_method", "url": receiver.url},
                     "events": ["incident.triggered", "incident.acknowledged"],

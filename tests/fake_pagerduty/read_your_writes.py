@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-SAMPLE_KEY = "e93facc04764012d7bfb002500d5d1a6"
-REST_HEADERS = {"Authorization": "Token token=sandbox-api-key-acme",
-                "Accept": "application/vnd.pagerduty+json;version=2"}
+from tests.conftest import REST_HEADERS, SAMPLE_KEY
 
 
 @dataclass

@@ -9,7 +9,7 @@ import pytest
 
 from fake_pagerduty.app import create_app
 from fake_pagerduty.settings import Settings
-from tests.fake_pagerduty.oauth_helpers import token_form
+from tests.fake_pagerduty.oauth_helpers import authorize_url, token_form
 from tests.fake_pagerduty.webpages import sign_in
 
 NEW = {"name": "Globex Monitor", "redirect_uris": ["http://127.0.0.1:*/cb"], "scopes": ["incidents.read"]}
@@ -44,9 +44,10 @@ async def test_an_update_keeps_left_out_fields_and_can_set_the_secret(sandbox):
     app = updated.json()["oauth_app"]
     assert app["name"] == "Demo Monitor" and app["account_id"] == "PACME00" and "client_secret" not in app
     await sign_in(sandbox)
-    page = await sandbox.get("/oauth/authorize", params={"client_id": "demo-monitor-oauth", "response_type": "code",
-                                                         "redirect_uri": "http://127.0.0.1:8000/cb"})
-    assert page.status_code == 400
+    refused = await sandbox.get(authorize_url())  # the seeded callback URI, no longer registered
+    assert refused.status_code == 400 and "This redirect URI is not registered" in refused.text
+    allowed = await sandbox.get(authorize_url(redirect_uri="http://127.0.0.1:7000/cb"))
+    assert allowed.status_code == 200 and "Demo Monitor wants to use your PagerDuty account" in allowed.text
     await sandbox.put("/_sandbox/oauth-apps/demo-monitor-oauth", json={"client_secret": "a-new-secret"})
     answer = await sandbox.post("/oauth/token", data=token_form("x", grant_type="client_credentials",
                                                                 client_secret="demo-monitor-oauth-secret",

@@ -12,7 +12,6 @@ import re
 import sqlite3
 
 import httpx
-import pytest
 
 from fake_pagerduty.domain.webhooks import EMITTED_EVENT_TYPES
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
@@ -124,30 +123,21 @@ async def _story(tmp_path, way: str) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def stories():
-    return {}
-
-
-@pytest.mark.parametrize("way", list(WAYS))
-async def test_every_way_leaves_the_same_incidents_log_entries_and_webhooks(tmp_path, way, stories):
-    story = await _story(tmp_path, way)
-    assert [(kind, status) for kind, status in story["webhooks"]] == [
-        ("incident.triggered", "triggered"), ("incident.acknowledged", "acknowledged"),
-        ("incident.unacknowledged", "triggered"), ("incident.acknowledged", "acknowledged"),
-        ("incident.resolved", "resolved"), ("incident.triggered", "triggered"), ("incident.resolved", "resolved")]
-    first, second = story["incidents"]
-    # Acknowledging again adds an acknowledgement but is no status change: the time of the status change
-    # stays the first acknowledgement's (t1 then t2 acknowledged; the timeout, then t4, t5 resolved).
-    assert first["status"] == "resolved" and second["status"] == "resolved"
-    assert [e[1] for e in story["log_entries"] if e[0]] == [
-        "trigger_log_entry", "acknowledge_log_entry", "acknowledge_log_entry", "unacknowledge_log_entry",
-        "acknowledge_log_entry", "resolve_log_entry"]
-    assert story["pending_changes"] == []
-    stories[way] = story
-    if len(stories) == len(WAYS):
-        assert stories["rest"] == stories["events"]
-        assert stories["console"] == stories["events"]
+async def test_every_way_leaves_the_same_incidents_log_entries_and_webhooks(tmp_path):
+    stories = {way: await _story(tmp_path, way) for way in WAYS}
+    for way, story in stories.items():
+        assert story["webhooks"] == [
+            ("incident.triggered", "triggered"), ("incident.acknowledged", "acknowledged"),
+            ("incident.unacknowledged", "triggered"), ("incident.acknowledged", "acknowledged"),
+            ("incident.resolved", "resolved"), ("incident.triggered", "triggered"), ("incident.resolved", "resolved")], way
+        first, second = story["incidents"]
+        assert first["status"] == "resolved" and second["status"] == "resolved", way
+        assert [e[1] for e in story["log_entries"] if e[0]] == [
+            "trigger_log_entry", "acknowledge_log_entry", "acknowledge_log_entry", "unacknowledge_log_entry",
+            "acknowledge_log_entry", "resolve_log_entry"], way
+        assert story["pending_changes"] == [], way
+    assert stories["rest"] == stories["events"]
+    assert stories["console"] == stories["events"]
 
 
 async def test_reacknowledging_keeps_the_first_acknowledgements_status_change(tmp_path):
