@@ -15,10 +15,11 @@ import hmac
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from fake_pagerduty.domain.callbacks import parse_pattern, parse_url_origin
+from fake_pagerduty.domain.clock import parse_iso
 
 SCOPED, CLASSIC = "scoped", "classic"
 CONFIDENTIAL, PUBLIC = "confidential", "public"
@@ -218,3 +219,9 @@ def redirect_allowed(uri: object, registered: list) -> bool:
                 and parts.path == path):
             return True
     return False
+
+
+def expired(expires_at: str | None, now: datetime) -> bool:
+    """Whether a code or token with this expiry (ISO 8601; unreadable counts as expired) has run out."""
+    moment = parse_iso(expires_at) if expires_at else None
+    return moment is None or moment <= now

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from fake_pagerduty.domain import oauth, rest_scopes
-from fake_pagerduty.domain.clock import parse_iso
 from fake_pagerduty.errors import RestError
 
 API_PREFIX = "/api"
@@ -33,8 +32,7 @@ async def account(request: Request, value: str) -> dict | None:
     token = await state.store.oauth.token(oauth.token_hash(value))
     if token is None:
         return None
-    expires = parse_iso(token["expires_at"])
-    if token["kind"] != "access" or token["revoked"] or expires is None or expires <= state.clock.now():
+    if token["kind"] != "access" or token["revoked"] or oauth.expired(token["expires_at"], state.clock.now()):
         raise RestError.unauthorized()
     found = await state.store.accounts.by_id(token["account_id"])
     if found is None:

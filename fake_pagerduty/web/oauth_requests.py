@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fake_pagerduty.web.sandbox_access import guarded
-from fake_pagerduty.web.sandbox_api import number
+from fake_pagerduty.web.sandbox_api import page_json, paging
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -30,9 +30,7 @@ async def record(request: Request, *, endpoint: str, client_id: object, grant_ty
 
 @guarded
 async def oauth_requests(request: Request) -> Response:
-    limit = number(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT, whole=True)
-    offset = number(request, "offset", 0, 0, 10**9, whole=True)
+    limit, offset = paging(request, DEFAULT_LIMIT, MAX_LIMIT)
     client_id = request.query_params.get("client_id") or None
     rows, total = await request.app.state.store.oauth_requests.page(client_id=client_id, limit=limit, offset=offset)
-    return JSONResponse({"requests": rows, "limit": limit, "offset": offset, "more": offset + len(rows) < total,
-                         "total": total})
+    return JSONResponse(page_json("requests", rows, limit, offset, total))

@@ -21,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fake_pagerduty.domain import id_tokens, oauth
-from fake_pagerduty.domain.clock import parse_iso
 from fake_pagerduty.web import oauth_requests
 from fake_pagerduty.web.oidc import signing_key
 
@@ -79,11 +78,6 @@ async def _client(request: Request, form: Any, *, secret_optional: bool = False)
     return app
 
 
-def _expired(row: dict, now) -> bool:
-    moment = parse_iso(row["expires_at"])
-    return moment is None or moment <= now
-
-
 async def _user_tokens(request: Request, app: dict, account_id: str, user_id: str, scopes: str,
                        *, old_refresh: str | None = None) -> Response:
     """A new access and refresh token (and an ID token when `openid` was granted) for a user."""
@@ -125,7 +119,7 @@ async def _authorization_code(request: Request, form: Any) -> Response:
     row = await request.app.state.store.oauth.take_code(oauth.token_hash(code))
     if row is None or row["used"] or row["client_id"] != app["client_id"]:
         raise oauth.invalid_grant()
-    if _expired(row, request.app.state.clock.now()):
+    if oauth.expired(row["expires_at"], request.app.state.clock.now()):
         raise oauth.invalid_grant("The authorization code has expired")
     if row["redirect_uri"] != redirect_uri:
         raise oauth.invalid_grant("The redirect_uri does not match the one of the authorization request")
@@ -145,7 +139,7 @@ async def _refresh_token(request: Request, form: Any) -> Response:
         raise oauth.invalid_request("Missing parameter: refresh_token")
     row = await request.app.state.store.oauth.token(oauth.token_hash(refresh))
     if (row is None or row["kind"] != "refresh" or row["client_id"] != app["client_id"] or row["revoked"]
-            or _expired(row, request.app.state.clock.now())):
+            or oauth.expired(row["expires_at"], request.app.state.clock.now())):
         raise oauth.invalid_grant()
     return await _user_tokens(request, app, row["account_id"], row["user_id"], row["scopes"], old_refresh=refresh)
 

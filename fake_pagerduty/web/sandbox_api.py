@@ -55,6 +55,18 @@ def number(request: Request, name: str, default: float, low: float, high: float,
     return value
 
 
+def paging(request: Request, default_limit: int, max_limit: int) -> tuple[int, int]:
+    """`limit` and `offset` of a sandbox list (a 400 naming the parameter when out of range)."""
+    return (number(request, "limit", default_limit, 1, max_limit, whole=True),
+            number(request, "offset", 0, 0, 10**9, whole=True))
+
+
+def page_json(key: str, rows: list, limit: int, offset: int, total: int, **extra: Any) -> dict:
+    """A sandbox list's answer: the rows under `key`, the paging, and whether more follow."""
+    return {key: rows, "limit": limit, "offset": offset, "more": offset + len(rows) < total, "total": total,
+            **extra}
+
+
 def flag(request: Request, name: str) -> bool:
     value = request.query_params.get(name, "").lower()
     if value in ("", "0", "false", "no", "off"):

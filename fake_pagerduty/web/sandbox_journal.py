@@ -17,7 +17,7 @@ from fake_pagerduty.errors import SandboxError
 from fake_pagerduty.store import JournalQuery
 from fake_pagerduty.web.journal_view import journal_event
 from fake_pagerduty.web.sandbox_access import guarded
-from fake_pagerduty.web.sandbox_api import listed, number
+from fake_pagerduty.web.sandbox_api import listed, number, page_json, paging
 
 JOURNAL_DEFAULT_LIMIT = 100
 JOURNAL_MAX_LIMIT = 1000
@@ -56,15 +56,13 @@ def _journal_query(request: Request) -> JournalQuery:
 async def events(request: Request) -> Response:
     store = request.app.state.store
     query = _journal_query(request)
-    limit = number(request, "limit", JOURNAL_DEFAULT_LIMIT, 1, JOURNAL_MAX_LIMIT, whole=True)
-    offset = number(request, "offset", 0, 0, 10**9, whole=True)
+    limit, offset = paging(request, JOURNAL_DEFAULT_LIMIT, JOURNAL_MAX_LIMIT)
     order = request.query_params.get("order", "desc").lower()
     if order not in ("asc", "desc"):
         raise SandboxError.invalid(["'order' must be asc or desc"])
     rows, total, last_id = await store.journal.page(query, limit=limit, offset=offset, newest_first=order == "desc")
-    found = [journal_event(row) for row in rows]
-    return JSONResponse({"events": found, "limit": limit, "offset": offset, "more": offset + len(found) < total,
-                         "total": total, "last_event_id": last_id})
+    return JSONResponse(page_json("events", [journal_event(row) for row in rows], limit, offset, total,
+                                  last_event_id=last_id))
 
 
 def _timeout(request: Request) -> float:
