@@ -17,7 +17,7 @@ from fake_pagerduty.errors import RestError
 API_PREFIX = "/api"
 
 
-def _spec_path(request: Request) -> str | None:
+def spec_path(request: Request) -> str | None:
     """The route's path as PagerDuty's spec writes it (`/incidents/{id}`)."""
     endpoint = request.scope.get("endpoint")
     for route in request.app.router.routes:
@@ -37,7 +37,7 @@ async def account(request: Request, value: str) -> dict | None:
     found = await state.store.accounts.by_id(token["account_id"])
     if found is None:
         raise RestError.unauthorized()
-    path = _spec_path(request)
+    path = spec_path(request)
     needed = rest_scopes.required(request.method, path) if path else None
     if needed and not oauth.grants(token["scopes"].split(), needed):
         raise RestError.missing_scopes(needed)

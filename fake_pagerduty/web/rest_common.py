@@ -14,7 +14,7 @@ import re
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from fake_pagerduty.domain import rest_objects, rest_query
+from fake_pagerduty.domain import rest_objects, rest_params, rest_query
 from fake_pagerduty.errors import RestError
 from fake_pagerduty.web import oauth_bearer
 
@@ -33,7 +33,24 @@ async def account(request: Request) -> dict:
     account = await request.app.state.store.accounts.for_api_key(match.group(1)) if match else None
     if account is None:
         raise RestError.unauthorized()
+    check_params(request)
     return account
+
+
+def check_params(request: Request) -> None:
+    """The one check of every `/api` request's query (`domain/rest_params.py`): a documented parameter the sandbox
+    does not implement, or an `include[]` value the spec does not document, is PagerDuty's 400; the request's
+    `include[]` values are kept in `request.state.include` for the handler (`includes`)."""
+    path = oauth_bearer.spec_path(request)
+    try:
+        request.state.include = rest_params.check(request.method, path, request.query_params) if path else ()
+    except rest_query.InvalidInput as exc:
+        raise RestError.invalid_input(*exc.errors) from None
+
+
+def includes(request: Request) -> tuple[str, ...]:
+    """The `include[]` values of the request, as checked by `account`."""
+    return getattr(request.state, "include", ())
 
 
 async def requester(request: Request, account: dict) -> dict:

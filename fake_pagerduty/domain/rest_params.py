@@ -1,0 +1,128 @@
+"""Every query parameter and `include[]` value PagerDuty's REST spec documents for the endpoints the sandbox
+serves, and what the sandbox does with each: one table, checked in one place for every `/api` route.
+
+A row per (method, spec path). `honoured`: documented parameters the sandbox implements with PagerDuty's
+semantics. `refused`: documented ones it does not implement: PagerDuty's 400 `Invalid Input Provided` (2001)
+naming them, never a 200 that ignored them. Together they are exactly what rest.json documents (less
+`include[]`); tests/fake_pagerduty/test_rest_params.py checks that against tests/specs/rest.json, that every
+served `/api` route has a row, and walks every row (each honoured parameter by its effect, each refused one
+by its 400). `include`: the documented `include[]` values, all accepted; `expands`: those the sandbox turns
+from references into full objects (the others leave the references as they are). An `include[]` value not
+documented is refused with a 400, as PagerDuty does; other undocumented parameters are ignored, as PagerDuty
+ignores them.
+
+A new `/api` route adds its row here (an endpoint with no query parameters: `Endpoint()`).
+
+Pure: `params` is anything with `multi_items()` (Starlette's QueryParams).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from fake_pagerduty.domain.rest_query import InvalidInput
+
+INCLUDE = "include[]"
+PAGING = ("limit", "offset", "total")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    honoured: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    expands: tuple[str, ...] = ()
+
+    @property
+    def documented(self) -> frozenset[str]:
+        return frozenset(self.honoured + self.refused)
+
+
+_INCIDENT_INCLUDES = ("acknowledgers", "agents", "assignees", "conference_bridge", "escalation_policies",
+                      "first_trigger_log_entries", "priorities", "services", "teams", "users")
+
+ENDPOINTS: dict[tuple[str, str], Endpoint] = {
+    ("GET", "/incidents"): Endpoint(
+        honoured=(*PAGING, "date_range", "incident_key", "service_ids[]", "urgencies[]", "statuses[]", "sort_by",
+                  "since", "until"),
+        refused=("team_ids[]", "user_ids[]", "time_zone"),
+        include=_INCIDENT_INCLUDES,
+    ),
+    ("PUT", "/incidents"): Endpoint(refused=PAGING),
+    ("GET", "/incidents/{id}"): Endpoint(include=(*_INCIDENT_INCLUDES, "custom_fields")),
+    ("PUT", "/incidents/{id}"): Endpoint(),
+    ("GET", "/incidents/{id}/alerts"): Endpoint(
+        honoured=PAGING,
+        refused=("alert_key", "statuses[]", "sort_by"),
+        include=("services", "first_trigger_log_entries", "incidents"),
+    ),
+    ("GET", "/incidents/{id}/log_entries"): Endpoint(
+        honoured=PAGING,
+        refused=("time_zone", "since", "until", "is_overview"),
+        include=("incidents", "services", "channels", "teams"),
+    ),
+    ("GET", "/services"): Endpoint(
+        honoured=("query", *PAGING),
+        refused=("team_ids[]", "time_zone", "sort_by", "name"),
+        include=("escalation_policies", "teams", "integrations", "auto_pause_notifications_parameters"),
+    ),
+    ("POST", "/services"): Endpoint(),
+    ("GET", "/services/{id}"): Endpoint(
+        include=("escalation_policies", "teams", "auto_pause_notifications_parameters", "integrations"),
+    ),
+    ("POST", "/services/{id}/integrations"): Endpoint(),
+    ("GET", "/services/{id}/integrations/{integration_id}"): Endpoint(include=("services", "vendors")),
+    ("GET", "/change_events"): Endpoint(
+        honoured=(*PAGING, "integration_ids[]", "since", "until"),
+        refused=("team_ids[]",),
+    ),
+    ("GET", "/webhook_subscriptions"): Endpoint(honoured=(*PAGING, "filter_type", "filter_id")),
+    ("POST", "/webhook_subscriptions"): Endpoint(),
+    ("GET", "/webhook_subscriptions/{id}"): Endpoint(),
+    ("PUT", "/webhook_subscriptions/{id}"): Endpoint(),
+    ("DELETE", "/webhook_subscriptions/{id}"): Endpoint(),
+    ("POST", "/webhook_subscriptions/{id}/ping"): Endpoint(),
+    ("POST", "/webhook_subscriptions/{id}/enable"): Endpoint(),
+}
+
+
+def endpoint(method: str, path: str) -> Endpoint | None:
+    return ENDPOINTS.get((method.upper(), path))
+
+
+def _documented_name(row: Endpoint, key: str) -> str | None:
+    """The spec's name for a query key as clients send it: `statuses[]`, also `statuses` (as the handlers read
+    lists); None when the spec does not document it."""
+    for name in (key, f"{key}[]", key.removesuffix("[]")):
+        if name in row.documented or name == INCLUDE:
+            return name
+    return None
+
+
+def check(method: str, path: str, params: object) -> tuple[str, ...]:
+    """The request's `include[]` values (in order, once each); raises InvalidInput for every documented
+    parameter the sandbox refuses and every `include[]` value the spec does not document. An endpoint with no
+    row (no `/api` route should have none: the tests check) is left to its handler."""
+    row = endpoint(method, path)
+    if row is None:
+        return ()
+    errors: list[str] = []
+    include: list[str] = []
+    items: Iterable[tuple[str, str]] = params.multi_items()  # type: ignore[attr-defined]
+    for key, value in items:
+        name = _documented_name(row, key)
+        if name is None:
+            continue
+        if name == INCLUDE:
+            include += [part.strip() for part in value.split(",") if part.strip()]
+        elif name in row.refused:
+            errors.append(f"The sandbox does not implement the {name} parameter of {method.upper()} {path}"
+                          " (see README: REST API)")
+    for value in dict.fromkeys(include):
+        if value not in row.include:
+            allowed = ", ".join(row.include) if row.include else "nothing (this endpoint documents no include[])"
+            errors.append(f"Include[] {value!r} is not one of: {allowed}")
+    if errors:
+        raise InvalidInput(list(dict.fromkeys(errors)))
+    return tuple(dict.fromkeys(include))

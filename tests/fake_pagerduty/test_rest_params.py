@@ -1,0 +1,327 @@
+"""Issue 17: every query parameter and include[] value PagerDuty documents for a served `/api` endpoint is honoured
+(checked here by its effect) or refused with PagerDuty's 400 naming it — never a 200 that ignored it.
+
+The table is `fake_pagerduty/domain/rest_params.py`; these tests read the routes served (routes.py) and rest.json
+at test time, so a new `/api` route without a row, a row that disagrees with the spec, or an honoured parameter
+without a probe here fails loudly, saying what to add."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from starlette.routing import Route
+
+from fake_pagerduty.domain import rest_params
+from fake_pagerduty.routes import routes
+from tests.conftest import REST_HEADERS, SAMPLE_KEY
+from tests.rest_spec import documented, operation
+
+FROM = {**REST_HEADERS, "From": "demo@acme.test"}
+
+
+def served() -> list[tuple[str, str]]:
+    """(method, spec path) of every `/api` route in routes.py, as it is now."""
+    found = []
+    for route in routes():
+        if isinstance(route, Route) and route.path.startswith("/api/"):
+            found += [(method, route.path.removeprefix("/api")) for method in sorted(route.methods - {"HEAD"})]
+    return found
+
+
+def _row_hint(method: str, path: str) -> str:
+    names, include = documented(method, path)
+    return (f"add to ENDPOINTS in fake_pagerduty/domain/rest_params.py: ({method!r}, {path!r}): "
+            f"Endpoint(honoured=(...), refused=(...), include={include!r}) — rest.json documents the query "
+            f"parameters {names!r}; each goes in honoured (implemented, with a probe in "
+            f"tests/fake_pagerduty/test_rest_params.py) or refused (PagerDuty's 400)")
+
+
+def test_every_served_api_route_is_in_the_rest_spec_and_has_a_row_in_the_table():
+    missing = [f"{method} {path}: {_row_hint(method, path)}" for method, path in served()
+               if rest_params.endpoint(method, path) is None]
+    assert not missing, "\n".join(missing)
+    unknown = [f"{method} {path}" for method, path in served() if operation(method, path) is None]
+    assert not unknown, f"served but not in rest.json: {unknown}"
+    stale = set(rest_params.ENDPOINTS) - set(served())
+    assert not stale, f"rows in rest_params.ENDPOINTS for routes not served: {sorted(stale)}"
+
+
+@pytest.mark.parametrize(("method", "path"), served())
+def test_each_row_is_exactly_what_rest_json_documents(method, path):
+    row = rest_params.endpoint(method, path)
+    assert row is not None, _row_hint(method, path)
+    names, include = documented(method, path)
+    assert not set(row.honoured) & set(row.refused), f"{method} {path}: both honoured and refused"
+    assert sorted(row.honoured + row.refused) == sorted(names), _row_hint(method, path)
+    assert sorted(row.include) == sorted(include), f"{method} {path}: include must be {include!r}"
+    assert set(row.expands) <= set(row.include)
+
+
+# ---- the walk --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """Objects to walk over: two services, incidents in each state, a webhook subscription."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+
+    def path(self, path: str) -> str:
+        out = "/api" + path
+        for name, value in self.ids.items():
+            out = out.replace("{" + name + "}", value)
+        return out
+
+
+async def _ok(response: httpx.Response, status: int = 200) -> dict:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def _trigger(sandbox, key: str, summary: str, severity: str = "critical", routing_key: str = SAMPLE_KEY,
+                   extra: dict | None = None) -> None:
+    event = {"routing_key": routing_key, "event_action": "trigger", "dedup_key": key,
+             "payload": {"summary": summary, "source": "web-1", "severity": severity}, **(extra or {})}
+    assert (await sandbox.post("/v2/enqueue", json=event)).status_code == 202
+
+
+async def _incident(sandbox, key: str) -> dict:
+    (found,) = (await _ok(await sandbox.get(f"/api/incidents?incident_key={key}&date_range=all",
+                                            headers=REST_HEADERS)))["incidents"]
+    return found
+
+
+async def world_of(sandbox) -> World:
+    world = World()
+    service = (await _ok(await sandbox.post("/api/services", headers=REST_HEADERS, json={
+        "service": {"type": "service", "name": "Billing", "incident_urgency_rule": {"type": "constant",
+                                                                                    "urgency": "low"}}}), 201))
+    world.ids["billing"] = service["service"]["id"]
+    integration = await _ok(await sandbox.post(f"/api/services/{world.ids['billing']}/integrations",
+                                               headers=REST_HEADERS, json={"integration": {
+                                                   "type": "events_api_v2_inbound_integration"}}), 201)
+    billing_key = integration["integration"]["integration_key"]
+    await _trigger(sandbox, "walk-a", "Disk full on web-1")
+    await _trigger(sandbox, "walk-b", "Invoices late", routing_key=billing_key)
+    await _trigger(sandbox, "walk-c", "CPU hot", severity="warning")
+    b = await _incident(sandbox, "walk-b")
+    await _ok(await sandbox.put(f"/api/incidents/{b['id']}", headers=FROM, json={
+        "incident": {"type": "incident_reference", "status": "acknowledged"}}))
+    await sandbox.post("/v2/enqueue", json={"routing_key": SAMPLE_KEY, "event_action": "resolve",
+                                            "dedup_key": "walk-c"})
+    a = await _incident(sandbox, "walk-a")
+    world.ids.update(id=a["id"], a=a["id"], b=b["id"], c=(await _incident(sandbox, "walk-c"))["id"],
+                     sample=a["service"]["id"], integration_id=integration["integration"]["id"])
+    sub = await _ok(await sandbox.post("/api/webhook_subscriptions", headers=REST_HEADERS, json={
+        "webhook_subscription": {"type": "webhook_subscription", "delivery_method": {
+            "type": "http_delivery_method", "url": "https://example.test/hook"},
+            "events": ["incident.triggered"], "filter": {"type": "account_reference"}}}))
+    world.ids["subscription"] = sub["webhook_subscription"]["id"]
+    return world
+
+
+def _ids_for(world: World, path: str) -> World:
+    """The world with `{id}` meaning the object the path's collection holds."""
+    ids = dict(world.ids)
+    collection = path.split("/")[1]
+    ids["id"] = {"incidents": world.ids["a"], "services": world.ids["billing"],
+                 "webhook_subscriptions": world.ids["subscription"]}.get(collection, world.ids["id"])
+    return World(ids)
+
+
+def _refusal(name: str, method: str, path: str) -> dict:
+    return {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": [
+        f"The sandbox does not implement the {name} parameter of {method} {path} (see README: REST API)"]}}
+
+
+async def test_every_refused_parameter_is_refused_with_pagerdutys_400_naming_it(sandbox):
+    world = await world_of(sandbox)
+    walked = 0
+    for method, path in served():
+        row = rest_params.endpoint(method, path)
+        for name in row.refused:
+            url = _ids_for(world, path).path(path)
+            answer = await sandbox.request(method, url, params={name: "x"}, headers=FROM, json={})
+            assert answer.status_code == 400, (method, path, name, answer.text)
+            assert answer.json() == _refusal(name, method, path)
+            walked += 1
+    assert walked == sum(len(row.refused) for row in rest_params.ENDPOINTS.values())
+
+
+async def test_an_undocumented_include_value_is_refused_on_every_endpoint(sandbox):
+    world = await world_of(sandbox)
+    for method, path in served():
+        url = _ids_for(world, path).path(path)
+        answer = await sandbox.request(method, url, params={"include[]": "bogus"}, headers=FROM, json={})
+        assert answer.status_code == 400, (method, path, answer.text)
+        assert answer.json()["error"]["code"] == 2001
+        assert answer.json()["error"]["errors"][0].startswith("Include[] 'bogus' is not one of")
+
+
+async def test_an_undocumented_parameter_is_ignored_as_pagerduty_ignores_it(sandbox):
+    plain = await _ok(await sandbox.get("/api/services", headers=REST_HEADERS))
+    assert await _ok(await sandbox.get("/api/services?colour=blue", headers=REST_HEADERS)) == plain
+
+
+def _references(value, found: list) -> list:
+    """Every `…_reference` object in an answer."""
+    if isinstance(value, dict):
+        if str(value.get("type", "")).endswith("_reference"):
+            found.append(value)
+        for item in value.values():
+            _references(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _references(item, found)
+    return found
+
+
+async def test_every_documented_include_value_is_accepted_and_expands_what_the_table_says(sandbox):
+    world = await world_of(sandbox)
+    for method, path in served():
+        row = rest_params.endpoint(method, path)
+        url = _ids_for(world, path).path(path)
+        for value in row.include:
+            plain = await _ok(await sandbox.request(method, url, headers=REST_HEADERS))
+            answer = await _ok(await sandbox.request(method, url, params={"include[]": value}, headers=REST_HEADERS))
+            if value in row.expands:
+                probe = EXPANSIONS[(method, path, value)]
+                probe(plain, answer)
+            else:
+                assert answer == plain, (method, path, value)
+
+
+# ---- honoured parameters, each by its effect --------------------------------------------------------------
+
+Probe = Callable[[httpx.AsyncClient, World], Awaitable[None]]
+PROBES: dict[tuple[str, str, str], Probe] = {}
+EXPANSIONS: dict[tuple[str, str, str], Callable[[dict, dict], None]] = {}
+
+
+def probe(method: str, path: str, *names: str) -> Callable[[Probe], Probe]:
+    def register(fn: Probe) -> Probe:
+        for name in names:
+            PROBES[(method, path, name)] = fn
+        return fn
+    return register
+
+
+def _listed(doc: dict) -> list[dict]:
+    (key,) = [k for k, v in doc.items() if isinstance(v, list)]
+    return doc[key]
+
+
+async def _paging(sandbox, world: World, method: str, path: str) -> None:
+    url = _ids_for(world, path).path(path)
+    every = await _ok(await sandbox.request(method, url, params={"date_range": "all"} if path == "/incidents"
+                                            else {}, headers=REST_HEADERS))
+    first = await _ok(await sandbox.request(method, url, params={"limit": "1", "total": "true"},
+                                            headers=REST_HEADERS))
+    assert first["limit"] == 1 and len(_listed(first)) <= 1 and isinstance(first["total"], int)
+    second = await _ok(await sandbox.request(method, url, params={"limit": "1", "offset": "1"},
+                                             headers=REST_HEADERS))
+    assert second["offset"] == 1 and second["total"] is None
+    if len(_listed(every)) > 1:
+        assert first["more"] is True and _listed(first) != _listed(second)
+
+
+for _method, _path in [("GET", "/incidents"), ("GET", "/incidents/{id}/alerts"), ("GET", "/incidents/{id}/log_entries"),
+                       ("GET", "/services"), ("GET", "/change_events"), ("GET", "/webhook_subscriptions")]:
+    async def _paging_probe(sandbox, world, method=_method, path=_path):
+        await _paging(sandbox, world, method, path)
+    probe(_method, _path, "limit", "offset", "total")(_paging_probe)
+
+
+async def _incident_keys(sandbox, query: str) -> list[str]:
+    doc = await _ok(await sandbox.get(f"/api/incidents?{query}", headers=REST_HEADERS))
+    return sorted(incident["incident_key"] for incident in doc["incidents"])
+
+
+@probe("GET", "/incidents", "statuses[]")
+async def _statuses(sandbox, world):
+    assert await _incident_keys(sandbox, "statuses[]=acknowledged") == ["walk-b"]
+    assert await _incident_keys(sandbox, "statuses[]=triggered&statuses[]=resolved") == ["walk-a", "walk-c"]
+
+
+@probe("GET", "/incidents", "urgencies[]")
+async def _urgencies(sandbox, world):
+    assert await _incident_keys(sandbox, "urgencies[]=low") == ["walk-b", "walk-c"]  # warning: low (severity based)
+    assert await _incident_keys(sandbox, "urgencies[]=high") == ["walk-a"]
+
+
+@probe("GET", "/incidents", "service_ids[]")
+async def _service_ids(sandbox, world):
+    assert await _incident_keys(sandbox, f"service_ids[]={world.ids['billing']}") == ["walk-b"]
+
+
+@probe("GET", "/incidents", "incident_key")
+async def _incident_key(sandbox, world):
+    assert await _incident_keys(sandbox, "incident_key=walk-c") == ["walk-c"]
+
+
+@probe("GET", "/incidents", "since", "until", "date_range")
+async def _window(sandbox, world):
+    assert await _incident_keys(sandbox, "until=2000-01-01T00:00:00Z") == []
+    assert await _incident_keys(sandbox, "since=2000-01-01T00:00:00Z&until=2999-01-01T00:00:00Z") == [
+        "walk-a", "walk-b", "walk-c"]
+    assert await _incident_keys(sandbox, "date_range=all&until=2000-01-01T00:00:00Z") == ["walk-a", "walk-b", "walk-c"]
+
+
+@probe("GET", "/incidents", "sort_by")
+async def _sort_by(sandbox, world):
+    doc = await _ok(await sandbox.get("/api/incidents?sort_by=incident_number:desc", headers=REST_HEADERS))
+    numbers = [incident["incident_number"] for incident in doc["incidents"]]
+    assert numbers == sorted(numbers, reverse=True) and len(numbers) == 3
+
+
+@probe("GET", "/services", "query")
+async def _services_query(sandbox, world):
+    doc = await _ok(await sandbox.get("/api/services?query=bill", headers=REST_HEADERS))
+    assert [service["name"] for service in doc["services"]] == ["Billing"]
+
+
+@probe("GET", "/change_events", "since", "until", "integration_ids[]")
+async def _change_events(sandbox, world):
+    change = {"routing_key": SAMPLE_KEY, "payload": {"summary": "Deploy 42", "source": "ci",
+                                                     "timestamp": "2026-01-02T03:04:05Z"}}
+    assert (await sandbox.post("/v2/change/enqueue", json=change)).status_code == 202
+
+    async def summaries(query: str) -> list[str]:
+        doc = await _ok(await sandbox.get(f"/api/change_events?{query}", headers=REST_HEADERS))
+        return [event["summary"] for event in doc["change_events"]]
+
+    assert await summaries("since=2026-01-01T00:00:00Z&until=2026-01-03T00:00:00Z") == ["Deploy 42"]
+    assert await summaries("until=2026-01-01T00:00:00Z") == []
+    assert await summaries("since=2026-01-03T00:00:00Z") == []
+    assert await summaries(f"integration_ids[]={world.ids['integration_id']}") == []
+    assert await summaries("integration_ids[]=PINTG00") == ["Deploy 42"]
+
+
+@probe("GET", "/webhook_subscriptions", "filter_type", "filter_id")
+async def _webhook_filters(sandbox, world):
+    async def count(query: str) -> int:
+        doc = await _ok(await sandbox.get(f"/api/webhook_subscriptions?{query}", headers=REST_HEADERS))
+        return len(doc["webhook_subscriptions"])
+
+    assert await count("filter_type=account") == 1
+    assert await count("filter_type=service") == 0
+    assert await count(f"filter_type=service&filter_id={world.ids['billing']}") == 0
+
+
+def test_every_honoured_parameter_has_a_probe():
+    missing = [f"{method} {path} {name}" for method, path in served()
+               for name in rest_params.endpoint(method, path).honoured if (method, path, name) not in PROBES]
+    assert not missing, ("honoured parameters without a probe (add one with @probe in "
+                         f"tests/fake_pagerduty/test_rest_params.py): {missing}")
+    no_expansion = [f"{method} {path} {value}" for method, path in served()
+                    for value in rest_params.endpoint(method, path).expands if (method, path, value) not in EXPANSIONS]
+    assert not no_expansion, f"expanded include[] values without a check in EXPANSIONS: {no_expansion}"
+
+
+@pytest.mark.parametrize("key", sorted(PROBES), ids=lambda key: " ".join(key))
+async def test_each_honoured_parameter_has_its_effect(sandbox, key):
+    world = await world_of(sandbox)
+    await PROBES[key](sandbox, world)
