@@ -19,7 +19,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from fake_pagerduty import seed
+from fake_pagerduty import seed, seed_people
 from fake_pagerduty.domain.rate_limits import RateLimitSettings
 
 SEEDED_ROWS = "seeded_rows"  # app.state attribute: (seed file contents, Store.seeded_rows())
@@ -45,7 +45,8 @@ async def _back_to_seeded(state: Any, *, restart_ids: bool, count: bool) -> dict
     """Every table back to the seeded rows; the first time (or after the seed file changed) by wiping and
     seeding, which also keeps the seeded rows for the next time."""
     store = state.store
-    source = _seed_source(state.settings)
+    # Seeded schedules start on the seeding day (seed_people.py): kept rows from another day are made again.
+    source = (_seed_source(state.settings), seed_people.seed_day(state.clock.now()))
     kept = getattr(state, SEEDED_ROWS, None)
     if kept is not None and kept[0] == source:
         return await store.sandbox.restore_rows(kept[1], restart_ids=restart_ids, count=count)

@@ -44,6 +44,7 @@ from typing import Any
 from fake_pagerduty.domain import ids
 from fake_pagerduty.domain.oauth import token_hash
 from fake_pagerduty.passwords import hash_password
+from fake_pagerduty.seed_people import DEMO_PEOPLE, demo_users, resolved
 from fake_pagerduty.store import Store
 
 SAMPLE_ROUTING_KEY = "e93facc04764012d7bfb002500d5d1a6"
@@ -84,7 +85,8 @@ DEFAULT_SEED: dict[str, Any] = {
             "id": "PACME00",
             "subdomain": "acme",
             "name": "Acme Corp",
-            "users": [{"id": "PDANA00", "name": "Dana Demo", "email": SANDBOX_EMAIL, "password": SANDBOX_PASSWORD}],
+            "users": demo_users(SANDBOX_EMAIL, SANDBOX_PASSWORD),  # Dana Demo, Sam Rivera, Priya Patel
+            **DEMO_PEOPLE,  # teams, schedules, escalation policies, priorities (seed_people.py)
             "api_keys": [SANDBOX_API_KEY],
             "services": [
                 {
@@ -162,9 +164,11 @@ async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: b
                     id=account_id, subdomain=account["subdomain"], name=account.get("name", account["subdomain"]),
                     now=now,
                 )
+            seeded_users = []
             for user in account.get("users", []):
                 if have and user["email"].lower() in have.emails:
                     continue
+                seeded_users.append(user)
                 await store.accounts.upsert_user(
                     id=user.get("id") or ids.short_id(),
                     account_id=account_id,
@@ -203,6 +207,8 @@ async def apply_seed(store: Store, seed: dict, now: datetime, *, missing_only: b
                         vendor_key=integration.get("vendor_key"),
                         now=now,
                     )
+            await store.people.seed(account_id, {**resolved(account, now), "users": seeded_users}, now,
+                                    missing_only=missing_only)
         for app in seed.get("oauth_apps", []):
             if have and app["client_id"] in have.oauth_client_ids:
                 continue

@@ -2,7 +2,7 @@
 
 `Store(path)` opens the database (`database.py`) and gives each aggregate a repository on it, reached as
 `store.accounts`, `store.services`, `store.incidents`, `store.journal`, `store.partner_apps`, `store.oauth`,
-`store.oauth_requests`, `store.sandbox`, `store.webhooks`; the Events API's writes go through `store.events` (`events_writer.py`:
+`store.oauth_requests`, `store.people`, `store.sandbox`, `store.webhooks`; the Events API's writes go through `store.events` (`events_writer.py`:
 group commit, on a thread or in the writer process, with the WAL's checkpointing in `wal.py`). The
 statements every incident transition shares are `transitions.py`'s."""
 
@@ -17,6 +17,7 @@ from fake_pagerduty.store.journal import Journal
 from fake_pagerduty.store.oauth import OAuth
 from fake_pagerduty.store.oauth_requests import OAuthRequests
 from fake_pagerduty.store.partner_apps import PartnerApps
+from fake_pagerduty.store.people import People
 from fake_pagerduty.store.records import Conflict, EventResult, JournalEntry, JournalQuery, SeedKeys
 from fake_pagerduty.store.sandbox import Sandbox
 from fake_pagerduty.store.services import Services
@@ -40,6 +41,7 @@ class Store:
         self.partner_apps = PartnerApps(self.database)
         self.oauth = OAuth(self.database)
         self.oauth_requests = OAuthRequests(self.database)
+        self.people = People(self.database)
         self.sandbox = Sandbox(self.database, self.journal, self.partner_apps, self.oauth)
 
     @property

@@ -11,6 +11,9 @@ from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.store.database import Database, Where
 from fake_pagerduty.store.records import Conflict
 
+# The policy a new service follows unless told otherwise (one parameter: the account's id).
+DEFAULT_POLICY = "(SELECT default_escalation_policy_id FROM accounts WHERE id = ?)"
+
 
 class Services:
     def __init__(self, db: Database) -> None:
@@ -89,16 +92,19 @@ class Services:
         auto_resolve_timeout: int | None,
         urgency_rule: str,
         now: datetime,
+        escalation_policy_id: str | None = None,
     ) -> dict | None:
-        """A new service; None if the account already has one by that name."""
+        """A new service (following `escalation_policy_id`, else the account's default policy); None if the
+        account already has one by that name."""
         service_id = ids.short_id()
         try:
             async with self._db.transaction() as db:
                 await db.execute(
                     "INSERT INTO services (id, account_id, name, description, urgency_rule, acknowledgement_timeout,"
-                    " auto_resolve_timeout, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " auto_resolve_timeout, created_at, updated_at, escalation_policy_id)"
+                    f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, {DEFAULT_POLICY}))",
                     (service_id, account_id, name, description, urgency_rule, acknowledgement_timeout,
-                     auto_resolve_timeout, iso(now), iso(now)),
+                     auto_resolve_timeout, iso(now), iso(now), escalation_policy_id, account_id),
                 )
         except aiosqlite.IntegrityError:
             return None
@@ -180,9 +186,10 @@ class Services:
                         raise Conflict("service_name", f"A service named \u201c{name}\u201d already exists.")
                 service_id = ids.short_id()
                 await db.execute(
-                    "INSERT INTO services (id, account_id, name, description, vendor_key, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (service_id, account_id, name, f"Created for {integration_name}.", vendor_key, stamp, stamp),
+                    "INSERT INTO services (id, account_id, name, description, vendor_key, created_at, updated_at,"
+                    f" escalation_policy_id) VALUES (?, ?, ?, ?, ?, ?, ?, {DEFAULT_POLICY})",
+                    (service_id, account_id, name, f"Created for {integration_name}.", vendor_key, stamp, stamp,
+                     account_id),
                 )
                 targets.append((service_id, name))
             for service_id in existing_ids:

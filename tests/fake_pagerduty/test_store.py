@@ -48,7 +48,15 @@ async def test_memory_database_is_a_private_file_removed_on_close():
 async def test_the_default_seed_is_exactly_as_designed(sandbox_settings, sandbox):
     with sqlite3.connect(sandbox_settings.db_path) as db:
         assert db.execute("SELECT id, subdomain, name FROM accounts").fetchall() == [("PACME00", "acme", "Acme Corp")]
-        assert db.execute("SELECT name, email FROM users").fetchall() == [("Dana Demo", "demo@acme.test")]
+        assert db.execute("SELECT id, name, email FROM users ORDER BY rowid").fetchall() == [
+            ("PDANA00", "Dana Demo", "demo@acme.test"), ("PSAMR00", "Sam Rivera", "sam@acme.test"),
+            ("PPRIY00", "Priya Patel", "priya@acme.test")]  # issue 15: Dana and two teammates
+        assert db.execute("SELECT id, name FROM schedules ORDER BY id").fetchall() == [
+            ("PPRIM00", "Acme Primary"), ("PSECO00", "Acme Secondary")]
+        assert db.execute("SELECT s.name, p.id, p.name FROM services s JOIN escalation_policies p"
+                          " ON p.id = s.escalation_policy_id").fetchall() == [
+            ("Acme Website", "PPOLI00", "Acme Website On-Call")]
+        assert db.execute("SELECT default_escalation_policy_id FROM accounts").fetchall() == [("PPOLI00",)]
         assert db.execute("SELECT token FROM api_keys").fetchall() == [("sandbox-api-key-acme",)]
         assert db.execute("SELECT vendor_key, app_id, name, webhook_url, webhook_secret FROM partner_apps"
                           ).fetchall() == [("demo-monitor", "PDEMOMN", "Demo Monitor",
