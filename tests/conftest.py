@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from fake_pagerduty.app import create_app
 from fake_pagerduty.reset import SandboxApp
 from fake_pagerduty.settings import Settings
+from tests.rest_validation import validate_rest_response
 
 SAMPLE_KEY = "e93facc04764012d7bfb002500d5d1a6"
 API_KEY = "sandbox-api-key-acme"
@@ -61,5 +62,6 @@ async def sandbox_app(sandbox_settings, shared_sandbox) -> AsyncIterator[Starlet
 async def sandbox(sandbox_app) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to a seeded sandbox in-process, as new."""
     transport = httpx.ASGITransport(app=sandbox_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
+    hooks = {"response": [validate_rest_response]}  # every REST answer checked against rest.json (issue 17)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test", event_hooks=hooks) as client:
         yield client
