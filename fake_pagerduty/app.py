@@ -20,6 +20,7 @@ from fake_pagerduty.domain.faults import FaultBook
 from fake_pagerduty.domain.rate_limits import RateLimitSettings, SlidingWindowLimiter, parse_settings
 from fake_pagerduty.domain.throttle import FailureWindow
 from fake_pagerduty.errors import handlers, unknown_host
+from fake_pagerduty.exam_runner import ExamRunner
 from fake_pagerduty.live import LiveVersions
 from fake_pagerduty.routes import routes
 from fake_pagerduty.settings import Settings
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store(settings.db_path, writer_process=settings.events_writer_process, inline=settings.sqlite_on_loop)
         await store.open()
-        sweeper = webhooks = None
+        sweeper = webhooks = exams = None
         try:
             await seed.seed_sandbox(store, settings.seed_file, app.state.clock.now(),
                                     defaults=await store.sandbox.is_empty())  # a reset seeds the same way
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
             await _restore_controls(app.state)
             webhooks = app.state.webhooks = Webhooks(app.state)
             await webhooks.start()
+            exams = app.state.exams = ExamRunner(app.state)  # integration exams run in the background
+            await exams.start()
             sweeper = asyncio.create_task(_sweep_timeouts(app))
             if announce:
                 print(banner(settings), flush=True)
@@ -120,6 +123,8 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            if exams:
+                await exams.stop()  # each exam still running ends `stopped`, its fault rules taken out
             if webhooks:
                 await app.state.webhooks.stop()  # a fixture's reset may have started another
             await store.close()

@@ -75,6 +75,7 @@ def _reset_controls(state: Any, *, full: bool) -> None:
 async def reset(state: Any, *, full: bool = False) -> dict[str, int]:
     """`POST /_sandbox/reset[?full=true]`. Returns how many rows each wiped table held. Raises
     `seed.SeedError` when the seed file cannot be applied (the sandbox is wiped all the same)."""
+    await state.exams.stop()  # an exam running ends `stopped`: what it watched is being wiped
     _reset_controls(state, full=full)
     if full:
         return await _back_to_seeded(state, restart_ids=False, count=True)
@@ -113,6 +114,7 @@ class SandboxApp:
         from fake_pagerduty.webhooks import Webhooks
 
         state = self.app.state
+        await state.exams.stop()
         await state.webhooks.stop()  # it makes its last deliveries first: nothing writes while the tables are replaced
         try:
             _reset_controls(state, full=True)

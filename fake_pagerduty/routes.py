@@ -18,10 +18,12 @@ from fake_pagerduty.web import (
     rest_api,
     sandbox_api,
     sandbox_ca,
+    sandbox_exam,
     sandbox_faults,
     sandbox_journal,
     sandbox_oauth_apps,
     sandbox_partner_apps,
+    sandbox_report,
     webhook_subscriptions,
 )
 
@@ -83,6 +85,9 @@ def routes() -> list[BaseRoute]:
         Route("/_sandbox/oauth-apps/{client_id}", sandbox_oauth_apps.put_oauth_app, methods=["PUT"]),
         Route("/_sandbox/oauth-apps/{client_id}", sandbox_oauth_apps.delete_oauth_app, methods=["DELETE"]),
         Route("/_sandbox/oauth/requests", oauth_requests.oauth_requests, methods=["GET"]),
+        Route("/_sandbox/report", sandbox_report.report, methods=["GET"]),  # JSON, or a page for browsers
+        Route("/_sandbox/exam", sandbox_exam.start_exam, methods=["POST"]),
+        Route("/_sandbox/exam/{exam_id}", sandbox_exam.get_exam, methods=["GET"]),
         # People: sign in, sign up, sign out
         Route("/login", auth.login_page, methods=["GET"]),
         Route("/login", auth.login, methods=["POST"]),

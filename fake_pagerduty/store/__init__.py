@@ -12,6 +12,7 @@ from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.store.accounts import Accounts
 from fake_pagerduty.store.database import Database
 from fake_pagerduty.store.events_writer import EventsWriter
+from fake_pagerduty.store.exams import Exams
 from fake_pagerduty.store.incidents import Incidents
 from fake_pagerduty.store.journal import Journal
 from fake_pagerduty.store.oauth import OAuth
@@ -41,6 +42,7 @@ class Store:
         self.partner_apps = PartnerApps(self.database)
         self.oauth = OAuth(self.database)
         self.oauth_requests = OAuthRequests(self.database)
+        self.exams = Exams(self.database)
         self.people = People(self.database)
         self.sandbox = Sandbox(self.database, self.journal, self.partner_apps, self.oauth)
 

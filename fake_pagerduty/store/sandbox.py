@@ -16,7 +16,7 @@ from fake_pagerduty.store.partner_apps import PartnerApps
 from fake_pagerduty.store.records import SeedKeys
 
 ACTIVITY_TABLES = ("events", "webhook_changes", "webhook_deliveries", "log_entries", "alerts", "incidents", "change_events",
-                   "oauth_requests", "sandbox_faults", "sandbox_settings")
+                   "oauth_requests", "exams", "sandbox_faults", "sandbox_settings")
 _REPORTED_AS = {"sandbox_faults": "faults", "sandbox_settings": "settings"}
 _UNREPORTED = {"webhook_changes"}  # internal bookkeeping (see webhooks.py), not what a reset answer counts
 

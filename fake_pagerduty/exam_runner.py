@@ -1,0 +1,268 @@
+"""The integration exam, run in the app's background (issue 20): `POST /_sandbox/exam` starts one, this runs it.
+
+For one routing key, the runner puts the seeded schedule's fault rules in force one at a time (each on the key's
+next requests, `domain/exam.py`), waits until the sender got an event through again before the next one, and
+stamps every journal row of the key as it appears (woken by the journal signal: the waits between a failure
+and its retry, to the millisecond). Meanwhile it probes the partner app's webhook URL, if there is one, with a
+genuine delivery, a forged one and a replayed one. When the schedule is done and every faulted event got
+through (or the time is up), it grades the lot (`domain/exam.py`, `domain/report_checks.py`) and keeps the
+result in the `exams` table. Progress is kept there too, so `GET /_sandbox/exam/{id}` works after a reload.
+
+An exam stopped by the app's shutdown or a reset ends as `stopped`, its fault rules taken out; one left
+`running` by a crash is marked `stopped` at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from fake_pagerduty.domain import exam as rules
+from fake_pagerduty.domain import ids, report_checks
+from fake_pagerduty.domain import webhooks as webhook_rules
+from fake_pagerduty.domain.clock import iso
+from fake_pagerduty.domain.faults import parse_rule
+from fake_pagerduty.webhook_guard import OwnAddressGuard
+from fake_pagerduty.webhooks import _StateTransport
+
+log = logging.getLogger("fake_pagerduty.exam")
+MAX_GRACE_SECONDS = 30.0  # after the schedule: how long faulted events may still take to get through
+MAX_QUIET_SECONDS = 10.0
+TICK_SECONDS = 0.5  # re-read the journal at least this often (a signal missed costs no more than this)
+STOPPED = "stopped"
+
+
+def grace_seconds(duration: float) -> float:
+    return min(duration, MAX_GRACE_SECONDS)
+
+
+def quiet_seconds(duration: float) -> float:
+    """After the schedule, a sender silent this long is not going to send the events it lost."""
+    return min(MAX_QUIET_SECONDS, max(1.0, duration / 2))
+
+
+class _Watch:
+    """The key's journal rows since the exam began, each stamped when first seen."""
+
+    def __init__(self, state: Any, routing_key: str, since_id: int) -> None:
+        self._state = state
+        self.key = routing_key
+        self.last_id = since_id
+        self.rows: list[dict] = []
+        self.stamps: dict[int, float] = {}
+        self.last_seen = asyncio.get_running_loop().time()  # loop time of the newest row's arrival
+
+    async def refresh(self) -> None:
+        rows = await self._state.store.exams.journal_rows(self.key, self.last_id)
+        now = time.time()
+        if rows:
+            self.last_seen = asyncio.get_running_loop().time()
+        for row in rows:
+            self.stamps[row["id"]] = now
+            self.rows.append(row)
+            self.last_id = row["id"]
+
+    def sent(self) -> list[report_checks.Sent]:
+        return [report_checks.Sent.from_row(row, self.stamps.get(row["id"])) for row in self.rows]
+
+    async def until(self, check, deadline: float) -> bool:
+        """Wait until `check()` is true (re-checked on each new journal row), or the loop time `deadline`."""
+        loop = asyncio.get_running_loop()
+        while True:
+            waiter = self._state.journal_signal.waiter()
+            try:
+                await self.refresh()
+                if check():
+                    return True
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(waiter), min(remaining, TICK_SECONDS))
+            finally:
+                waiter.cancel()
+
+
+class ExamRunner:
+    def __init__(self, state: Any) -> None:
+        self._state = state
+        self._tasks: dict[str, asyncio.Task] = {}
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """At the app's start: an exam a crash left running is over (its fault rules go)."""
+        for exam in await self._state.store.exams.running():
+            await self._end(exam["id"], exam["progress"], "the sandbox stopped before the exam ended")
+
+    async def stop(self) -> None:
+        """Stop every exam still running (the app's shutdown, a reset): each ends `stopped`."""
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def wait(self, exam_id: str) -> None:
+        """Until the exam ends (tests)."""
+        task = self._tasks.get(exam_id)
+        if task is not None:
+            await asyncio.shield(task)
+
+    # ---- starting one --------------------------------------------------------------------------------------
+
+    async def begin(self, request: dict) -> dict:
+        state = self._state
+        exam_id = "E" + ids.short_id()[1:]
+        steps = rules.plan(request["seed"])
+        progress = {"phase": "running", "step": 0, "steps": [{**s.to_dict(), "hits": []} for s in steps],
+                    "note": "waiting for the client's next event", "webhooks": None}
+        since_id = await state.store.journal.last_id()
+        await state.store.exams.add(id=exam_id, routing_key=request["routing_key"],
+                                    vendor_key=request["vendor_key"], seed=request["seed"],
+                                    duration_seconds=request["duration_seconds"], started_at=iso(state.clock.now()),
+                                    since_id=since_id, progress=progress)
+        exam = await state.store.exams.get(exam_id)
+        task = asyncio.create_task(self._run(exam), name=f"exam-{exam_id}")
+        self._tasks[exam_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(exam_id, None))
+        return exam
+
+    # ---- running one ---------------------------------------------------------------------------------------
+
+    async def _run(self, exam: dict) -> None:
+        progress = exam["progress"]
+        try:
+            await self._examine(exam, progress)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._end(exam["id"], progress, "the exam was stopped (the sandbox stopped or was reset)")
+            raise
+        except Exception as exc:
+            log.exception("exam %s failed", exam["id"])
+            with contextlib.suppress(Exception):
+                await self._end(exam["id"], progress, f"the exam could not go on: {type(exc).__name__}")
+
+    async def _end(self, exam_id: str, progress: dict, why: str) -> None:
+        state = self._state
+        await self._remove_rules(exam_id)
+        await state.store.exams.finish(exam_id, status=STOPPED, finished_at=iso(state.clock.now()),
+                                       progress={**progress, "phase": STOPPED, "note": why}, result=None)
+
+    async def _remove_rules(self, exam_id: str) -> None:
+        state = self._state
+        for rule in state.faults.rules():
+            if rule.id.startswith(f"exam-{exam_id}-"):
+                await state.store.sandbox.delete_fault_rule(rule.id)
+                state.faults.remove(rule.id)
+
+    async def _examine(self, exam: dict, progress: dict) -> None:
+        state = self._state
+        loop = asyncio.get_running_loop()
+        window_end = loop.time() + exam["duration_seconds"]
+        watch = _Watch(state, exam["routing_key"], exam["since_id"])
+        webhooks = asyncio.create_task(self._probe_webhooks(exam, progress))
+        try:
+            fired = await self._schedule(exam, progress, watch, window_end)
+            progress.update(phase="settling", note="waiting for the events that met a fault to get through")
+            await state.store.exams.progress(exam["id"], progress)
+
+            quiet = quiet_seconds(exam["duration_seconds"])
+
+            def settled() -> bool:
+                return (all(f.delivered for f in rules.faulted(fired, watch.sent()))
+                        or loop.time() - watch.last_seen >= quiet)
+
+            await watch.until(settled, max(window_end, loop.time()) + grace_seconds(exam["duration_seconds"]))
+            probes, why_not = await webhooks
+        finally:
+            webhooks.cancel()
+            await self._remove_rules(exam["id"])
+        await watch.refresh()
+        sent = watch.sent()
+        timeout = state.settings.webhook_timeout_seconds
+        groups = (("events", rules.grade_events(fired, sent)),
+                  ("webhooks", rules.grade_webhooks(probes, why_not=why_not, timeout=timeout)),
+                  ("report", report_checks.report(sent, strict=state.strict is not None)))
+        checks = [{**check.to_dict(), "group": group} for group, found in groups for check in found]
+        status = report_checks.overall(checks)
+        result = {"status": status, "checks": checks, "journal_ids": [s.id for s in sent]}
+        progress.update(phase="done", note="graded")
+        await state.store.exams.finish(exam["id"], status="failed" if status == report_checks.FAIL else "passed",
+                                       finished_at=iso(state.clock.now()), progress=progress, result=result)
+
+    async def _schedule(self, exam: dict, progress: dict, watch: _Watch,
+                        window_end: float) -> list[tuple[str, list[int]]]:
+        """Each step's fault in force in turn; returns (kind, journal ids its rule answered) for those that fired."""
+        state = self._state
+        fired: list[tuple[str, list[int]]] = []
+        for number, step in enumerate(progress["steps"], start=1):
+            rule = parse_rule({**step["rule"], "routing_key": exam["routing_key"]}, id=f"exam-{exam['id']}-{number}",
+                              created_at=iso(state.clock.now()))
+            assert not isinstance(rule, list), rule  # the schedule's own rules are valid
+            await state.store.sandbox.add_fault_rule(rule)
+            state.faults.add(rule)
+            progress.update(step=number, note=f"fault in force: {step['rule']['label'].removeprefix('exam: ')}")
+            await state.store.exams.progress(exam["id"], progress)
+
+            def hits(rule_id: str = rule.id) -> list[int]:
+                return [row["id"] for row in watch.rows if row["fault_id"] == rule_id]
+
+            complete = await watch.until(lambda count=step["count"]: len(hits()) >= count, window_end)
+            await state.store.sandbox.delete_fault_rule(rule.id)
+            state.faults.remove(rule.id)
+            step["hits"] = hits()
+            if step["hits"]:
+                fired.append((step["kind"], step["hits"]))
+            if not complete:
+                break
+            last = step["hits"][-1]
+            recovered = await watch.until(
+                lambda last=last: any(row["id"] >= last and 200 <= row["response_status"] < 300
+                                      for row in watch.rows), window_end)
+            await state.store.exams.progress(exam["id"], progress)
+            if not recovered:
+                break
+        return fired
+
+    # ---- the webhook probes --------------------------------------------------------------------------------
+
+    async def _probe_webhooks(self, exam: dict, progress: dict) -> tuple[dict | None, str]:
+        state = self._state
+        target = await state.store.exams.webhook_target(exam["routing_key"], exam["vendor_key"])
+        if target is None:
+            return None, "No partner app with a webhook URL goes with this routing key (give vendor_key)."
+        if not target["webhook_url"]:
+            return None, f"The partner app {target['vendor_key']!r} has no webhook URL."
+        url, secret = target["webhook_url"], target["webhook_secret"] or ""
+        if await OwnAddressGuard(state).refusal(url):
+            return None, f"The webhook URL {url} is the sandbox's own address."
+        now = state.clock.now()
+        stale = min(now, now - state.clock.offset) - timedelta(seconds=rules.WEBHOOK_STALE_SECONDS)
+        timeout = state.settings.webhook_timeout_seconds
+        probes: dict[str, dict] = {}
+        async with httpx.AsyncClient(transport=_StateTransport(state), timeout=timeout, trust_env=False,
+                                     follow_redirects=False) as client:
+            for probe, occurred_at, key in (("genuine", now, secret), ("forged", now, secret + "-forged"),
+                                            ("replayed", stale, secret)):
+                body = webhook_rules.ping_body(event_id=ids.uuid(), occurred_at=iso(occurred_at))
+                headers = webhook_rules.delivery_headers(body=body, secret=key, webhook_id=ids.uuid(),
+                                                         subscription_id=target["app_id"])
+                started = time.monotonic()
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                    probes[probe] = {"status": response.status_code, "seconds": time.monotonic() - started,
+                                     "error": None}
+                except httpx.HTTPError as exc:
+                    probes[probe] = {"status": None, "seconds": time.monotonic() - started,
+                                     "error": f"{type(exc).__name__}: {exc}".rstrip(": ")}
+        progress["webhooks"] = {"url": url, "probes": probes}
+        return probes, ""
