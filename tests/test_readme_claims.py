@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -259,7 +260,8 @@ def test_scripts_test_uses_e2e_artifacts_and_wipes_only_its_own_files(tmp_path):
     .venv: the folder it prints is $E2E_ARTIFACTS, pytest gets the same, and a file of the caller's survives."""
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
-    (project / "scripts" / "test").write_bytes((ROOT / "scripts" / "test").read_bytes())
+    for script in ("test", "venv"):  # scripts/test makes the venv with scripts/venv
+        shutil.copy(ROOT / "scripts" / script, project / "scripts" / script)  # executable, as in the tree
     (project / "pyproject.toml").write_text("")
     venv = project / ".venv" / "bin"
     venv.mkdir(parents=True)
