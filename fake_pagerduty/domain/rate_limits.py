@@ -55,8 +55,7 @@ class SlidingWindowLimiter:
     """Per routing key, the requests accepted within the window."""
 
     def __init__(self, settings: RateLimitSettings | None = None) -> None:
-        self.settings = settings or RateLimitSettings()
-        self._accepted = SlidingWindow(self.settings.window_seconds)
+        self.configure(settings or RateLimitSettings())
 
     def configure(self, settings: RateLimitSettings) -> None:
         self.settings = settings

@@ -8,7 +8,7 @@ from fake_pagerduty.domain.sliding_window import SlidingWindow
 
 
 class FailureWindow:
-    def __init__(self, limit: int = 10, window_seconds: float = 300) -> None:
+    def __init__(self, limit: int, window_seconds: float) -> None:
         self.limit = limit
         self._failures = SlidingWindow(window_seconds)
 

@@ -104,5 +104,20 @@ def test_sliding_window_forgets_hits_older_than_the_window():
     assert window.count("k", 119) == 0
     assert window.count("other", 0) == 0
     window.add("k", 200)
+    window.add("other", 200)
     window.clear("k")
-    assert window.count("k", 200) == 0
+    assert (window.count("k", 200), window.count("other", 200)) == (0, 1)  # one key forgotten, not the others
+    window.add("k", 200)
+    window.clear()
+    assert (window.count("k", 200), window.count("other", 200)) == (0, 0)
+
+
+def test_the_events_rate_limiter_counts_per_key_only_when_enabled():
+    from fake_pagerduty.domain.rate_limits import RateLimitSettings, SlidingWindowLimiter
+
+    limiter = SlidingWindowLimiter()  # off, as the sandbox starts
+    assert all(limiter.allow("k", 0) for _ in range(200))
+    limiter.configure(RateLimitSettings(enabled=True, limit=2, window_seconds=60))
+    assert [limiter.allow("k", 0), limiter.allow("k", 1), limiter.allow("k", 2), limiter.allow("j", 2)] == [
+        True, True, False, True]
+    assert limiter.allow("k", 60) and not limiter.allow("k", 60.5)  # the hit at 0 slid out, the one at 1 not yet

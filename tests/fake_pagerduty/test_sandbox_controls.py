@@ -83,6 +83,30 @@ async def test_bad_rate_limit_settings_are_refused(sandbox):
         "'limit' must be a whole number between 1 and 1000000"]}}
 
 
+@pytest.mark.parametrize(("body", "errors"), [
+    ([True], ['the body must be a JSON object like {"enabled": true}']),
+    ({"burst": 3, "algorithm": "leaky"}, ["unknown field(s): algorithm, burst"]),
+    ({"window_seconds": 0}, ["'window_seconds' must be a whole number between 1 and 86400"]),
+    ({"window_seconds": 86401}, ["'window_seconds' must be a whole number between 1 and 86400"]),
+    ({"limit": 1000001, "window_seconds": 1.5}, ["'limit' must be a whole number between 1 and 1000000",
+                                                "'window_seconds' must be a whole number between 1 and 86400"]),
+])
+async def test_rate_limit_settings_out_of_range_are_refused_by_name(sandbox, body, errors):
+    response = await sandbox.put("/_sandbox/rate-limits", json=body)
+    assert (response.status_code, response.json()) == (400, {"error": {
+        "message": "Invalid Input Provided", "code": 400, "errors": errors}})
+    assert (await sandbox.get("/_sandbox/rate-limits")).json() == {"enabled": False, "limit": 120,
+                                                                   "window_seconds": 60}
+
+
+@pytest.mark.parametrize(("limit", "window_seconds"), [(1, 1), (1000000, 86400)])
+async def test_rate_limit_settings_at_the_bounds_are_taken(sandbox, limit, window_seconds):
+    settings = {"enabled": True, "limit": limit, "window_seconds": window_seconds}
+    response = await sandbox.put("/_sandbox/rate-limits", json=settings)
+    assert (response.status_code, response.json()) == (200, settings)
+    assert (await sandbox.get("/_sandbox/rate-limits")).json() == settings
+
+
 # ---- the clock ----------------------------------------------------------------------------------------------
 
 

@@ -84,3 +84,17 @@ async def test_a_full_reset_forgets_failed_sign_ins_per_address_and_per_email_an
         assert (await sign_in(attacker)).status_code == 303
         attacker.cookies.clear()
         assert (await sign_in(dana)).status_code == 303
+
+
+async def test_a_success_clears_that_emails_count_and_no_other(sandbox_app):
+    """Nine wrong passwords for each of two emails, then the demo user signs in: the other email still has one
+    try left before its 429 page."""
+    async with browser(sandbox_app, "10.0.0.10") as someone:
+        for _ in range(9):
+            assert (await sign_in(someone, password="wrong")).status_code == 400
+            assert (await sign_in(someone, email="other@acme.test", password="wrong")).status_code == 400
+        assert (await sign_in(someone)).status_code == 303
+        someone.cookies.clear()
+        assert (await sign_in(someone, email="other@acme.test", password="wrong")).status_code == 400
+        assert (await sign_in(someone, email="other@acme.test", password="wrong")).status_code == 429
+        assert (await sign_in(someone, password="wrong")).status_code == 400  # the demo user's count starts again
