@@ -112,8 +112,8 @@ def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
         "status": row["status"],
         "incident_key": row["incident_key"],
         "service": service_reference(base, row["service_id"], row["service_name"]),
-        "assignments": [],
-        "assigned_via": "escalation_policy",
+        "assignments": _assignments(base, row),
+        "assigned_via": row.get("assigned_via") or "escalation_policy",
         "last_status_change_at": row["last_status_change_at"],
         "last_status_change_by": agent_reference(
             base, _json(row.get("last_status_change_by"), None), row["service_id"]
@@ -122,16 +122,42 @@ def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
         "alert_counts": {"all": counts["all"], "triggered": counts["triggered"], "resolved": counts["resolved"]},
         "is_mergeable": True,
         "incident_type": {"name": "incident_default"},
-        "escalation_policy": escalation_policy_reference(base),
+        "escalation_policy": reference(base, _json(row.get("escalation_policy"), None))
+        or escalation_policy_reference(base),
         "teams": [],
         "pending_actions": [],
         "acknowledgements": acknowledgements,
-        "priority": None,
-        "resolve_reason": None,
+        "priority": priority(base, _json(row.get("priority"), None)),
+        "resolve_reason": _resolve_reason(base, _json(row.get("resolve_reason"), None)),
         "incidents_responders": [],
         "responder_requests": [],
         "urgency": row["urgency"],
     }
+
+
+def _assignments(base: str, row: dict) -> list[dict]:
+    """Who the incident is assigned to now (nobody once it is resolved, as PagerDuty shows it)."""
+    if row["status"] == "resolved":
+        return []
+    return [{"at": a.get("at"), "assignee": reference(base, a.get("assignee"))}
+            for a in _json(row.get("assignments"), []) if isinstance(a, dict)]
+
+
+def priority(base: str, stored: dict | None) -> dict | None:
+    """An incident's priority (stored as the priority's fields when it was set) as PagerDuty shows it."""
+    if not stored:
+        return None
+    return {"id": stored.get("id"), "type": "priority", "summary": stored.get("name"),
+            "self": f"{base}/api/priorities/{stored.get('id')}", "html_url": None, "name": stored.get("name"),
+            "description": stored.get("description", ""), "order": stored.get("order"),
+            "color": stored.get("color")}
+
+
+def _resolve_reason(base: str, stored: dict | None) -> dict | None:
+    if not stored:
+        return None
+    incident = stored.get("incident")
+    return {"type": stored.get("type"), "incident": reference(base, incident) if incident else None}
 
 
 def urgency_rule(rule: str) -> dict:
@@ -225,7 +251,21 @@ def log_entry(base: str, row: dict) -> dict:
         "teams": [],
         "contexts": [],
         "event_details": {"description": channel.get("summary") or row["summary"]},
+        **_log_entry_extra(base, _json(row.get("extra"), None)),
     }
+
+
+def _log_entry_extra(base: str, extra: dict | None) -> dict:
+    """What some log entry types add: `assignees` (assign, escalate), the `user` notified (notify)."""
+    out: dict[str, Any] = {}
+    for name, value in (extra or {}).items():
+        if name == "assignees":
+            out[name] = [reference(base, ref) for ref in value]
+        elif name == "user":
+            out[name] = reference(base, value)
+        else:
+            out[name] = value
+    return out
 
 
 def change_event(base: str, row: dict) -> dict:

@@ -20,6 +20,9 @@ EMITTED_EVENT_TYPES = (
     "incident.acknowledged",
     "incident.unacknowledged",
     "incident.resolved",
+    "incident.escalated",  # a level's delay ran out, or someone escalated it (issue 15)
+    "incident.reassigned",  # someone assigned it to other people
+    "incident.annotated",  # a note was added
 )
 # Every type PagerDuty accepts in a subscription: a partner's subscription that works against PagerDuty must be
 # accepted here too, even for types the sandbox never sends.
@@ -27,14 +30,11 @@ KNOWN_EVENT_TYPES = frozenset(
     EMITTED_EVENT_TYPES
     + (
         "incident.reopened",
-        "incident.annotated",
         "incident.conference_bridge.updated",
         "incident.custom_field_values.updated",
         "incident.delegated",
-        "incident.escalated",
         "incident.incident_type.changed",
         "incident.priority_updated",
-        "incident.reassigned",
         "incident.responder.added",
         "incident.responder.replied",
         "incident.role.assigned",
@@ -79,6 +79,9 @@ LOG_ENTRY_TYPE = {
     "incident.acknowledged": "acknowledge_log_entry",
     "incident.unacknowledged": "unacknowledge_log_entry",
     "incident.resolved": "resolve_log_entry",
+    "incident.escalated": "escalate_log_entry",
+    "incident.reassigned": "assign_log_entry",
+    "incident.annotated": "annotate_log_entry",
 }
 
 

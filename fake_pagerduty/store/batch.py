@@ -13,8 +13,10 @@ from typing import Any
 
 from fake_pagerduty.domain import event_requests, ids, lifecycle
 from fake_pagerduty.domain.clock import iso
+from fake_pagerduty.domain.escalation import About
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
 from fake_pagerduty.domain.incident_change import IncidentChange
+from fake_pagerduty.store.assignments import assign_new_sync
 from fake_pagerduty.store.database import dumps
 from fake_pagerduty.store.records import EventResult, JournalEntry
 from fake_pagerduty.store.transitions import (
@@ -58,6 +60,7 @@ class EventsConnection(sqlite3.Connection):
         self.integrations: dict[str, sqlite3.Row] = {}
         self.next_incident_number: dict[str, int] = {}
         self.agents: dict[tuple[str, str | None], tuple[dict, str]] = {}  # see `_agent`
+        self.plans: dict[str, tuple] = {}  # escalation plans by policy: see `assignments.assign_new_sync`
         self._webhook_targets: bool | None = None
 
     def begin_batch(self) -> None:
@@ -72,6 +75,7 @@ class EventsConnection(sqlite3.Connection):
         self.integrations.clear()
         self.next_incident_number.clear()
         self.agents.clear()
+        self.plans.clear()
         self._webhook_targets = None
 
     def webhook_targets_exist(self) -> bool:
@@ -146,7 +150,8 @@ def _integration_sync(conn: EventsConnection, key: str) -> sqlite3.Row | None:
     if row is None:
         row = conn.execute(
             "SELECT i.id, i.service_id, i.type, s.account_id, s.urgency_rule, s.acknowledgement_timeout,"
-            " s.auto_resolve_timeout FROM integrations i JOIN services s ON s.id = i.service_id"
+            " s.auto_resolve_timeout, s.name AS service_name, s.escalation_policy_id FROM integrations i"
+            " JOIN services s ON s.id = i.service_id"
             " WHERE i.integration_key = ?",
             (key,),
         ).fetchone()
@@ -188,6 +193,7 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
     channel = {"type": "api", "api": event.api, "summary": event.summary, "details": event.custom_details,
                "client": event.client, "client_url": event.client_url}
     changes: list[IncidentChange] = []
+    created: About | None = None
     incident_id = open_alert.incident_id if open_alert else None
     entry.outcome, entry.outcome_detail = decision.outcome, decision.reason
 
@@ -200,12 +206,13 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
             ).fetchone()
         conn.next_incident_number[account_id] = number + 1
         auto_resolve_at = lifecycle.deadline(now, integration["auto_resolve_timeout"])
+        urgency = lifecycle.urgency(integration["urgency_rule"], event.severity)
+        created = About(number, event.summary, integration["service_name"], urgency)
         conn.execute(
             "INSERT INTO incidents (id, account_id, service_id, incident_number, title, status, urgency,"
             " incident_key, created_at, updated_at, last_status_change_at, last_status_change_by,"
             " auto_resolve_at) VALUES (?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?)",
-            (incident_id, account_id, integration["service_id"], number, event.summary,
-             lifecycle.urgency(integration["urgency_rule"], event.severity), event.dedup_key,
+            (incident_id, account_id, integration["service_id"], number, event.summary, urgency, event.dedup_key,
              stamp, stamp, stamp, agent_json, iso(auto_resolve_at) if auto_resolve_at else None),
         )
         conn.execute(
@@ -245,6 +252,8 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
     journal_id = _journal_sync(conn, entry)
     _log_sync(conn, account_id, incident_id, entry.alert_id, log_type, log_summary, agent_json,
               {**channel, "event_id": journal_id}, journal_id, stamp)
+    if created is not None:  # new incidents only: deduplicated events pay nothing for escalation
+        assign_new_sync(conn, integration, incident_id, created, now)
     if changes and conn.webhook_targets_exist():
         conn.executemany(INSERT_WEBHOOK_CHANGE, webhook_change_rows(changes, stamp))
     return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)

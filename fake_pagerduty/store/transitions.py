@@ -14,15 +14,17 @@ from fake_pagerduty.store.database import dumps
 
 INSERT_LOG = (
     "INSERT INTO log_entries (id, seq, account_id, incident_id, alert_id, type, summary, agent, channel,"
-    " event_id, created_at) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM log_entries"
-    " WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " event_id, created_at, extra) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM log_entries"
+    " WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 def log_params(account_id: str, incident_id: str, alert_id: str | None, type: str, summary: str, agent_json: str,
-                channel: dict, event_id: int | None, stamp: str) -> tuple:
+                channel: dict, event_id: int | None, stamp: str, extra: dict | None = None) -> tuple:
+    """INSERT_LOG's parameters (the new entry's id first). `extra`: the fields some types add (`assignees`,
+    `user`, …)."""
     return (ids.log_entry_id(), incident_id, account_id, incident_id, alert_id, type, summary, agent_json,
-            dumps(channel), event_id, stamp)
+            dumps(channel), event_id, stamp, dumps(extra) if extra else None)
 
 
 def acknowledge_statements(incident_id: str, agent: dict, stamp: str,
@@ -34,7 +36,8 @@ def acknowledge_statements(incident_id: str, agent: dict, stamp: str,
         "UPDATE incidents SET status = 'acknowledged', updated_at = ?,"
         " last_status_change_at = CASE WHEN status = 'acknowledged' THEN last_status_change_at ELSE ? END,"
         " last_status_change_by = CASE WHEN status = 'acknowledged' THEN last_status_change_by ELSE ? END,"
-        " ack_timeout_at = ?, acknowledgements = json_insert(acknowledgements, '$[#]', json(?)) WHERE id = ?",
+        " ack_timeout_at = ?, next_escalation_at = NULL,"
+        " acknowledgements = json_insert(acknowledgements, '$[#]', json(?)) WHERE id = ?",
         (stamp, stamp, dumps(agent), iso(ack_timeout_at) if ack_timeout_at else None,
          dumps({"at": stamp, "acknowledger": agent}), incident_id),
     )]
@@ -44,7 +47,8 @@ def resolve_statements(incident_id: str, agent_json: str, stamp: str) -> list[tu
     """Resolve the incident and every alert of it still open."""
     return [
         ("UPDATE incidents SET status = 'resolved', updated_at = ?, last_status_change_at = ?, resolved_at = ?,"
-         " last_status_change_by = ?, ack_timeout_at = NULL, auto_resolve_at = NULL WHERE id = ?",
+         " last_status_change_by = ?, ack_timeout_at = NULL, auto_resolve_at = NULL, next_escalation_at = NULL"
+         " WHERE id = ?",
          (stamp, stamp, stamp, agent_json, incident_id)),
         ("UPDATE alerts SET status = 'resolved', resolved_at = ? WHERE incident_id = ? AND status != 'resolved'",
          (stamp, incident_id)),
@@ -52,11 +56,14 @@ def resolve_statements(incident_id: str, agent_json: str, stamp: str) -> list[tu
 
 
 def unacknowledge_statements(incident_id: str, agent_json: str, stamp: str) -> list[tuple[str, tuple]]:
-    """Back to triggered (the acknowledgement timeout ran out)."""
+    """Back to triggered (the acknowledgement timeout ran out, or a snooze ended): the escalation clock starts
+    again at the current level."""
     return [(
         "UPDATE incidents SET status = 'triggered', updated_at = ?, last_status_change_at = ?,"
-        " last_status_change_by = ?, ack_timeout_at = NULL, acknowledgements = '[]' WHERE id = ?",
-        (stamp, stamp, agent_json, incident_id),
+        " last_status_change_by = ?, ack_timeout_at = NULL, acknowledgements = '[]',"
+        " next_escalation_at = CASE WHEN escalation_delay IS NOT NULL"
+        " THEN strftime('%Y-%m-%dT%H:%M:%SZ', ?, '+' || escalation_delay || ' minutes') END WHERE id = ?",
+        (stamp, stamp, agent_json, stamp, incident_id),
     )]
 
 

@@ -56,7 +56,8 @@ async def test_trigger_on_an_open_alert_is_added_to_it(sandbox, sandbox_settings
     (incident,) = incidents(sandbox_settings)
     assert len(rows(sandbox_settings, "SELECT * FROM alerts")) == 1
     logs = rows(sandbox_settings, "SELECT type FROM log_entries WHERE incident_id = ? ORDER BY seq", incident["id"])
-    assert [entry["type"] for entry in logs] == ["trigger_log_entry", "trigger_log_entry"]
+    assert [entry["type"] for entry in logs] == ["trigger_log_entry", "assign_log_entry", "notify_log_entry",
+                                                 "notify_log_entry", "trigger_log_entry"]  # no second assignment
     assert outcomes(sandbox_settings) == ["created", "deduplicated"]
 
 

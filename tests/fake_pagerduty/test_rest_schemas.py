@@ -75,7 +75,8 @@ async def test_alerts_and_log_entries_match_rest_json(sandbox, acked_incident):
         _check("Alert", alert)
     entries = (await sandbox.get(f"/api/incidents/{acked_incident['id']}/log_entries",
                                  headers=REST_HEADERS)).json()
-    assert [e["type"] for e in entries["log_entries"]] == ["acknowledge_log_entry", "trigger_log_entry"]
+    assert [e["type"] for e in entries["log_entries"]] == ["acknowledge_log_entry", "notify_log_entry",
+                                                           "notify_log_entry", "assign_log_entry", "trigger_log_entry"]
     for entry in entries["log_entries"]:
         # rest.json's `channel` is a oneOf of loose objects that all accept any channel, so no channel can
         # match exactly one: it is checked by hand instead.
