@@ -97,7 +97,7 @@ def _response_pointer(method: str, path: str, status: int) -> str | None:
         if (method, path, status) not in MISSING_STATUSES and (None, None, status) not in MISSING_STATUSES:
             raise AssertionError(f"rest.json documents no {status} for {method} {path}; the sandbox answered it "
                                  "(a real PagerDuty answer the spec omits goes in MISSING_STATUSES with a reason)")
-        return "/components/responses/BadRequest/content/application~1json/schema" if status >= 400 else None
+        return "/components/responses/Conflict/content/application~1json/schema" if status >= 400 else None
     response = responses[key]
     base = f"/paths/{_escape(path)}/{method.lower()}/responses/{key}"
     if "$ref" in response:

@@ -53,18 +53,17 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/incidents/{id}"): Endpoint(include=(*_INCIDENT_INCLUDES, "custom_fields")),
     ("PUT", "/incidents/{id}"): Endpoint(),
     ("GET", "/incidents/{id}/alerts"): Endpoint(
-        honoured=PAGING,
-        refused=("alert_key", "statuses[]", "sort_by"),
+        honoured=(*PAGING, "alert_key", "statuses[]", "sort_by"),
         include=("services", "first_trigger_log_entries", "incidents"),
     ),
     ("GET", "/incidents/{id}/log_entries"): Endpoint(
-        honoured=PAGING,
-        refused=("time_zone", "since", "until", "is_overview"),
+        honoured=(*PAGING, "since", "until", "is_overview"),
+        refused=("time_zone",),
         include=("incidents", "services", "channels", "teams"),
     ),
     ("GET", "/services"): Endpoint(
-        honoured=("query", *PAGING),
-        refused=("team_ids[]", "time_zone", "sort_by", "name"),
+        honoured=("query", *PAGING, "sort_by", "name"),
+        refused=("team_ids[]", "time_zone"),
         include=("escalation_policies", "teams", "integrations", "auto_pause_notifications_parameters"),
     ),
     ("POST", "/services"): Endpoint(),

@@ -74,6 +74,8 @@ def _list(params: Params, name: str) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
+values = _list  # the same, for the handlers' own list parameters (`team_ids[]`, `user_ids[]`, …)
+
 MAX_OFFSET = 2**62
 
 
@@ -179,3 +181,78 @@ def change_event_window(params: Params, errors: list[str]) -> tuple[str | None, 
     since = _moment(params, "since", errors)
     until = _moment(params, "until", errors)
     return (iso(since) if since else None), (iso(until) if until else None)
+
+
+ALERT_STATUSES = ("triggered", "resolved")
+ALERT_SORT_FIELDS = ("created_at", "resolved_at")
+OVERVIEW_LEFT_OUT = ("notify_log_entry",)  # `is_overview=true`: the changes to the incident, not each notification
+
+
+@dataclass(frozen=True)
+class AlertQuery:
+    statuses: tuple[str, ...] = ()
+    alert_key: str | None = None
+    sort: tuple[str, str] = ("created_at", "asc")
+
+
+@dataclass(frozen=True)
+class LogEntryQuery:
+    since: str | None = None  # ISO; inclusive
+    until: str | None = None  # ISO; exclusive
+    overview: bool = False
+
+
+def alert_query(params: Params) -> tuple[AlertQuery, Page]:
+    """`GET /incidents/{id}/alerts`: `statuses[]` (triggered, resolved), `alert_key`, `sort_by`
+    (created_at or resolved_at, :asc or :desc)."""
+    errors: list[str] = []
+    statuses = _list(params, "statuses")
+    if any(s not in ALERT_STATUSES for s in statuses):
+        errors.append("Statuses must be a list of triggered or resolved.")
+    sort = _sort(params, ALERT_SORT_FIELDS, errors)
+    if len(sort) > 1:
+        errors.append("Sort by accepts one field")
+    paging = page(params, errors)
+    if errors:
+        raise InvalidInput(errors)
+    key = params.get("alert_key")
+    return AlertQuery(tuple(dict.fromkeys(statuses)), key or None, sort[0] if sort else AlertQuery.sort), paging
+
+
+def log_entry_query(params: Params) -> tuple[LogEntryQuery, Page]:
+    """`GET /incidents/{id}/log_entries`: `since`/`until` (optional: the incident's whole log by default) and
+    `is_overview` (true: without the notification entries)."""
+    errors: list[str] = []
+    since, until = change_event_window(params, errors)
+    if since and until and until < since:
+        errors.append("Until must be after since")
+    overview = params.get("is_overview")
+    if overview not in (None, "", "true", "false"):
+        errors.append("Is overview must be true or false")
+    paging = page(params, errors)
+    if errors:
+        raise InvalidInput(errors)
+    return LogEntryQuery(since, until, overview == "true"), paging
+
+
+SERVICE_SORT = {"name": "asc", "name:asc": "asc", "name:desc": "desc"}
+
+
+@dataclass(frozen=True)
+class ServiceQuery:
+    query: str | None = None  # names containing it, any case
+    name: str | None = None  # exactly this name
+    descending: bool = False
+
+
+def service_query(params: Params) -> tuple[ServiceQuery, Page]:
+    """`GET /services`: `query`, `name`, `sort_by` (name, name:asc, name:desc)."""
+    errors: list[str] = []
+    sort = params.get("sort_by") or "name"
+    if sort not in SERVICE_SORT:
+        errors.append("Sort by must be one of name, name:asc, name:desc")
+    paging = page(params, errors)
+    if errors:
+        raise InvalidInput(errors)
+    return ServiceQuery(params.get("query") or None, params.get("name") or None,
+                        SERVICE_SORT.get(sort) == "desc"), paging

@@ -78,11 +78,13 @@ class Incidents:
                                  count_params)
 
     async def get(self, account_id: str, incident_id: str) -> dict | None:
-        """One of an account's incidents (row plus `service_name`); None for another account's."""
+        """One of an account's incidents (row plus `service_name`) by id or by incident number (as PagerDuty's
+        GET /incidents/{id} accepts either); None for another account's."""
+        number = incident_id.isascii() and incident_id.isdigit() and len(incident_id) < 19
         return await self._db.first(
             "SELECT i.*, s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
-            " WHERE i.id = ? AND i.account_id = ?",
-            (incident_id, account_id),
+            f" WHERE {'i.incident_number' if number else 'i.id'} = ? AND i.account_id = ?",
+            (int(incident_id) if number else incident_id, account_id),
         )
 
     async def find_newest(self, *, status: str | None = None, incident_key: str | None = None,
@@ -109,17 +111,36 @@ class Incidents:
             counts[incident_id] = {"all": total, "triggered": triggered, "resolved": resolved}
         return counts
 
-    async def alerts_page(self, account_id: str, incident_id: str,
-                          page: rest_query.Page) -> tuple[list[dict], bool, int | None]:
-        """An incident's alerts, oldest first, with what their references need."""
-        return await self._db.paged(_ALERTS_PAGE, (incident_id, account_id), page,
-                                    "SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND account_id = ?")
+    async def alerts_page(self, account_id: str, incident_id: str, page: rest_query.Page,
+                          query: rest_query.AlertQuery | None = None) -> tuple[list[dict], bool, int | None]:
+        """An incident's alerts, oldest first unless `query.sort` says otherwise, with what their references
+        need; `query.statuses` and `query.alert_key` filter them."""
+        query = query or rest_query.AlertQuery()
+        where = Where(("a.incident_id = ?", incident_id), ("i.account_id = ?", account_id))
+        where.any_of("a.status", query.statuses)
+        where.equal("a.alert_key", query.alert_key)
+        field, direction = query.sort
+        order = f"a.{field} {direction.upper()}, a.created_at {direction.upper()}, a.rowid {direction.upper()}"
+        return await self._db.paged(f"{_ALERTS_PAGE}{where.sql} ORDER BY {order} LIMIT ? OFFSET ?", where.params,
+                                    page, "SELECT COUNT(*) FROM alerts a JOIN incidents i ON i.id = a.incident_id"
+                                    f"{where.sql}")
 
-    async def log_entries_page(self, account_id: str, incident_id: str,
-                               page: rest_query.Page) -> tuple[list[dict], bool, int | None]:
-        """An incident's log entries, newest first (as PagerDuty lists them)."""
-        return await self._db.paged(_LOG_ENTRIES_PAGE, (incident_id, account_id), page,
-                                    "SELECT COUNT(*) FROM log_entries WHERE incident_id = ? AND account_id = ?")
+    async def log_entries_page(self, account_id: str, incident_id: str, page: rest_query.Page,
+                               query: rest_query.LogEntryQuery | None = None) -> tuple[list[dict], bool, int | None]:
+        """An incident's log entries, newest first (as PagerDuty lists them); `query` narrows them to a time
+        window (since inclusive, until exclusive) or to the overview (no notifications)."""
+        query = query or rest_query.LogEntryQuery()
+        where = Where(("l.incident_id = ?", incident_id), ("i.account_id = ?", account_id))
+        if query.since:
+            where.add("l.created_at >= ?", query.since)
+        if query.until:
+            where.add("l.created_at < ?", query.until)
+        if query.overview:
+            where.add(f"l.type NOT IN ({', '.join('?' * len(rest_query.OVERVIEW_LEFT_OUT))})",
+                      *rest_query.OVERVIEW_LEFT_OUT)
+        return await self._db.paged(f"{_LOG_ENTRIES_PAGE}{where.sql} ORDER BY l.seq DESC LIMIT ? OFFSET ?",
+                                    where.params, page, "SELECT COUNT(*) FROM log_entries l JOIN incidents i"
+                                    f" ON i.id = l.incident_id{where.sql}")
 
     async def change_status(
         self,
@@ -241,12 +262,10 @@ _ALERTS_PAGE = (
     " g.type AS integration_type, g.name AS integration_name FROM alerts a"
     " JOIN incidents i ON i.id = a.incident_id JOIN services s ON s.id = a.service_id"
     " JOIN integrations g ON g.id = a.integration_id"
-    " WHERE a.incident_id = ? AND i.account_id = ? ORDER BY a.created_at, a.rowid LIMIT ? OFFSET ?"
 )
 _LOG_ENTRIES_PAGE = (
     "SELECT l.*, i.service_id, s.name AS service_name, i.incident_number, i.title AS incident_title"
     " FROM log_entries l JOIN incidents i ON i.id = l.incident_id JOIN services s ON s.id = i.service_id"
-    " WHERE l.incident_id = ? AND i.account_id = ? ORDER BY l.seq DESC LIMIT ? OFFSET ?"
 )
 
 

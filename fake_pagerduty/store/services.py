@@ -52,15 +52,20 @@ class Services:
             )
 
     async def page(
-        self, account_id: str, page: rest_query.Page, name_query: str | None = None
+        self, account_id: str, page: rest_query.Page, query: rest_query.ServiceQuery | None = None
     ) -> tuple[list[dict], bool, int | None]:
-        """One page of an account's services by name; `name_query` keeps names containing it (any case)."""
+        """One page of an account's services by name (`query.query`: names containing it, any case;
+        `query.name`: that name exactly; `query.descending`: Z to A)."""
+        query = query or rest_query.ServiceQuery()
         where = Where(("account_id = ?", account_id))
-        if name_query:
-            where.add("instr(lower(name), lower(?)) > 0", name_query)
+        if query.query:
+            where.add("instr(lower(name), lower(?)) > 0", query.query)
+        if query.name:
+            where.add("name = ?", query.name)
+        order = "DESC" if query.descending else "ASC"
         return await self._db.paged(
-            f"SELECT * FROM services{where.sql} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?", where.params,
-            page, f"SELECT COUNT(*) FROM services{where.sql}",
+            f"SELECT * FROM services{where.sql} ORDER BY name COLLATE NOCASE {order}, id {order} LIMIT ? OFFSET ?",
+            where.params, page, f"SELECT COUNT(*) FROM services{where.sql}",
         )
 
     async def get(self, account_id: str, service_id: str) -> dict | None:

@@ -55,21 +55,19 @@ async def get_incident(request: Request) -> JSONResponse:
 
 async def incident_alerts(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
-    page = rest_common.page(request)
-    await _incident_row(request, account)
-    rows, more, total = await request.app.state.store.incidents.alerts_page(
-        account["id"], request.path_params["id"], page
-    )
+    query, page = rest_common.parsed(rest_query.alert_query, request)
+    incident = await _incident_row(request, account)
+    rows, more, total = await request.app.state.store.incidents.alerts_page(account["id"], incident["id"], page, query)
     base = rest_common.base_url(request)
     return rest_common.listing("alerts", [rest_objects.alert(base, row) for row in rows], page, more, total)
 
 
 async def incident_log_entries(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
-    page = rest_common.page(request)
-    await _incident_row(request, account)
+    query, page = rest_common.parsed(rest_query.log_entry_query, request)
+    incident = await _incident_row(request, account)
     rows, more, total = await request.app.state.store.incidents.log_entries_page(
-        account["id"], request.path_params["id"], page
+        account["id"], incident["id"], page, query
     )
     base = rest_common.base_url(request)
     return rest_common.listing("log_entries", [rest_objects.log_entry(base, row) for row in rows], page, more, total)
@@ -105,13 +103,11 @@ async def update_incident(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
     user = await rest_common.requester(request, account)
     doc = await rest_common.json_body(request)
-    incident_id = request.path_params["id"]
     if not isinstance(doc.get("incident"), dict):
         raise RestError.invalid_input("Incident must be an object")
+    incident_id = (await _incident_row(request, account))["id"]
     change = _status_change(incident_id, doc["incident"])
-    if change is None:
-        await _incident_row(request, account)
-    else:
+    if change is not None:
         await _apply(request, account, user, [change])
     return await get_incident(request)
 
@@ -125,8 +121,9 @@ async def update_incidents(request: Request) -> JSONResponse:
     items = doc.get("incidents")
     if not isinstance(items, list) or not items:
         raise RestError.invalid_input("Incidents must be a non-empty array")
-    if len(items) > incident_actions.MAX_BULK:
-        raise RestError.invalid_input(f"Incidents must contain at most {incident_actions.MAX_BULK} items")
+    if len(items) > incident_actions.MAX_BULK:  # rest.json: 413 for more than PagerDuty takes at once
+        raise RestError(413, "Request Entity Too Large", 2001,
+                        [f"Incidents must contain at most {incident_actions.MAX_BULK} items"])
     changes, wanted = [], []
     for item in items:
         incident_id = item.get("id") if isinstance(item, dict) else None
@@ -160,10 +157,8 @@ async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
 
 async def list_services(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
-    page = rest_common.page(request)
-    rows, more, total = await request.app.state.store.services.page(
-        account["id"], page, request.query_params.get("query") or None
-    )
+    query, page = rest_common.parsed(rest_query.service_query, request)
+    rows, more, total = await request.app.state.store.services.page(account["id"], page, query)
     return rest_common.listing("services", await _service_objects(request, rows), page, more, total)
 
 

@@ -89,5 +89,13 @@ def page(request: Request) -> rest_query.Page:
         raise RestError.invalid_input(*exc.errors) from None
 
 
+def parsed(parse, request: Request):
+    """`parse(request.query_params)` (a `rest_query` reader), its InvalidInput as PagerDuty's 400."""
+    try:
+        return parse(request.query_params)
+    except rest_query.InvalidInput as exc:
+        raise RestError.invalid_input(*exc.errors) from None
+
+
 def listing(name: str, items: list, page: rest_query.Page, more: bool, total: int | None) -> JSONResponse:
     return JSONResponse({name: items, **rest_objects.pagination(page.limit, page.offset, more, total)})

@@ -325,3 +325,67 @@ def test_every_honoured_parameter_has_a_probe():
 async def test_each_honoured_parameter_has_its_effect(sandbox, key):
     world = await world_of(sandbox)
     await PROBES[key](sandbox, world)
+
+
+@probe("GET", "/incidents/{id}/alerts", "statuses[]", "alert_key", "sort_by")
+async def _alert_filters(sandbox, world):
+    await _trigger(sandbox, "walk-a", "Disk full again")  # deduplicated: still one alert
+    url = f"/api/incidents/{world.ids['c']}/alerts"
+
+    async def keys(query: str) -> list[str]:
+        doc = await _ok(await sandbox.get(f"{url}?{query}", headers=REST_HEADERS))
+        return [alert["status"] for alert in doc["alerts"]]
+
+    assert await keys("statuses[]=resolved") == ["resolved"]
+    assert await keys("statuses[]=triggered") == []
+    assert await keys("alert_key=walk-c") == ["resolved"]
+    assert await keys("alert_key=nope") == []
+    assert await keys("sort_by=resolved_at:desc") == ["resolved"]
+    bad = await sandbox.get(f"{url}?sort_by=severity", headers=REST_HEADERS)
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == 2001
+
+
+@probe("GET", "/incidents/{id}/log_entries", "since", "until", "is_overview")
+async def _log_entry_filters(sandbox, world):
+    url = f"/api/incidents/{world.ids['b']}/log_entries"
+    every = (await _ok(await sandbox.get(url, headers=REST_HEADERS)))["log_entries"]
+    assert every
+    first = min(entry["created_at"] for entry in every)
+
+    async def types(query: str) -> list[str]:
+        return [e["type"] for e in (await _ok(await sandbox.get(f"{url}?{query}", headers=REST_HEADERS)))["log_entries"]]
+
+    assert await types("until=2000-01-01T00:00:00Z") == []
+    assert await types(f"since={first}") == [e["type"] for e in every]
+    assert await types("since=2999-01-01T00:00:00Z") == []
+    overview = await types("is_overview=true")
+    assert "notify_log_entry" not in overview
+    assert overview == [e["type"] for e in every if e["type"] != "notify_log_entry"]
+
+
+@probe("GET", "/services", "name", "sort_by")
+async def _service_name_and_sort(sandbox, world):
+    async def names(query: str) -> list[str]:
+        return [s["name"] for s in (await _ok(await sandbox.get(f"/api/services?{query}", headers=REST_HEADERS)))["services"]]
+
+    every = await names("")
+    assert await names("name=Billing") == ["Billing"]
+    assert await names("name=billing") == []
+    assert await names("sort_by=name:desc") == list(reversed(every)) and len(every) > 1
+    assert await names("sort_by=name:asc") == every
+
+
+async def test_get_incident_accepts_the_incident_number(sandbox):
+    world = await world_of(sandbox)
+    by_id = await _ok(await sandbox.get(f"/api/incidents/{world.ids['b']}", headers=REST_HEADERS))
+    number = by_id["incident"]["incident_number"]
+    assert await _ok(await sandbox.get(f"/api/incidents/{number}", headers=REST_HEADERS)) == by_id
+    assert (await sandbox.get("/api/incidents/99999", headers=REST_HEADERS)).status_code == 404
+
+
+async def test_a_bulk_update_over_250_is_413(sandbox):
+    items = [{"id": f"Q{i}", "type": "incident_reference", "status": "acknowledged"} for i in range(251)]
+    answer = await sandbox.put("/api/incidents", headers=FROM, json={"incidents": items})
+    assert answer.status_code == 413
+    assert answer.json() == {"error": {"message": "Request Entity Too Large", "code": 2001,
+                                       "errors": ["Incidents must contain at most 250 items"]}}
