@@ -100,7 +100,8 @@ class Connection:
         await self.publish_integration()
 
     async def receive_webhook(self, body: bytes, signature: str | None) -> tuple[int, dict]:
-        """(status code, JSON) for a v3 webhook delivery. Bad signature → 401 and nothing changes."""
+        """(status code, JSON) for a v3 webhook delivery. Bad signature → 401, a replay (an event more than
+        five minutes old) → 400, and nothing changes; a repeat of a recent one is answered as a duplicate."""
         if not webhooks.verify_signature(self.settings.webhook_secret, body, signature):
             return 401, {"error": "invalid or missing X-PagerDuty-Signature"}
         try:
@@ -111,6 +112,9 @@ class Connection:
             event = webhooks.parse_event(payload)
         except webhooks.WebhookError as exc:
             return 400, {"error": str(exc)}
+        if webhooks.is_replay(event["occurred_at"], self.clock()):
+            return 400, {"error": f"event.occurred_at {event['occurred_at']} is more than"
+                                  f" {webhooks.REPLAY_WINDOW_SECONDS // 60} minutes old: a replayed delivery"}
         alert = await self.store.get_alert(event["incident_key"]) if event["incident_key"] else None
         changes = webhooks.changes_for(alert, event, utcnow_iso(self.clock)) if alert else {}
         fresh = await self.store.apply_webhook(event["id"], event["event_type"], utcnow_iso(self.clock),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 import pytest
@@ -118,7 +119,8 @@ def test_what_reaches_the_monitor_renders_as_text_on_every_monitor_page(page, st
     alert = stack.wait_for_alert("www15", lambda a: a["state"] == "open", "an open alert")
     body = json.dumps({"event": {
         "id": "EV-XSS", "event_type": "incident.acknowledged", "resource_type": "incident",
-        "occurred_at": "2026-11-26T12:00:00Z", "agent": {"type": "user_reference", "summary": PAYLOAD},
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),  # older would be refused as a replay
+        "agent": {"type": "user_reference", "summary": PAYLOAD},
         "data": {"id": "Q1", "type": "incident", "incident_key": alert["incident_key"], "status": "acknowledged",
                  "html_url": JS_URL}}}).encode()
     answer = httpx.post(stack.monitor_url + "/integrations/pagerduty/webhook", content=body, timeout=10,

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from demo_monitor.domain.alerts import Alert
 from demo_monitor.domain.events import CLIENT
 
+REPLAY_WINDOW_SECONDS = 300  # a signed delivery of an event older than this is a replay, not PagerDuty's retry
+
 
 class WebhookError(ValueError):
     """A signed webhook body that is not a v3 event we understand (400)."""
+
+
+def is_replay(occurred_at: str | None, now: float) -> bool:
+    """Whether a correctly signed delivery is too old to be PagerDuty's: its `event.occurred_at` more than
+    REPLAY_WINDOW_SECONDS before `now`. PagerDuty signs the body only, so a captured delivery stays valid
+    forever; its age is what gives a replay away (a repeat of a recent one is deduplicated by event id)."""
+    if not occurred_at:
+        return False
+    try:
+        moment = datetime.fromisoformat(occurred_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if moment.tzinfo is None:
+        return False
+    return now - moment.timestamp() > REPLAY_WINDOW_SECONDS
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -37,7 +55,8 @@ def _is_http_url(value: object) -> bool:
 
 
 def parse_event(payload: object) -> dict:
-    """{"id", "event_type", "incident_key", "status", "agent", "html_url"} from a v3 webhook body."""
+    """{"id", "event_type", "occurred_at", "incident_key", "status", "agent", "html_url"} from a v3 webhook
+    body."""
     if not isinstance(payload, dict) or not isinstance(payload.get("event"), dict):
         raise WebhookError("The body must be a JSON object with an 'event' object.")
     event = payload["event"]
@@ -56,6 +75,7 @@ def parse_event(payload: object) -> dict:
     return {
         "id": event_id,
         "event_type": event_type,
+        "occurred_at": event.get("occurred_at") if isinstance(event.get("occurred_at"), str) else None,
         "incident_key": data.get("incident_key") if isinstance(data.get("incident_key"), str) else None,
         "status": data.get("status") if isinstance(data.get("status"), str) else None,
         "agent": agent_name if isinstance(agent_name, str) else None,

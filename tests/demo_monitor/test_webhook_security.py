@@ -4,6 +4,7 @@ delivery change nothing (PagerDuty signs the body only, so a replay is recognise
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -97,3 +98,28 @@ async def test_a_replayed_delivery_changes_nothing(client, monitor_settings, ope
         assert answer.json()["status"] == "duplicate"
     after = (await client.get(f"/api/alerts/{open_alert['id']}")).json()
     assert after == before
+
+
+async def test_a_correctly_signed_delivery_of_an_old_event_is_refused_as_a_replay(client, clock, monitor_settings,
+                                                                                   open_alert):
+    """PagerDuty signs the body only, so a captured delivery stays validly signed forever: one whose event is
+    more than five minutes old (by the monitor's clock) is a replay, refused with a 400, and changes nothing.
+    The integration exam sends one (fake_pagerduty/exam_runner.py)."""
+    body = json.dumps({"event": {
+        "id": "EV-OLD", "event_type": "incident.acknowledged", "resource_type": "incident",
+        "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock.now - 301)),
+        "agent": {"type": "user_reference", "summary": "Dana Demo"},
+        "data": {"id": "Q0000000000001", "type": "incident", "incident_key": open_alert["incident_key"],
+                 "status": "acknowledged", "html_url": "http://sandbox.test/incidents/Q1"},
+    }}).encode()
+    r = await post(client, body, sign(monitor_settings.webhook_secret, body))
+    assert r.status_code == 400
+    assert r.json() == {"error": f"event.occurred_at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(clock.now - 301))}"
+                                 " is more than 5 minutes old: a replayed delivery"}
+    assert await alert_state(client, open_alert["id"]) == "open"
+    fresh = body.replace(b'"EV-OLD"', b'"EV-FRESH"').replace(
+        json.loads(body)["event"]["occurred_at"].encode(),
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock.now - 299)).encode())
+    r = await post(client, fresh, sign(monitor_settings.webhook_secret, fresh))
+    assert r.status_code == 200, r.text
+    assert await alert_state(client, open_alert["id"]) == "acknowledged"
