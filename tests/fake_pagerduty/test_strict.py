@@ -22,7 +22,7 @@ CHANGE = "/v2/change/enqueue"
 SHARED_SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "pagerduty-openapi"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # built per test (a few ms): mutation testing then ties the schema building to every test using it
 def checker() -> StrictChecker:
     return StrictChecker.packaged()
 
@@ -98,12 +98,112 @@ def test_schema_requirements_the_sandbox_does_not_enforce(checker):
     [
         ("application/json", []),
         ("Application/JSON; charset=utf-8", []),
+        ("application/json; charset=utf-8; boundary=x", []),
         ("text/plain", ["Content-Type is 'text/plain'; PagerDuty's OpenAPI expects application/json"]),
         (None, ["no Content-Type header; PagerDuty's OpenAPI expects application/json"]),
     ],
 )
 def test_content_type(checker, content_type, expected):
     assert checker.content_type_warnings(content_type) == expected
+
+
+def test_enum_values_are_listed_and_long_values_cut_at_80_characters(checker):
+    event = trigger(event_action="poke", dedup_key=list(range(40)))
+    event["payload"]["severity"] = "bad"
+    assert checker.body_warnings("v2", event) == [
+        "'dedup_key' should be string per PagerDuty's Events API v2 schema, got array "
+        "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 2",
+        "'event_action' should be one of: trigger acknowledge resolve (PagerDuty's Events API v2 schema),"
+        " got \"poke\"",
+        "'payload.severity' should be one of: critical warning error info (PagerDuty's Events API v2 schema),"
+        " got \"bad\"",
+    ]
+    assert checker.body_warnings("change", {}) == [
+        "'payload' is required by PagerDuty's Change Events API schema",
+        "'routing_key' is required by PagerDuty's Change Events API schema",
+    ]
+    assert checker.body_warnings("v2", []) == ["'' should be object per PagerDuty's Events API v2 schema, got array []"]
+
+
+# ---- the schema rules on a made-up spec: what PagerDuty's files do not happen to exercise -------------------
+
+SCHEMA = {
+    "type": "object",
+    "minProperties": 1,
+    "properties": {
+        "kind": {"$ref": "#/components/schemas/a~1b~0c"},  # the component named "a/b~c" (RFC 6901 escapes)
+        "tags": {"type": "object", "properties": {"x": {"type": "string"}}, "patternProperties": {"^t_": {}}},
+        "extra": {"type": "object", "properties": {"x": {"type": "string"}}, "additionalProperties": {"type": "integer"}},
+        "empty": {"type": "object", "additionalProperties": False},
+        "thing": {"discriminator": {"propertyName": "shape"}, "allOf": [{"required": ["shape"]}], "oneOf": [
+            {"type": "object", "properties": {"shape": {"enum": ["circle"]}, "r": {"type": "number"}}},
+            {"type": "object", "properties": {"shape": {"enum": ["square"]}, "side": {"type": "number"}}}]},
+        "loose": {"discriminator": {"propertyName": "shape"}, "oneOf": [
+            {"type": "object", "properties": {"shape": {"enum": ["a", "b"]}}},
+            {"type": "object", "properties": {"shape": {"enum": ["c"]}}}]},
+        "level": {"type": "string", "const": "high"},
+        "note": {"type": ["string", "null"]},
+    },
+}
+
+
+def made_up_specs(schema: dict, components: dict | None = None) -> dict[str, dict]:
+    """The v2 and change operations get `schema`; v1 a small spec with the ImageContext the extras extend."""
+    def spec(paths: tuple[str, ...], root: dict, schemas: dict) -> dict:
+        content = {"application/json": {"schema": root}}
+        return {"paths": {path: {"post": {"requestBody": {"content": content}}} for path in paths},
+                "components": {"schemas": schemas}}
+
+    v1_root = {"type": "object", "properties": {
+        "contexts": {"type": "array", "items": {"$ref": "#/components/schemas/ImageContext"}}}}
+    return {"events-v1.json": spec(("/create_event.json",), v1_root, {"ImageContext": {"type": "object"}}),
+            "events-v2.json": spec(("/enqueue", "/change/enqueue"), schema, components or {})}
+
+
+@pytest.fixture
+def made_up() -> StrictChecker:
+    return StrictChecker(made_up_specs(SCHEMA, {"a/b~c": {"enum": ["x", "y"]}}))
+
+
+@pytest.mark.parametrize(("doc", "expected"), [
+    ({"kind": "z"}, ["'kind' should be one of: x y (PagerDuty's Events API v2 schema), got \"z\""]),
+    ({"tags": {"t_a": 1, "zz": 2}}, []),  # patternProperties: the object stays open
+    ({"extra": {"n": 5}}, []),  # its own additionalProperties are kept
+    ({"extra": {"n": "s"}}, ["'extra.n' should be integer per PagerDuty's Events API v2 schema, got string \"s\""]),
+    ({"empty": {"a": 1}}, ["unknown field 'empty.a' (not in PagerDuty's Events API v2 schema)"]),
+    ({"thing": {"shape": "square", "r": 1}}, ["unknown field 'thing.r' (not in PagerDuty's Events API v2 schema)"]),
+    ({"thing": {"shape": "circle", "r": 1}}, []),
+    ({"thing": {}}, ["'thing.shape' is required by PagerDuty's Events API v2 schema"]),  # the allOf it had stays
+    ({"loose": {"shape": "z"}}, ["'loose' does not match PagerDuty's Events API v2 schema: {'shape': 'z'} is not"
+                                 " valid under any of the given schemas"]),  # a branch of two values: left a oneOf
+    ({"level": 5}, ["'level' should be one of: high (PagerDuty's Events API v2 schema), got 5",
+                    "'level' should be string per PagerDuty's Events API v2 schema, got integer 5"]),
+    ({"note": 5}, ["'note' should be string or null per PagerDuty's Events API v2 schema, got integer 5"]),
+    ({"tags": None}, ["'tags' should be object per PagerDuty's Events API v2 schema, got null null"]),
+    ({}, ["'(body)' does not match PagerDuty's Events API v2 schema: {} should be non-empty"]),
+])
+def test_schema_rules_on_a_made_up_spec(made_up, doc, expected):
+    assert made_up.body_warnings("v2", doc) == expected
+
+
+def test_documented_extras_are_added_where_the_spec_lists_no_properties_and_the_specs_are_left_alone():
+    specs = made_up_specs(SCHEMA, {"a/b~c": {"enum": ["x"]}})
+    before = json.dumps(specs, sort_keys=True)
+    checker = StrictChecker(specs)
+    assert checker.body_warnings("v1", {"contexts": [{"text": "shown", "src": "x.png"}]}) == [
+        "unknown field 'contexts[0].src' (not in PagerDuty's Events API v1 schema)"]
+    assert json.dumps(specs, sort_keys=True) == before
+
+
+@pytest.mark.parametrize("loop", [
+    {"$ref": "#/components/schemas/loop"},
+    {"type": "object", "properties": {"next": {"$ref": "#/components/schemas/loop"}}},
+    {"oneOf": [{"$ref": "#/components/schemas/loop"}]},
+])
+def test_a_recursive_ref_is_refused_by_name(loop):
+    schema = {"type": "object", "properties": {"start": {"$ref": "#/components/schemas/loop"}}}
+    with pytest.raises(ValueError, match="^recursive \\$ref #/components/schemas/loop$"):
+        StrictChecker(made_up_specs(schema, {"loop": loop}))
 
 
 def test_packaged_specs_are_pagerdutys_files():
