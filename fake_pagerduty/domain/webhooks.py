@@ -22,7 +22,6 @@ EMITTED_EVENT_TYPES = (
     "incident.resolved",
     "incident.escalated",  # a level's delay ran out, or someone escalated it (issue 15)
     "incident.reassigned",  # someone assigned it to other people
-    "incident.annotated",  # a note was added
 )
 # Every type PagerDuty accepts in a subscription: a partner's subscription that works against PagerDuty must be
 # accepted here too, even for types the sandbox never sends.
@@ -30,6 +29,7 @@ KNOWN_EVENT_TYPES = frozenset(
     EMITTED_EVENT_TYPES
     + (
         "incident.reopened",
+        "incident.annotated",  # PagerDuty's carries the note, not the incident: not sent (yet)
         "incident.conference_bridge.updated",
         "incident.custom_field_values.updated",
         "incident.delegated",
@@ -81,7 +81,6 @@ LOG_ENTRY_TYPE = {
     "incident.resolved": "resolve_log_entry",
     "incident.escalated": "escalate_log_entry",
     "incident.reassigned": "assign_log_entry",
-    "incident.annotated": "annotate_log_entry",
 }
 
 

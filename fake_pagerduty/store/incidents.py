@@ -15,6 +15,7 @@ from fake_pagerduty.domain import incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.store.database import Database, Where, dumps, row_dict
+from fake_pagerduty.store.escalations import Escalations
 from fake_pagerduty.store.transitions import (
     INSERT_LOG,
     acknowledge_statements,
@@ -26,9 +27,10 @@ from fake_pagerduty.store.webhooks import Webhooks
 
 
 class Incidents:
-    def __init__(self, db: Database, webhooks: Webhooks) -> None:
+    def __init__(self, db: Database, webhooks: Webhooks, escalations: Escalations | None = None) -> None:
         self._db = db
         self._webhooks = webhooks
+        self.escalations = escalations or Escalations(db, webhooks)
 
     _INCIDENT_SORT_COLUMNS = {
         "incident_number": "i.incident_number",
@@ -189,7 +191,12 @@ class Incidents:
         return published
 
     async def apply_due_timeouts(self, now: datetime) -> list[IncidentChange]:
-        """Acknowledgement timeouts return incidents to triggered; auto-resolve timeouts resolve them."""
+        """Acknowledgement timeouts return incidents to triggered; auto-resolve timeouts resolve them; then
+        triggered incidents whose escalation level's delay ran out escalate (`escalations.apply_due`)."""
+        changes = await self._service_timeouts(now)
+        return changes + await self.escalations.apply_due(now)
+
+    async def _service_timeouts(self, now: datetime) -> list[IncidentChange]:
         stamp = iso(now)
         changes: list[IncidentChange] = []
         if await self._db.one(

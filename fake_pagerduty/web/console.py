@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from fake_pagerduty.domain import alert_view, incident_actions
+from fake_pagerduty.domain import alert_view, incident_actions, notes
 from fake_pagerduty.domain.callbacks import safe_next
 from fake_pagerduty.errors import PageError
 from fake_pagerduty.web import console_text, sessions
@@ -112,8 +112,7 @@ async def incident_detail(request: Request) -> Response:
         })
     names = {i["id"]: i["name"] for i in await store.services.integrations_with_vendor(incident["service_id"]) if i.get("name")}
     timeline = [
-        {**entry, "label": console_text.LOG_LABELS.get(entry["type"], entry["type"]),
-         "who": console_text.who(entry, names)}
+        {**entry, "label": console_text.label(entry), "who": console_text.who(entry, names)}
         for entry in await store.incidents.log_entries(incident["id"])
     ]
     first = {kind: next((e["created_at"] for e in timeline if e["type"] == kind), None)
@@ -123,6 +122,8 @@ async def incident_detail(request: Request) -> Response:
         "nav": "incidents", "incident": incident, "alerts": alerts, "timeline": timeline, "deliveries": deliveries,
         "acknowledged_at": first["acknowledge_log_entry"], "resolved_at": first["resolve_log_entry"],
         "here": f"/incidents/{incident['id']}", "version": version, "fingerprint": _fingerprint(incident),
+        **console_text.people(incident), "notes": await store.notes.for_incident(incident["id"]),
+        "notifications": await store.incidents.escalations.for_incident(incident["id"]),
     })
 
 
@@ -169,6 +170,29 @@ async def _change_status(request: Request, status: str) -> Response:
 
 async def acknowledge(request: Request) -> Response:
     return await _change_status(request, "acknowledged")
+
+
+async def add_note(request: Request) -> Response:
+    """The incident page's note form: a note by the signed-in person (channel `website`)."""
+    session = sessions.require(request)
+    form = await request.form()
+    sessions.check_csrf(request, form)
+    state = request.app.state
+    incident = await state.store.incidents.get(session["account_id"], request.path_params["incident_id"])
+    if incident is None:
+        raise _not_found("Incident")
+    content = form.get("content")
+    problem = notes.content_error(content)
+    if problem is not None:
+        raise PageError(400, "The note was not added", f"{problem}. Go back and try again.")
+    user = {"id": session["user_id"], "name": session["user_name"]}
+    try:
+        _, changes = await state.store.notes.add(session["account_id"], incident["id"], user, content.strip(), "website",
+                                                 state.clock.now())
+    except notes.TooManyNotes:
+        raise PageError(400, "Too many notes", "An incident holds at most 2,000 notes.") from None
+    state.changes.publish(changes)
+    return RedirectResponse(f"/incidents/{incident['id']}#notes", status_code=303)
 
 
 async def resolve(request: Request) -> Response:

@@ -34,6 +34,9 @@ FORMS = {
                                     "version": "2"},
     "/incidents/{incident_id}/acknowledge": {},
     "/incidents/{incident_id}/resolve": {},
+    "/incidents/{incident_id}/notes": {"content": "A forged note"},
+    "/responders/{user_id}/incidents/{incident_id}/acknowledge": {},  # the on-call phone (no sign-in)
+    "/responders/{user_id}/incidents/{incident_id}/resolve": {},
     "/oauth/authorize": {"client_id": "demo-monitor-oauth", "response_type": "code", "decision": "authorize",
                          "redirect_uri": "http://127.0.0.1:8000/integrations/pagerduty/oauth/callback"},
     "/account/apps/revoke": {"client_id": "demo-monitor-oauth"},
@@ -42,7 +45,9 @@ FORMS = {
 MACHINE_PREFIXES = ("/api/", "/_sandbox", "/v2/", "/generic/", "/oauth/token", "/oauth/revoke")
 # Forms a person may send before signing in carry the per-browser token (cookie `pd_csrf`); the others the
 # session's token.
-BROWSER_TOKEN_FORMS = {"/login", "/signup", "/connect/cancel", "/install/integration/cancel"}
+BROWSER_TOKEN_FORMS = {"/login", "/signup", "/connect/cancel", "/install/integration/cancel",
+                       "/responders/{user_id}/incidents/{incident_id}/acknowledge",
+                       "/responders/{user_id}/incidents/{incident_id}/resolve"}
 
 
 def state_changing_form_paths() -> set[str]:
@@ -57,7 +62,7 @@ def state_changing_form_paths() -> set[str]:
 def snapshot(db_path: str) -> dict:
     """Everything a forged form could change."""
     tables = ("sessions", "users", "accounts", "services", "integrations", "incidents", "log_entries", "oauth_codes",
-              "oauth_tokens")
+              "oauth_tokens", "incident_notes")
     return {table: [tuple(row) for row in db_rows(db_path, f"SELECT * FROM {table} ORDER BY rowid")]
             for table in tables}
 
@@ -84,7 +89,7 @@ def test_the_list_of_forms_is_complete():
 async def test_every_state_changing_form_refuses_a_missing_or_wrong_csrf_token(sandbox, sandbox_settings, path,
                                                                                token):
     await trigger(sandbox)
-    target = path.replace("{incident_id}", incident_id(sandbox_settings.db_path, "csrf"))
+    target = path.replace("{incident_id}", incident_id(sandbox_settings.db_path, "csrf")).replace("{user_id}", "PDANA00")
     await sign_in(sandbox)
     page = await sandbox.get(CONNECT)  # a signed-in page: the browser holds both kinds of token now
     assert page.status_code == 200

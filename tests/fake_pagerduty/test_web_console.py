@@ -69,8 +69,9 @@ async def test_acknowledge_and_resolve_from_the_console(sandbox, sandbox_app, sa
     assert heard[-1] == IncidentChange("PACME00", incident_id, "incident.resolved")
     entries = db_rows(sandbox_settings.db_path, "SELECT type, agent FROM log_entries WHERE incident_id = ? ORDER BY seq",
                       (incident_id,))
-    assert [e["type"] for e in entries] == ["trigger_log_entry", "acknowledge_log_entry", "resolve_log_entry"]
-    assert '"id":"PDANA00"' in entries[2]["agent"]
+    assert [e["type"] for e in entries] == ["trigger_log_entry", "assign_log_entry", "notify_log_entry",
+                                            "notify_log_entry", "acknowledge_log_entry", "resolve_log_entry"]
+    assert '"id":"PDANA00"' in entries[-1]["agent"]
     page = (await sandbox.get(f"/incidents/{incident_id}")).text
     assert '<span class="badge status-resolved">Resolved</span>' in page
     assert "<strong>Resolved</strong> by Dana Demo" in page
