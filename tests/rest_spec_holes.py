@@ -19,6 +19,7 @@ class Hole:
     error_body: bool = False  # an error response documented without PagerDuty's `{"error": …}` body
     any_json: bool = False  # typed narrower than its own description (any JSON value)
     one_of_as_any_of: bool = False  # a oneOf whose loose branches all match the same value
+    or_full: str = ""  # a reference the spec's own include[] expands, typed as the reference only
 
     def mend(self, schema: dict) -> None:
         if self.nullable:
@@ -29,6 +30,10 @@ class Hole:
             schema.pop("type")
         if self.one_of_as_any_of:
             schema["anyOf"] = schema.pop("oneOf")
+        if self.or_full:
+            reference = dict(schema)
+            schema.clear()
+            schema["anyOf"] = [reference, {"$ref": f"#/components/schemas/{self.or_full}"}]
         if self.error_body:
             schema["content"] = {"application/json": {"schema": {
                 "$ref": "#/components/responses/Conflict/content/application~1json/schema"}}}
@@ -79,6 +84,15 @@ HOLES: list[Hole] = [
     Hole("log entry channel", ("components", "schemas", "Channel"), one_of_as_any_of=True,
          reason="a oneOf of loose objects (no required type value each): every channel matches several branches,"
                 " so no channel could ever pass a oneOf"),
+    *[Hole(f"{owner.lower()} {field} expanded", _prop(owner, field), or_full=full,
+           reason=f"{owner}'s endpoint documents include[]={field}s (expanding the reference into the full {full}),"
+                  f" but {owner}.{field} is typed as the reference only")
+      for owner, field, full in (("Alert", "service", "Service"), ("Alert", "incident", "Incident"),
+                                 ("LogEntry", "service", "Service"), ("LogEntry", "incident", "Incident"),
+                                 ("Integration", "service", "Service"))],
+    Hole("service integrations expanded", (*_prop("Service", "integrations"), "items"), or_full="Integration",
+         reason="GET /services documents include[]=integrations, but Service.integrations items are typed as"
+                " integration references only"),
     *[Hole(f"webhook {name} body", ("components", "responses", f"Webhook{name}"), error_body=True,
            reason="the webhook subscription endpoints' error responses are documented with no body; PagerDuty"
                   " answers them with its usual {error: {message, code}}")

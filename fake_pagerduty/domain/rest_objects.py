@@ -268,6 +268,13 @@ def _log_entry_extra(base: str, extra: dict | None) -> dict:
     return out
 
 
+def log_entry_reference(base: str, row: dict) -> dict:
+    """A log entry reference (an incident's `first_trigger_log_entry`); `row` is a log_entries row."""
+    return {"id": row["id"], "type": f"{row['type']}_reference", "summary": row["summary"],
+            "self": f"{base}/api/log_entries/{row['id']}?incident_id={row['incident_id']}",
+            "html_url": f"{base}/incidents/{row['incident_id']}/log_entries/{row['id']}"}
+
+
 def change_event(base: str, row: dict) -> dict:
     """A change event; `row` is a change_events row plus `service_name`, `integration_type`,
     `integration_name`, `integration_key`."""

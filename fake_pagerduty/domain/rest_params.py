@@ -44,34 +44,39 @@ _INCIDENT_INCLUDES = ("acknowledgers", "agents", "assignees", "conference_bridge
 
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/incidents"): Endpoint(
-        honoured=(*PAGING, "date_range", "incident_key", "service_ids[]", "urgencies[]", "statuses[]", "sort_by",
-                  "since", "until"),
-        refused=("team_ids[]", "user_ids[]", "time_zone"),
+        honoured=(*PAGING, "time_zone", "date_range", "incident_key", "service_ids[]", "urgencies[]", "statuses[]",
+                  "sort_by", "since", "until"),
+        refused=("team_ids[]", "user_ids[]"),
         include=_INCIDENT_INCLUDES,
+        expands=("services", "first_trigger_log_entries"),
     ),
     ("PUT", "/incidents"): Endpoint(refused=PAGING),
-    ("GET", "/incidents/{id}"): Endpoint(include=(*_INCIDENT_INCLUDES, "custom_fields")),
+    ("GET", "/incidents/{id}"): Endpoint(include=(*_INCIDENT_INCLUDES, "custom_fields"),
+                                         expands=("services", "first_trigger_log_entries")),
     ("PUT", "/incidents/{id}"): Endpoint(),
     ("GET", "/incidents/{id}/alerts"): Endpoint(
         honoured=(*PAGING, "alert_key", "statuses[]", "sort_by"),
         include=("services", "first_trigger_log_entries", "incidents"),
+        expands=("services", "incidents"),
     ),
     ("GET", "/incidents/{id}/log_entries"): Endpoint(
-        honoured=(*PAGING, "since", "until", "is_overview"),
-        refused=("time_zone",),
+        honoured=(*PAGING, "time_zone", "since", "until", "is_overview"),
         include=("incidents", "services", "channels", "teams"),
+        expands=("incidents", "services"),
     ),
     ("GET", "/services"): Endpoint(
-        honoured=("query", *PAGING, "sort_by", "name"),
-        refused=("team_ids[]", "time_zone"),
+        honoured=("query", *PAGING, "time_zone", "sort_by", "name"),
+        refused=("team_ids[]",),
         include=("escalation_policies", "teams", "integrations", "auto_pause_notifications_parameters"),
+        expands=("integrations",),
     ),
     ("POST", "/services"): Endpoint(),
     ("GET", "/services/{id}"): Endpoint(
         include=("escalation_policies", "teams", "auto_pause_notifications_parameters", "integrations"),
+        expands=("integrations",),
     ),
     ("POST", "/services/{id}/integrations"): Endpoint(),
-    ("GET", "/services/{id}/integrations/{integration_id}"): Endpoint(include=("services", "vendors")),
+    ("GET", "/services/{id}/integrations/{integration_id}"): Endpoint(include=("services", "vendors"), expands=("services",)),
     ("GET", "/change_events"): Endpoint(
         honoured=(*PAGING, "integration_ids[]", "since", "until"),
         refused=("team_ids[]",),

@@ -144,6 +144,16 @@ class Incidents:
                                     where.params, page, "SELECT COUNT(*) FROM log_entries l JOIN incidents i"
                                     f" ON i.id = l.incident_id{where.sql}")
 
+    async def first_trigger_log_entries(self, incident_ids: list[str]) -> dict[str, dict]:
+        """`{incident_id: log entry row}`: each incident's first trigger log entry, with what a log entry
+        object needs (as `log_entries_page` rows), in one query for a page of incidents."""
+        if not incident_ids:
+            return {}
+        rows = await self._db.all(
+            f"{_LOG_ENTRIES_PAGE} WHERE l.seq IN (SELECT MIN(seq) FROM log_entries WHERE type = 'trigger_log_entry'"
+            f" AND incident_id IN ({', '.join('?' * len(incident_ids))}) GROUP BY incident_id)", tuple(incident_ids))
+        return {row["incident_id"]: dict(row) for row in rows}
+
     async def change_status(
         self,
         account_id: str,

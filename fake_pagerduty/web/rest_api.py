@@ -24,9 +24,45 @@ URGENCY_RULES = ("high", "low", "severity_based")
 
 
 async def _incident_objects(request: Request, rows: list[dict]) -> list[dict]:
-    counts = await request.app.state.store.incidents.alert_counts([row["id"] for row in rows])
+    """Incidents with their first trigger log entry; `include[]=services|first_trigger_log_entries` expand
+    those references into the full objects (the other documented values leave their references as they are)."""
+    store, include = request.app.state.store, rest_common.includes(request)
+    ids = [row["id"] for row in rows]
+    counts = await store.incidents.alert_counts(ids)
+    firsts = await store.incidents.first_trigger_log_entries(ids)
     base = rest_common.base_url(request)
-    return [rest_objects.incident(base, row, counts.get(row["id"])) for row in rows]
+    objects = []
+    for row in rows:
+        incident = rest_objects.incident(base, row, counts.get(row["id"]))
+        first = firsts.get(row["id"])
+        incident["first_trigger_log_entry"] = None if first is None else (
+            rest_objects.log_entry(base, first) if "first_trigger_log_entries" in include
+            else rest_objects.log_entry_reference(base, first))
+        objects.append(incident)
+    if "services" in include:
+        await _expand_services(request, objects)
+    return objects
+
+
+async def _expand_services(request: Request, objects: list[dict], key: str = "service") -> None:
+    """`include[]=services`: each object's service reference becomes the full service."""
+    store = request.app.state.store
+    account_id = request.state.account["id"]
+    rows = [await store.services.get(account_id, sid) for sid in dict.fromkeys(o[key]["id"] for o in objects if o.get(key))]
+    full = {service["id"]: service for service in await _service_objects(request, [row for row in rows if row])}
+    for item in objects:
+        if item.get(key) and item[key]["id"] in full:
+            item[key] = full[item[key]["id"]]
+
+
+async def _expand_incidents(request: Request, objects: list[dict]) -> None:
+    """`include[]=incidents` (alerts, log entries): each incident reference becomes the full incident."""
+    store = request.app.state.store
+    account_id = request.state.account["id"]
+    rows = [await store.incidents.get(account_id, iid) for iid in dict.fromkeys(o["incident"]["id"] for o in objects)]
+    full = {incident["id"]: incident for incident in await _incident_objects(request, [r for r in rows if r])}
+    for item in objects:
+        item["incident"] = full.get(item["incident"]["id"], item["incident"])
 
 
 async def _incident_row(request: Request, account: dict) -> dict:
@@ -43,7 +79,8 @@ async def list_incidents(request: Request) -> JSONResponse:
     except rest_query.InvalidInput as exc:
         raise RestError.invalid_input(*exc.errors) from None
     rows, more, total = await request.app.state.store.incidents.page(account["id"], query, page)
-    return rest_common.listing("incidents", await _incident_objects(request, rows), page, more, total)
+    items = rest_common.in_time_zone(request, await _incident_objects(request, rows))
+    return rest_common.listing("incidents", items, page, more, total)
 
 
 async def get_incident(request: Request) -> JSONResponse:
@@ -59,7 +96,19 @@ async def incident_alerts(request: Request) -> JSONResponse:
     incident = await _incident_row(request, account)
     rows, more, total = await request.app.state.store.incidents.alerts_page(account["id"], incident["id"], page, query)
     base = rest_common.base_url(request)
-    return rest_common.listing("alerts", [rest_objects.alert(base, row) for row in rows], page, more, total)
+    alerts = [rest_objects.alert(base, row) for row in rows]
+    await _expand(request, alerts)
+    return rest_common.listing("alerts", alerts, page, more, total)
+
+
+async def _expand(request: Request, objects: list[dict]) -> None:
+    """Alerts and log entries: `include[]=services` and `include[]=incidents` expand those references (the
+    other documented values leave theirs as they are)."""
+    include = rest_common.includes(request)
+    if "services" in include:
+        await _expand_services(request, objects)
+    if "incidents" in include:
+        await _expand_incidents(request, objects)
 
 
 async def incident_log_entries(request: Request) -> JSONResponse:
@@ -70,7 +119,9 @@ async def incident_log_entries(request: Request) -> JSONResponse:
         account["id"], incident["id"], page, query
     )
     base = rest_common.base_url(request)
-    return rest_common.listing("log_entries", [rest_objects.log_entry(base, row) for row in rows], page, more, total)
+    entries = [rest_objects.log_entry(base, row) for row in rows]
+    await _expand(request, entries)
+    return rest_common.listing("log_entries", rest_common.in_time_zone(request, entries), page, more, total)
 
 
 def _status_change(incident_id: str, item: Any) -> incident_actions.StatusChange | None:
@@ -150,16 +201,23 @@ async def update_incidents(request: Request) -> JSONResponse:
 
 
 async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
+    """Services; `include[]=integrations` (GET /services, /services/{id}) gives their integrations in full."""
     integrations, last = await request.app.state.store.services.integrations_and_last_incident([row["id"] for row in rows])
     base = rest_common.base_url(request)
-    return [rest_objects.service(base, row, integrations.get(row["id"], []), last.get(row["id"])) for row in rows]
+    services = [rest_objects.service(base, row, integrations.get(row["id"], []), last.get(row["id"])) for row in rows]
+    if "integrations" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
+        for row, service in zip(rows, services, strict=True):
+            service["integrations"] = [rest_objects.integration(base, i, row["name"])
+                                       for i in integrations.get(row["id"], [])]
+    return services
 
 
 async def list_services(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
     query, page = rest_common.parsed(rest_query.service_query, request)
     rows, more, total = await request.app.state.store.services.page(account["id"], page, query)
-    return rest_common.listing("services", await _service_objects(request, rows), page, more, total)
+    items = rest_common.in_time_zone(request, await _service_objects(request, rows))
+    return rest_common.listing("services", items, page, more, total)
 
 
 async def get_service(request: Request) -> JSONResponse:
@@ -228,7 +286,10 @@ async def get_integration(request: Request) -> JSONResponse:
     )
     if row is None:
         raise RestError.not_found()
-    return JSONResponse({"integration": rest_objects.integration(rest_common.base_url(request), row, row["service_name"])})
+    integration = rest_objects.integration(rest_common.base_url(request), row, row["service_name"])
+    if "services" in rest_common.includes(request):
+        await _expand_services(request, [integration])
+    return JSONResponse({"integration": integration})
 
 
 async def create_integration(request: Request) -> JSONResponse:

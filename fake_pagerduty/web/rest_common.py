@@ -14,9 +14,9 @@ import re
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from fake_pagerduty.domain import rest_objects, rest_params, rest_query
+from fake_pagerduty.domain import rest_objects, rest_params, rest_query, time_zones
 from fake_pagerduty.errors import RestError
-from fake_pagerduty.web import oauth_bearer
+from fake_pagerduty.web import oauth_bearer, rest_rate_limit
 
 _TOKEN = re.compile(r'^\s*Token\s+token\s*=\s*"?([^"\s]+)"?\s*$', re.IGNORECASE)
 _BEARER = re.compile(r"^\s*Bearer\s+(\S+)\s*$", re.IGNORECASE)
@@ -28,12 +28,16 @@ async def account(request: Request) -> dict:
     header = request.headers.get("authorization", "")
     bearer = _BEARER.match(header)
     if bearer and (found := await oauth_bearer.account(request, bearer.group(1))):
+        rest_rate_limit.check(request, bearer.group(1))
+        check_params(request)  # OAuth requests too: their include[] values and refused parameters
         return found
     match = _TOKEN.match(header) or bearer
     account = await request.app.state.store.accounts.for_api_key(match.group(1)) if match else None
     if account is None:
         raise RestError.unauthorized()
+    rest_rate_limit.check(request, match.group(1))
     check_params(request)
+    request.state.account = account
     return account
 
 
@@ -95,6 +99,16 @@ def parsed(parse, request: Request):
         return parse(request.query_params)
     except rest_query.InvalidInput as exc:
         raise RestError.invalid_input(*exc.errors) from None
+
+
+def in_time_zone(request: Request, items: list) -> list:
+    """`items` with their timestamps in the request's `time_zone` (as PagerDuty renders them; UTC without one);
+    an unknown zone is PagerDuty's 400."""
+    try:
+        tz = time_zones.zone(request.query_params.get("time_zone"))
+    except rest_query.InvalidInput as exc:
+        raise RestError.invalid_input(*exc.errors) from None
+    return items if tz is None else time_zones.render(items, tz)
 
 
 def listing(name: str, items: list, page: rest_query.Page, more: bool, total: int | None) -> JSONResponse:
