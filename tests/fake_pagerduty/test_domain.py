@@ -52,6 +52,66 @@ def test_v1_context_problems():
     assert errors == ["contexts[0].type is invalid (must be one of: link image)", "contexts[1].href is missing or blank"]
 
 
+def test_v1_keeps_every_context_field_and_the_client_as_source():
+    event = validate_v1({"service_key": KEY, "event_type": "trigger", "description": "d", "client": "Acme",
+                         "client_url": "https://acme.test", "vendor": "Acme Monitor", "details": {"a": 1},
+                         "incident_key": 42,
+                         "contexts": [{"type": "image", "src": "https://b.test/c.png", "href": "https://b.test",
+                                       "alt": "c", "extra": "dropped"}]})
+    image = {"type": "image", "src": "https://b.test/c.png", "href": "https://b.test", "alt": "c"}
+    assert event == AlertEvent(
+        api="v1", routing_key=KEY, action="trigger", dedup_key="42", summary="d", severity="error", source="Acme",
+        custom_details={"a": 1}, client="Acme", client_url="https://acme.test",
+        images=[{"src": "https://b.test/c.png", "href": "https://b.test", "alt": "c"}], contexts=[image],
+        vendor="Acme Monitor")
+
+
+def test_v1_problems_worded_as_pagerduty_words_them():
+    assert validate_v1({}) == ["Service key is missing or blank",
+                               "event_type is invalid (must be one of: trigger acknowledge resolve)"]
+    base = {"service_key": KEY, "event_type": "trigger", "description": "d"}
+    assert validate_v1({**base, "incident_key": ["k"], "contexts": "a link"}) == [
+        "Incident key is invalid (must be a string)", "contexts is invalid (must be a list)"]
+    assert validate_v1({**base, "incident_key": "k" * 256}) == ["Incident key is too long (maximum is 255 characters)"]
+    assert validate_v1({**base, "contexts": ["a link", {"type": "link", "href": 5}, {"type": "image", "src": 5},
+                                             {"type": "image"}, {"type": "link", "href": " "}]}) == [
+        "contexts[0].type is invalid (must be one of: link image)", "contexts[1].href is missing or blank",
+        "contexts[2].src is missing or blank", "contexts[3].src is missing or blank",
+        "contexts[4].href is missing or blank"]
+
+
+def test_change_keeps_its_timestamp_links_and_images():
+    from fake_pagerduty.domain.events import ChangeEvent
+
+    event = validate_change({"routing_key": KEY, "payload": {
+        "summary": "Deployed", "source": "ci", "timestamp": "2026-01-02T03:04:05Z", "custom_details": {"v": 2}},
+        "links": [{"href": "https://ci.test/1", "text": "build"}],
+        "images": [{"src": "https://ci.test/i.png", "href": "https://ci.test", "alt": 3}]})
+    assert event == ChangeEvent(KEY, "Deployed", "ci", "2026-01-02T03:04:05Z", {"v": 2},
+                                [{"href": "https://ci.test/1", "text": "build"}],
+                                [{"src": "https://ci.test/i.png", "href": "https://ci.test", "alt": "3"}])
+
+
+def test_change_problems_are_all_named():
+    assert validate_change({"payload": "Deployed", "links": "x", "images": [{}]}) == [
+        "'routing_key' is missing or blank", "'payload' is invalid (must be an object)",
+        "'links' is invalid (must be a list)", "'images[0].src' is missing or blank"]
+    assert validate_change({"routing_key": KEY, "payload": {"summary": "s", "timestamp": "yesterday"}}) == [
+        "'payload.timestamp' is invalid (must be an ISO 8601 timestamp)"]
+
+
+def test_events_cross_to_the_writer_process_intact():
+    import pickle
+
+    from fake_pagerduty.domain.events import ChangeEvent
+
+    alert = validate_v2({"routing_key": KEY, "event_action": "trigger", "dedup_key": "d",
+                         "payload": {"summary": "s", "source": "h", "severity": "info"}})
+    change = ChangeEvent(KEY, "Deployed", None, None, None, [], [])
+    assert pickle.loads(pickle.dumps(alert)) == alert
+    assert pickle.loads(pickle.dumps(change)) == change
+
+
 def test_change_needs_a_summary():
     assert validate_change({"routing_key": KEY, "payload": {}}) == ["'payload.summary' is missing or blank"]
     assert validate_change({"routing_key": KEY}) == ["'payload' is missing or blank"]

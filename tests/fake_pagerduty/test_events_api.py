@@ -142,8 +142,8 @@ async def test_v1_trigger_needs_a_description_and_ack_needs_a_key(sandbox):
 @pytest.mark.parametrize(
     "body",
     [b"", b"{not json", b"\xff\xfe{}", b"[1, 2]", b'"text"', b'{"routing_key": NaN}', b'{"a": Infinity}',
-     b"[" * 100_000 + b"]" * 100_000],
-    ids=["empty", "broken", "invalid-utf8", "array", "string", "nan", "infinity", "deep-nesting"],
+     b"[" * 100_000 + b"]" * 100_000, b'{"routing_key": "\\ud800", "event_action": "trigger"}'],
+    ids=["empty", "broken", "invalid-utf8", "array", "string", "nan", "infinity", "deep-nesting", "lone-surrogate"],
 )
 async def test_unparseable_bodies_get_the_unrecognized_object_body(sandbox, path, body):
     response = await sandbox.post(path, content=body, headers={"content-type": "application/json"})
@@ -152,6 +152,14 @@ async def test_unparseable_bodies_get_the_unrecognized_object_body(sandbox, path
         b'{"status":"unrecognized object","message":"Event object format is unrecognized",'
         b'"errors":["JSON parse error"]}'
     )
+
+
+async def test_an_escaped_surrogate_pair_is_text_and_echoed(sandbox):
+    response = await sandbox.post(V2, content=b'{"routing_key": "' + SAMPLE_KEY.encode() + b'", "event_action":'
+                                  b' "trigger", "dedup_key": "fire \\ud83d\\udd25", "payload": {"summary": "s",'
+                                  b' "source": "h", "severity": "info"}}', headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (202, {"status": "success", "message": "Event processed",
+                                                             "dedup_key": "fire \U0001f525"})
 
 
 @pytest.mark.parametrize("path", [V1, V2, CHANGE])
@@ -218,8 +226,7 @@ async def test_vendor_client_contexts_and_details_are_stored(sandbox, sandbox_se
     assert body["client"] == "Demo Monitor" and body["client_url"] == "http://127.0.0.1:8000/alerts/alert-7"
     assert body["vendor"] == "demo-monitor"
     assert body["details"] == {"server_name": "www15", "memory_usage": "98%", "threshold": "90%"}
-    assert body["links"] == [{"href": "http://example.test/runbook", "text": "Runbook"}]
-    assert body["images"] == [{"src": "https://example.test/chart.png"}]
+    assert "links" not in body and "images" not in body
     assert body["contexts"] == event["contexts"]
 
 
