@@ -1,4 +1,5 @@
-"""PagerDuty's Events API rate limit: about 120 events per minute per routing key, in a sliding 60 s window.
+"""PagerDuty's Events API rate limit: about 120 events per minute per routing key, in a sliding 60 s window;
+and, with the same switch, its REST API limit: 960 requests per minute per key (`allow_rest`).
 
 Off by default; the sandbox controls turn it on. Every request the limit lets through counts toward the window,
 an invalid one (400) included, as PagerDuty counts requests; a throttled one does not, so a client that backs off
@@ -7,6 +8,7 @@ recovers once the window slides past its earlier requests.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -16,6 +18,8 @@ DEFAULT_LIMIT = 120
 DEFAULT_WINDOW_SECONDS = 60
 MAX_LIMIT = 1_000_000
 MAX_WINDOW_SECONDS = 86_400
+REST_LIMIT = 960  # PagerDuty's REST API, while the same switch is on: requests per minute per key (contract §9)
+REST_WINDOW_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class SlidingWindowLimiter:
     def configure(self, settings: RateLimitSettings) -> None:
         self.settings = settings
         self._accepted = SlidingWindow(settings.window_seconds)
+        self._rest = SlidingWindow(REST_WINDOW_SECONDS)
 
     def allow(self, key: str, now: float) -> bool:
         """Whether a request for `key` at `now` (seconds) is within the limit; an allowed one is counted."""
@@ -69,3 +74,15 @@ class SlidingWindowLimiter:
             return False
         self._accepted.add(key, now)
         return True
+
+    def allow_rest(self, key: str, now: float) -> tuple[bool, int, int]:
+        """Whether a REST request with API key or token `key` is within PagerDuty's REST limit (when the
+        switch is on), how many more the window allows, and in how many seconds it next frees one."""
+        if not self.settings.enabled:
+            return True, REST_LIMIT, 0
+        used = self._rest.count(key, now)
+        reset = max(1, math.ceil(self._rest.oldest(key) + REST_WINDOW_SECONDS - now)) if used else REST_WINDOW_SECONDS
+        if used >= REST_LIMIT:
+            return False, 0, reset
+        self._rest.add(key, now)
+        return True, REST_LIMIT - used - 1, reset

@@ -26,6 +26,11 @@ class SlidingWindow:
             return 0
         return len(hits)
 
+    def oldest(self, key: str) -> float:
+        """The moment of `key`'s oldest hit still held (call `count` first to forget expired ones); 0 if none."""
+        hits = self._hits.get(key)
+        return hits[0] if hits else 0.0
+
     def add(self, key: str, now: float) -> None:
         self._hits.setdefault(key, deque()).append(now)
 
