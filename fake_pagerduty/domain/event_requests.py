@@ -108,7 +108,7 @@ class Decision:
 
 
 def refusal(error: EventsApiError) -> Decision:
-    detail = "; ".join(error.body.get("errors", [])) or error.body.get("message", "")
+    detail = "; ".join(error.body["errors"])  # every Events API refusal names its problems
     return Decision(error.status, compact_json(error.body), detail=detail)
 
 

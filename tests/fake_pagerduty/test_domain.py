@@ -52,6 +52,19 @@ def test_v1_context_problems():
     assert errors == ["contexts[0].type is invalid (must be one of: link image)", "contexts[1].href is missing or blank"]
 
 
+def test_v2_wording_for_a_dedup_key_payload_or_severity_of_the_wrong_kind():
+    base = {"routing_key": KEY, "event_action": "trigger"}
+    assert validate_v2({**base, "dedup_key": ["k"], "payload": "text"}) == [
+        "'dedup_key' is invalid (must be a string)", "'payload' is invalid (must be an object)"]
+    assert validate_v2({**base, "payload": {"summary": "s", "source": "h", "severity": " "}}) == [
+        "'payload.severity' is missing or blank"]
+
+
+def test_v2_acknowledge_without_a_payload_keeps_nothing_of_one():
+    assert validate_v2({"routing_key": KEY, "event_action": "acknowledge", "dedup_key": "d"}) == AlertEvent(
+        api="v2", routing_key=KEY, action="acknowledge", dedup_key="d")
+
+
 def test_v1_keeps_every_context_field_and_the_client_as_source():
     event = validate_v1({"service_key": KEY, "event_type": "trigger", "description": "d", "client": "Acme",
                          "client_url": "https://acme.test", "vendor": "Acme Monitor", "details": {"a": 1},

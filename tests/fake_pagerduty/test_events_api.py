@@ -208,6 +208,14 @@ async def test_every_request_is_journaled_with_raw_body_response_and_outcome(san
     assert change["api"] == "change" and change["outcome"] == "recorded"
 
 
+async def test_a_refusal_is_journaled_with_every_problem(sandbox, sandbox_settings):
+    await sandbox.post(V2, json={"event_action": "poke"})
+    [entry] = journal(sandbox_settings)
+    assert (entry["response_status"], entry["outcome"], entry["outcome_detail"]) == (
+        400, "rejected", "'routing_key' is missing or blank; "
+        "'event_action' is invalid (must be one of: trigger acknowledge resolve)")
+
+
 async def test_vendor_client_contexts_and_details_are_stored(sandbox, sandbox_settings):
     event = {
         "service_key": SAMPLE_KEY, "event_type": "trigger", "incident_key": "alert-7",
