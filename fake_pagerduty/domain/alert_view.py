@@ -56,6 +56,13 @@ def detail_rows(details: Any) -> list[DetailRow]:
     return rows
 
 
+def contexts(body: dict, kind: str) -> list:
+    """An alert body's link or image contexts (bodies stored before contexts held v2's links: their lists)."""
+    found = [c for c in body.get("contexts") or [] if isinstance(c, dict) and c.get("type") == kind]
+    old = body.get(f"{kind}s")
+    return found or (old if isinstance(old, list) else [])
+
+
 def links(raw: Any) -> list[Link]:
     found = []
     for item in raw if isinstance(raw, list) else []:

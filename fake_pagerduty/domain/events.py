@@ -48,17 +48,25 @@ class AlertEvent:
     def with_dedup_key(self, key: str) -> AlertEvent:
         return AlertEvent(**{**self.__dict__, "dedup_key": key})
 
+    def body_contexts(self) -> list:
+        """v1's `contexts` as sent; v2's `links` and `images` as PagerDuty shows them: link and image contexts."""
+        if self.contexts:
+            return self.contexts
+        return [{"type": "link", **link} for link in self.links] + [{"type": "image", **image} for image in self.images]
+
     def alert_body(self) -> dict:
-        """What an alert keeps of the event that opened it: PagerDuty's alert `body` shape."""
+        """What an alert keeps of the event that opened it: PagerDuty's alert `body` shape (links and images
+        among its `contexts`, where PagerDuty puts them)."""
+        contexts = self.body_contexts()
         return {
             "type": "alert_body",
             "api": self.api,
-            "contexts": self.contexts,
+            "contexts": contexts,
             "details": self.custom_details,
             "cef_details": {
                 "client": self.client,
                 "client_url": self.client_url,
-                "contexts": self.contexts,
+                "contexts": contexts,
                 "dedup_key": self.dedup_key,
                 "description": self.summary,
                 "details": self.custom_details,
@@ -87,8 +95,6 @@ class AlertEvent:
             },
             "client": self.client,
             "client_url": self.client_url,
-            "links": self.links,
-            "images": self.images,
             "vendor": self.vendor,
         }
 

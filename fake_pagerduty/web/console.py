@@ -105,8 +105,8 @@ async def incident_detail(request: Request) -> Response:
         alerts.append({
             **alert,
             "rows": alert_view.detail_rows(body.get("details")),
-            "links": alert_view.links(body.get("links")),
-            "images": alert_view.images(body.get("images")),
+            "links": alert_view.links(alert_view.contexts(body, "link")),
+            "images": alert_view.images(alert_view.contexts(body, "image")),
             "source": alert_view.source_link(body.get("client"), body.get("client_url")),
             "payload": body.get("payload") if isinstance(body.get("payload"), dict) else {},
         })

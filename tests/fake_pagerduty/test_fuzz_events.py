@@ -298,7 +298,9 @@ def test_unicode_in_every_field_is_kept_exactly(fuzzer):
     assert (title, key) == (UNICODE, "ünïcode " + UNICODE)
     stored = json.loads(body)
     assert stored["payload"]["custom_details"] == {UNICODE: [UNICODE]}
-    assert stored["client"] == UNICODE and stored["links"] == [{"href": "https://example.test/☃", "text": UNICODE}]
+    assert stored["client"] == UNICODE and stored["contexts"] == [
+        {"type": "link", "href": "https://example.test/☃", "text": UNICODE},
+        {"type": "image", "src": "https://example.test/☃.png", "href": UNICODE, "alt": UNICODE}]
 
     v1 = {"service_key": SAMPLE_KEY, "event_type": "trigger", "incident_key": "v1 " + UNICODE,
           "description": UNICODE, "details": {UNICODE: UNICODE}, "client": UNICODE, "client_url": UNICODE,

@@ -462,3 +462,15 @@ async def test_incidents_carry_their_first_trigger_log_entry(sandbox):
     assert incident["first_trigger_log_entry"] == {
         "id": trigger["id"], "type": "trigger_log_entry_reference", "summary": trigger["summary"],
         "self": trigger["self"], "html_url": trigger["html_url"]}
+
+
+async def test_v2_links_and_images_are_the_alerts_body_contexts(sandbox):
+    await _trigger(sandbox, "ctx", "Disk full", extra={
+        "links": [{"href": "https://runbooks.test/disk", "text": "Runbook"}],
+        "images": [{"src": "https://charts.test/disk.png", "href": "https://charts.test", "alt": "Disk"}]})
+    incident = await _incident(sandbox, "ctx")
+    (alert,) = (await _ok(await sandbox.get(f"/api/incidents/{incident['id']}/alerts", headers=REST_HEADERS)))["alerts"]
+    assert alert["body"]["contexts"] == [
+        {"type": "link", "href": "https://runbooks.test/disk", "text": "Runbook"},
+        {"type": "image", "src": "https://charts.test/disk.png", "href": "https://charts.test", "alt": "Disk"}]
+    assert "links" not in alert["body"] and "images" not in alert["body"]
