@@ -60,6 +60,19 @@ def test_v2_wording_for_a_dedup_key_payload_or_severity_of_the_wrong_kind():
         "'payload.severity' is missing or blank"]
 
 
+def test_v2_keeps_every_field_of_a_full_trigger():
+    event = validate_v2({
+        "routing_key": KEY, "event_action": "trigger", "dedup_key": "d", "client": "Acme", "client_url": 7,
+        "links": [{"href": "https://a.test", "text": "runbook"}], "images": [{"src": "https://a.test/i.png"}],
+        "payload": {"summary": "s", "source": "h", "severity": "warning", "component": "db", "group": 5,
+                    "class": True, "timestamp": "2026-01-02T03:04:05.000+01:00", "custom_details": ["x"]}})
+    assert event == AlertEvent(
+        api="v2", routing_key=KEY, action="trigger", dedup_key="d", summary="s", severity="warning", source="h",
+        component="db", group="5", class_="true", timestamp="2026-01-02T03:04:05.000+01:00", custom_details=["x"],
+        client="Acme", client_url="7", links=[{"href": "https://a.test", "text": "runbook"}],
+        images=[{"src": "https://a.test/i.png"}])
+
+
 def test_v2_acknowledge_without_a_payload_keeps_nothing_of_one():
     assert validate_v2({"routing_key": KEY, "event_action": "acknowledge", "dedup_key": "d"}) == AlertEvent(
         api="v2", routing_key=KEY, action="acknowledge", dedup_key="d")
