@@ -27,7 +27,7 @@ from fake_pagerduty.domain import exam as rules
 from fake_pagerduty.domain import ids, report_checks
 from fake_pagerduty.domain import webhooks as webhook_rules
 from fake_pagerduty.domain.clock import iso
-from fake_pagerduty.domain.faults import parse_rule
+from fake_pagerduty.domain.faults import FaultRule, parse_rule
 from fake_pagerduty.webhook_guard import OwnAddressGuard
 from fake_pagerduty.webhooks import _StateTransport
 
@@ -36,6 +36,7 @@ MAX_GRACE_SECONDS = 30.0  # after the schedule: how long faulted events may stil
 MAX_QUIET_SECONDS = 10.0
 TICK_SECONDS = 0.5  # re-read the journal at least this often (a signal missed costs no more than this)
 STOPPED = "stopped"
+STOPPED_NOTE = "the exam was stopped (the sandbox stopped or was reset)"
 
 
 def grace_seconds(duration: float) -> float:
@@ -110,6 +111,8 @@ class ExamRunner:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        for exam in await self._state.store.exams.running():  # cancelled before it ever ran
+            await self._end(exam["id"], exam["progress"], STOPPED_NOTE)
 
     async def wait(self, exam_id: str) -> None:
         """Until the exam ends (tests)."""
@@ -131,6 +134,8 @@ class ExamRunner:
                                     duration_seconds=request["duration_seconds"], started_at=iso(state.clock.now()),
                                     since_id=since_id, progress=progress)
         exam = await state.store.exams.get(exam_id)
+        await self._put_in_force(exam, progress, 1)  # before the answer: the key's next request meets it
+        exam["progress"] = progress
         task = asyncio.create_task(self._run(exam), name=f"exam-{exam_id}")
         self._tasks[exam_id] = task
         task.add_done_callback(lambda _: self._tasks.pop(exam_id, None))
@@ -144,7 +149,7 @@ class ExamRunner:
             await self._examine(exam, progress)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await self._end(exam["id"], progress, "the exam was stopped (the sandbox stopped or was reset)")
+                await self._end(exam["id"], progress, STOPPED_NOTE)
             raise
         except Exception as exc:
             log.exception("exam %s failed", exam["id"])
@@ -205,13 +210,8 @@ class ExamRunner:
         state = self._state
         fired: list[tuple[str, list[int]]] = []
         for number, step in enumerate(progress["steps"], start=1):
-            rule = parse_rule({**step["rule"], "routing_key": exam["routing_key"]}, id=f"exam-{exam['id']}-{number}",
-                              created_at=iso(state.clock.now()))
-            assert not isinstance(rule, list), rule  # the schedule's own rules are valid
-            await state.store.sandbox.add_fault_rule(rule)
-            state.faults.add(rule)
-            progress.update(step=number, note=f"fault in force: {step['rule']['label'].removeprefix('exam: ')}")
-            await state.store.exams.progress(exam["id"], progress)
+            rule = await self._put_in_force(exam, progress, number) if number > 1 else state.faults.get(
+                f"exam-{exam['id']}-1")
 
             def hits(rule_id: str = rule.id) -> list[int]:
                 return [row["id"] for row in watch.rows if row["fault_id"] == rule_id]
@@ -232,6 +232,19 @@ class ExamRunner:
             if not recovered:
                 break
         return fired
+
+    async def _put_in_force(self, exam: dict, progress: dict, number: int) -> FaultRule:
+        """Step `number`'s fault rule in force for the exam's key (and the progress saying so)."""
+        state = self._state
+        step = progress["steps"][number - 1]
+        rule = parse_rule({**step["rule"], "routing_key": exam["routing_key"]}, id=f"exam-{exam['id']}-{number}",
+                          created_at=iso(state.clock.now()))
+        assert not isinstance(rule, list), rule  # the schedule's own rules are valid
+        await state.store.sandbox.add_fault_rule(rule)
+        state.faults.add(rule)
+        progress.update(step=number, note=f"fault in force: {step['rule']['label'].removeprefix('exam: ')}")
+        await state.store.exams.progress(exam["id"], progress)
+        return rule
 
     # ---- the webhook probes --------------------------------------------------------------------------------
 

@@ -1,0 +1,178 @@
+"""The integration exam (issue 20): `POST /_sandbox/exam` runs a seeded schedule of faults for one routing key in
+the app's background and grades what the sender did with each. A good client passes; a client that never
+retries, one that retries at once, and a webhook receiver that ignores signatures each fail exactly the checks
+they should, with the journal entries linked. Exams here last seconds: the schedule ends as soon as the client
+met every fault and got its events through, and the tests wait on the exam, never on the clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from demo_monitor.domain.webhooks import is_replay, verify_signature
+from tests.conftest import SAMPLE_KEY
+from tests.fake_pagerduty.exam_clients import Client
+
+SEED = 1  # the schedule this seed gives: 503, 3 x 503, 2 s late, 502, 429, cut, 500
+EVENT_CHECKS = ["retries_429", "retries_5xx", "retries_cut_connection", "survives_latency", "backoff_grows",
+                "sane_total", "delivered_once_in_order"]
+
+
+async def _start(sandbox, **body) -> dict:
+    response = await sandbox.post("/_sandbox/exam", json={"routing_key": SAMPLE_KEY, "duration_seconds": 4,
+                                                          "seed": SEED, **body})
+    assert response.status_code == 202, response.text
+    exam = response.json()["exam"]
+    assert response.headers["location"] == f"/_sandbox/exam/{exam['id']}"
+    return exam
+
+
+async def _sit(sandbox, sandbox_app, client: Client, **body) -> dict:
+    """Start an exam, let `client` send problems until it ends, and answer the graded exam."""
+    exam = await _start(sandbox, **body)
+    runner = sandbox_app.state.exams
+    done = asyncio.Event()
+    waiting = asyncio.create_task(runner.wait(exam["id"]))
+    waiting.add_done_callback(lambda _: done.set())
+    await client.until(done.is_set)
+    async with asyncio.timeout(30):
+        await waiting
+    answer = await sandbox.get(exam["url"])
+    assert answer.status_code == 200
+    return answer.json()["exam"]
+
+
+def _statuses(exam: dict, group: str | None = None) -> dict[str, str]:
+    return {c["id"]: c["status"] for c in exam["result"]["checks"] if group in (None, c["group"])}
+
+
+def _fails(exam: dict) -> set[str]:
+    return {check for check, status in _statuses(exam).items() if status == "fail"}
+
+
+async def test_a_client_that_retries_with_backoff_passes_every_event_check(sandbox, sandbox_app):
+    exam = await _sit(sandbox, sandbox_app, Client(sandbox))
+    assert exam["status"] == "passed"
+    assert exam["result"]["status"] == "warn"  # the report's warnings (no payload.timestamp) are not fails
+    assert _statuses(exam, "events") == dict.fromkeys(EVENT_CHECKS, "pass")
+    assert [s["kind"] for s in exam["progress"]["steps"]] == ["503", "burst", "latency", "502", "429", "cut", "500"]
+    assert all(len(s["hits"]) == (3 if s["kind"] == "burst" else 1) for s in exam["progress"]["steps"])
+    backoff = next(c for c in exam["result"]["checks"] if c["id"] == "backoff_grows")
+    assert backoff["reason"].startswith("Waits between attempts grew: ")
+    assert [e["event_id"] for e in backoff["evidence"]] == exam["progress"]["steps"][1]["hits"] + [
+        exam["progress"]["steps"][1]["hits"][-1] + 1]
+    assert backoff["evidence"][0]["console_url"] == f"/events/{backoff['evidence'][0]['event_id']}"
+    # nothing of the exam stays in force
+    assert (await sandbox.get("/_sandbox/faults")).json() == {"faults": []}
+    assert _statuses(exam, "webhooks") == dict.fromkeys(["webhook_genuine", "webhook_forged", "webhook_replayed"],
+                                                        "not_seen")
+
+
+async def test_a_client_that_never_retries_fails_the_retry_checks_and_loses_events(sandbox, sandbox_app):
+    exam = await _sit(sandbox, sandbox_app, Client(sandbox, retry=False))
+    assert exam["status"] == "failed"
+    # and the resolve that followed its first lost trigger found no incident to resolve
+    assert _fails(exam) == {"retries_429", "retries_5xx", "retries_cut_connection", "backoff_grows",
+                            "delivered_once_in_order", "follow_ups_find_their_trigger"}
+    lost = next(c for c in exam["result"]["checks"] if c["id"] == "retries_429")
+    hit = next(s["hits"] for s in exam["progress"]["steps"] if s["kind"] == "429")
+    assert lost["reason"] == "After a 429 the same event was never sent again: it is lost."
+    assert [e["event_id"] for e in lost["evidence"]] == hit
+    journal = (await sandbox.get(lost["evidence"][0]["journal_url"])).json()["events"]
+    assert [(e["id"], e["response"]["status"], e["outcome"]) for e in journal] == [(hit[0], 429, "fault")]
+
+
+async def test_a_client_that_retries_at_once_fails_only_the_backoff(sandbox, sandbox_app):
+    exam = await _sit(sandbox, sandbox_app, Client(sandbox, backoff=lambda attempt: 0))
+    assert _fails(exam) == {"backoff_grows"}
+    check = next(c for c in exam["result"]["checks"] if c["id"] == "backoff_grows")
+    assert check["reason"].startswith("It retried at once (")
+
+
+def _receiver(*, checks_signature: bool, refuses_replays: bool):
+    """A partner's webhook endpoint, as an httpx transport the sandbox delivers through."""
+    seen = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = request.content
+        if checks_signature and not verify_signature("demo-webhook-secret", body,
+                                                     request.headers.get("x-pagerduty-signature")):
+            return httpx.Response(401)
+        occurred_at = httpx.Response(200, content=body).json()["event"]["occurred_at"]
+        if refuses_replays and is_replay(occurred_at, __import__("time").time()):
+            return httpx.Response(400)
+        return httpx.Response(200)
+
+    return httpx.MockTransport(handle), seen
+
+
+@pytest.mark.parametrize(("checks_signature", "refuses_replays", "fails"), [
+    (True, True, set()),
+    (False, True, {"webhook_forged"}),
+    (False, False, {"webhook_forged", "webhook_replayed"}),
+], ids=["good", "ignores-signatures", "ignores-signatures-and-age"])
+async def test_the_webhook_probes_grade_the_partner_apps_receiver(sandbox, sandbox_app, checks_signature,
+                                                                  refuses_replays, fails):
+    transport, seen = _receiver(checks_signature=checks_signature, refuses_replays=refuses_replays)
+    sandbox_app.state.webhook_transport = transport
+    exam = await _sit(sandbox, sandbox_app, Client(sandbox), vendor_key="demo-monitor")
+    assert [r.url for r in seen] == ["http://127.0.0.1:8000/integrations/pagerduty/webhook"] * 3
+    assert _statuses(exam, "webhooks") == {
+        check: "fail" if check in fails else "pass" for check in ("webhook_genuine", "webhook_forged",
+                                                                    "webhook_replayed")}
+    assert _fails(exam) == fails
+    probes = exam["progress"]["webhooks"]["probes"]
+    assert probes["genuine"]["status"] == 200
+    if "webhook_forged" in fails:
+        forged = next(c for c in exam["result"]["checks"] if c["id"] == "webhook_forged")
+        assert forged["reason"] == ("A delivery signed with the wrong secret: answered 200 in"
+                                    f" {probes['forged']['seconds']:.2f} s, so it was taken as real; verify"
+                                    " X-PagerDuty-Signature (HMAC-SHA256 of the raw body) and answer 401.")
+
+
+async def test_bad_exam_requests_get_a_400_and_an_unknown_exam_a_404(sandbox):
+    for body in ({}, {"routing_key": ""}, {"routing_key": SAMPLE_KEY, "duration_seconds": 0},
+                 {"routing_key": SAMPLE_KEY, "seed": "x"}, {"routing_key": SAMPLE_KEY, "minutes": 1}, []):
+        response = await sandbox.post("/_sandbox/exam", json=body)
+        assert response.status_code == 400, body
+        assert response.json()["error"]["message"] == "Invalid exam"
+    response = await sandbox.get("/_sandbox/exam/ENOSUCH")
+    assert response.status_code == 404
+    assert response.json() == {"error": {"message": "No exam with id 'ENOSUCH'", "code": 404}}
+
+
+async def test_a_running_exam_shows_its_progress_and_a_reset_stops_it(sandbox, sandbox_app):
+    exam = await _start(sandbox, duration_seconds=600)
+    running = (await sandbox.get(exam["url"])).json()["exam"]
+    assert running["status"] == "running" and running["result"] is None
+    assert running["progress"]["step"] == 1 and running["progress"]["note"] == "fault in force: 503"
+    [rule] = (await sandbox.get("/_sandbox/faults")).json()["faults"]
+    assert rule["id"] == f"exam-{exam['id']}-1" and rule["match"]["routing_key"] == SAMPLE_KEY
+    page = await sandbox.get(exam["url"], headers={"Accept": "text/html"})
+    assert page.status_code == 200 and '<meta http-equiv="refresh" content="2">' in page.text
+    assert "fault in force: 503" in page.text
+    await sandbox_app.state.exams.stop()
+    stopped = (await sandbox.get(exam["url"])).json()["exam"]
+    assert stopped["status"] == "stopped"
+    assert stopped["progress"]["note"] == "the exam was stopped (the sandbox stopped or was reset)"
+    assert (await sandbox.get("/_sandbox/faults")).json() == {"faults": []}
+    assert sandbox_app.state.faults.rules() == []
+
+
+async def test_an_exam_left_running_by_a_crash_is_stopped_at_the_next_start(sandbox_settings):
+    from fake_pagerduty.app import create_app
+    from fake_pagerduty.store import Store
+
+    store = Store(sandbox_settings.db_path)  # the row a running exam leaves when the process is killed
+    await store.open()
+    await store.exams.add(id="ECRASH1", routing_key=SAMPLE_KEY, vendor_key=None, seed=0, duration_seconds=60,
+                          started_at="2026-12-01T00:00:00Z", since_id=0, progress={"steps": []})
+    await store.close()
+    app = create_app(sandbox_settings)
+    async with app.router.lifespan_context(app):
+        exam = await app.state.store.exams.get("ECRASH1")
+    assert exam["status"] == "stopped"
+    assert exam["progress"]["note"] == "the sandbox stopped before the exam ended"
