@@ -1,4 +1,5 @@
-"""`fake-pagerduty serve …`: a thin argparse CLI over create_app(settings)."""
+"""`fake-pagerduty serve …`: a thin argparse CLI over create_app(settings); `fake-pagerduty exam …` grades an
+integration on a running sandbox (exam_cli.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import os
 from pathlib import Path
 
+from fake_pagerduty import exam_cli
 from fake_pagerduty.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
 
 
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do all SQLite work, events included, on the server's event loop: the quickest for one"
                             " client at a time, as in a test suite (the pytest plugin's server uses it); by default"
                             " reads run on threads and events in a writer process, for many clients at once")
+    exam_cli.add_parser(sub)
     return parser
 
 
@@ -60,4 +63,6 @@ def main(argv: list[str] | None = None) -> int:
         from fake_pagerduty.server import serve
 
         return serve(settings_from_args(args))
+    if args.command == "exam":
+        return exam_cli.main(args, env=dict(os.environ))
     return 2

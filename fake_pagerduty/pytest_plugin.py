@@ -177,6 +177,26 @@ class FakePagerDuty:
         """Move the sandbox clock forward (service timeouts fall due as if the time had passed)."""
         return self._call("POST", "/_sandbox/clock", json={"advance_seconds": seconds})
 
+    def exam(self, drive: Any = None, *, routing_key: str | None = None, duration: float = 20.0, seed: int = 0,
+             vendor_key: str | None = None, check: bool = True) -> dict:
+        """Grade your integration (docs/grade-your-integration.md): start an exam for `routing_key` (the seeded
+        one by default), call `drive()` (your code sending events: faults meet them meanwhile), wait for the
+        grade and return the exam as `GET /_sandbox/exam/{id}` shows it. With `check`, any failed check raises
+        AssertionError listing each with its reason and the journal entries that prove it."""
+        from fake_pagerduty.exam_cli import ExamClient, failed, format_exam, patience
+
+        client = ExamClient(self.url)
+        try:
+            exam = client.start(routing_key or self.routing_key, duration=duration, seed=seed, vendor_key=vendor_key)
+            if drive is not None:
+                drive()
+            exam = client.wait(exam, patience=patience(duration))
+        finally:
+            client.close()
+        if check and failed(exam):
+            raise AssertionError(format_exam(exam, self.url))
+        return exam
+
 
 @pytest.fixture(scope="session")
 def fake_pagerduty_serve_args() -> list[str]:
