@@ -20,6 +20,7 @@ class Hole:
     any_json: bool = False  # typed narrower than its own description (any JSON value)
     one_of_as_any_of: bool = False  # a oneOf whose loose branches all match the same value
     or_full: str = ""  # a reference the spec's own include[] expands, typed as the reference only
+    status_alias: tuple[str, str] = ()  # (documented, real): an answer documented under the wrong status
 
     def mend(self, schema: dict) -> None:
         if self.nullable:
@@ -34,6 +35,9 @@ class Hole:
             reference = dict(schema)
             schema.clear()
             schema["anyOf"] = [reference, {"$ref": f"#/components/schemas/{self.or_full}"}]
+        if self.status_alias:
+            documented, real = self.status_alias
+            schema[real] = schema[documented]
         if self.error_body:
             schema["content"] = {"application/json": {"schema": {
                 "$ref": "#/components/responses/Conflict/content/application~1json/schema"}}}
@@ -93,6 +97,24 @@ HOLES: list[Hole] = [
     Hole("service integrations expanded", (*_prop("Service", "integrations"), "items"), or_full="Integration",
          reason="GET /services documents include[]=integrations, but Service.integrations items are typed as"
                 " integration references only"),
+    *[Hole(f"user {field} expanded", (*_prop("User", field), "items"), or_full=full,
+           reason=f"the user endpoints document include[]={field}, expanding each reference into the full {full},"
+                  f" but User.{field} items are typed as references only")
+      for field, full in (("contact_methods", "ContactMethod"), ("notification_rules", "NotificationRule"),
+                          ("teams", "Team"))],
+    *[Hole(f"on-call {field}", _prop("Oncall", field), nullable=True,
+           reason="'If null, the on-call is a permanent user on-call' (Oncall.start's own description): an"
+                  " escalation level that names a user directly has no schedule, start or end — no nullable")
+      for field in ("start", "end", "schedule")],
+    Hole("schedule overrides list status", ("paths", "/schedules/{id}/overrides", "get", "responses"),
+         status_alias=("201", "200"),
+         reason="GET /schedules/{id}/overrides documents its list under 201 (a copy of POST's status); a GET that"
+                " lists answers 200, as PagerDuty's every other list does"),
+    Hole("schedule layer end", _prop("ScheduleLayer", "end"), nullable=True,
+         reason="'If null, the layer does not end' (the property's own description) — no nullable"),
+    *[Hole(f"{owner} coverage", _prop(owner, "rendered_coverage_percentage"), nullable=True,
+           reason="'Returns null unless since or until are set' (the property's own description) — no nullable")
+      for owner in ("ScheduleLayer", "SubSchedule")],
     *[Hole(f"webhook {name} body", ("components", "responses", f"Webhook{name}"), error_body=True,
            reason="the webhook subscription endpoints' error responses are documented with no body; PagerDuty"
                   " answers them with its usual {error: {message, code}}")
@@ -111,4 +133,7 @@ MISSING_STATUSES: dict[tuple[str | None, str | None, int], str] = {
                                      " as PagerDuty answers (the spec lists 400 for PUT /incidents but not here)",
     ("PUT", "/incidents", 404): "an id that is no incident of the account: Not Found (2100), as PUT /incidents/{id}",
     ("POST", "/services/{id}/integrations", 404): "an unknown service: 404 Not Found, as on GET /services/{id}",
+    ("GET", "/users/{id}/contact_methods", 404): "an unknown user: 404 Not Found, as on GET /users/{id}",
+    ("GET", "/users/{id}/notification_rules", 404): "an unknown user: 404 Not Found, as on GET /users/{id}",
+    ("DELETE", "/escalation_policies/{id}", 400): "a policy services still follow: Invalid Input Provided (2001)",
 }

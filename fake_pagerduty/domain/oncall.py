@@ -272,11 +272,19 @@ def horizon(schedule: Schedule) -> timedelta:
 
 def on_call_at(schedule: Schedule, at: datetime) -> Entry | None:
     """The final schedule's entry under way at `at` (its stretch, within `horizon` either side), or None."""
+    found = stretches(schedule, at, at)
+    return found[0] if found else None
+
+
+def stretches(schedule: Schedule, since: datetime, until: datetime, *, overrides_only: bool = False) -> list[Entry]:
+    """The final schedule's (or the overrides') entries that overlap [since, until] — or, when the two are
+    the same instant, the one under way then — whole, not clipped to the range (within `horizon` of it)."""
     reach = horizon(schedule)
-    for entry in final_entries(schedule, at - reach, at + reach):
-        if entry.start <= at < entry.end:
-            return entry
-    return None
+    render = overrides_entries if overrides_only else final_entries
+    entries = render(schedule, since - reach, until + reach)
+    if since == until:
+        return [e for e in entries if e.start <= since < e.end]
+    return [e for e in entries if e.start < until and e.end > since]
 
 
 def oncall_for_policy(rules: list[Rule] | tuple[Rule, ...], schedules: dict[str, Schedule],

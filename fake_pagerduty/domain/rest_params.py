@@ -42,6 +42,10 @@ class Endpoint:
 _INCIDENT_INCLUDES = ("acknowledgers", "agents", "assignees", "conference_bridge", "escalation_policies",
                       "first_trigger_log_entries", "priorities", "services", "teams", "users")
 
+_USER_INCLUDES = ("contact_methods", "notification_rules", "teams", "subdomains")
+_USER_EXPANDS = ("contact_methods", "notification_rules", "teams")
+_POLICY_INCLUDES = ("services", "teams", "targets", "escalation_rule_assignment_strategies")
+
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/incidents"): Endpoint(
         honoured=(*PAGING, "time_zone", "date_range", "incident_key", "service_ids[]", "urgencies[]", "statuses[]",
@@ -88,6 +92,50 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("DELETE", "/webhook_subscriptions/{id}"): Endpoint(),
     ("POST", "/webhook_subscriptions/{id}/ping"): Endpoint(),
     ("POST", "/webhook_subscriptions/{id}/enable"): Endpoint(),
+    # people (issue 15: web/rest_people.py, rest_schedules.py, rest_policies.py)
+    ("GET", "/users"): Endpoint(honoured=("query", "team_ids[]", *PAGING), include=_USER_INCLUDES,
+                                expands=_USER_EXPANDS),
+    ("POST", "/users"): Endpoint(),
+    ("GET", "/users/me"): Endpoint(include=(*_USER_INCLUDES, "calendar_urls"), expands=_USER_EXPANDS),
+    ("GET", "/users/{id}"): Endpoint(include=(*_USER_INCLUDES, "calendar_urls"), expands=_USER_EXPANDS),
+    ("PUT", "/users/{id}"): Endpoint(),
+    ("DELETE", "/users/{id}"): Endpoint(),
+    ("GET", "/users/{id}/contact_methods"): Endpoint(),
+    ("GET", "/users/{id}/notification_rules"): Endpoint(honoured=("urgency",), include=("contact_methods",),
+                                                        expands=("contact_methods",)),
+    ("GET", "/teams"): Endpoint(honoured=(*PAGING, "query")),
+    ("POST", "/teams"): Endpoint(),
+    ("GET", "/teams/{id}"): Endpoint(include=("privileges",)),
+    ("GET", "/schedules"): Endpoint(
+        honoured=(*PAGING, "query"),
+        refused=("time_zone", "include_next_oncall_for_user", "since", "until", "team_ids[]"),
+        include=("schedule_layers", "overrides_subschedule", "final_schedule"),
+    ),
+    ("POST", "/schedules"): Endpoint(refused=("overflow",)),
+    ("GET", "/schedules/{id}"): Endpoint(honoured=("since", "until", "overflow"),
+                                         refused=("time_zone", "include_next_oncall_for_user")),
+    ("PUT", "/schedules/{id}"): Endpoint(refused=("overflow",)),
+    ("DELETE", "/schedules/{id}"): Endpoint(),
+    ("GET", "/schedules/{id}/overrides"): Endpoint(honoured=("since", "until"), refused=("editable", "overflow")),
+    ("POST", "/schedules/{id}/overrides"): Endpoint(),
+    ("GET", "/schedules/{id}/users"): Endpoint(honoured=("since", "until")),
+    ("GET", "/escalation_policies"): Endpoint(
+        honoured=(*PAGING, "query", "user_ids[]", "team_ids[]", "sort_by"),
+        include=_POLICY_INCLUDES,
+    ),
+    ("POST", "/escalation_policies"): Endpoint(),
+    ("GET", "/escalation_policies/{id}"): Endpoint(include=_POLICY_INCLUDES),
+    ("PUT", "/escalation_policies/{id}"): Endpoint(),
+    ("DELETE", "/escalation_policies/{id}"): Endpoint(),
+    ("GET", "/oncalls"): Endpoint(
+        honoured=(*PAGING, "user_ids[]", "escalation_policy_ids[]", "schedule_ids[]", "since", "until", "earliest"),
+        refused=("time_zone",),
+        include=("escalation_policies", "users", "schedules"),
+    ),
+    ("GET", "/priorities"): Endpoint(honoured=PAGING),
+    ("GET", "/abilities"): Endpoint(),
+    ("GET", "/abilities/{id}"): Endpoint(),
+    ("GET", "/vendors"): Endpoint(honoured=PAGING),
 }
 
 

@@ -12,11 +12,12 @@ from fake_pagerduty.domain import oncall, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.store import escalation_plans as plans
 from fake_pagerduty.store.database import Database, Where
+from fake_pagerduty.store.people_writes import PeopleWrites, insert_layers, insert_rules
 
 USER_COLUMNS = "id, account_id, name, email, role, time_zone, job_title, description, color, created_at"
 
 
-class People:
+class People(PeopleWrites):
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -60,9 +61,9 @@ class People:
             " ORDER BY r.urgency, r.start_delay_in_minutes, r.created_at, r.rowid", user_ids)
 
     async def teams_of(self, user_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
-        """Each user's teams (id, name, role), by name."""
+        """Each user's teams (the team's row and `member_role`), by name."""
         return await self._by_user(
-            "SELECT m.user_id, m.role, t.id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id"
+            "SELECT m.user_id, m.role AS member_role, t.* FROM team_members m JOIN teams t ON t.id = m.team_id"
             " WHERE m.user_id IN ({}) ORDER BY t.name COLLATE NOCASE", user_ids)
 
     async def _by_user(self, sql: str, user_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
@@ -112,6 +113,18 @@ class People:
         return [row[0] for row in await self._db.all(
             "SELECT id FROM schedules WHERE account_id = ? ORDER BY name COLLATE NOCASE, id", (account_id,))]
 
+    async def schedule_users(self, schedule_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
+        """Each schedule's users (id, name) on any of its layers, by name."""
+        ids = tuple(dict.fromkeys(schedule_ids))
+        out: dict[str, list[dict]] = {sid: [] for sid in ids}
+        if ids:
+            for row in await self._db.all(
+                    "SELECT DISTINCT l.schedule_id, u.id, u.name FROM schedule_layers l"
+                    " JOIN schedule_layer_users lu ON lu.layer_id = l.id JOIN users u ON u.id = lu.user_id"
+                    f" WHERE l.schedule_id IN ({', '.join('?' * len(ids))}) ORDER BY u.name COLLATE NOCASE, u.id", ids):
+                out[row["schedule_id"]].append({"id": row["id"], "name": row["name"]})
+        return out
+
     async def overrides(self, schedule_id: str, since: datetime, until: datetime) -> list[dict]:
         return [dict(row) for row in await self._db.all(
             'SELECT * FROM schedule_overrides WHERE schedule_id = ? AND "end" > ? AND start < ?'
@@ -124,8 +137,8 @@ class People:
                                     (account_id, policy_id))
 
     async def policies_page(self, account_id: str, page: rest_query.Page, query: str | None = None,
-                            user_ids: tuple[str, ...] = (), team_ids: tuple[str, ...] = ()
-                            ) -> tuple[list[dict], bool, int | None]:
+                            user_ids: tuple[str, ...] = (), team_ids: tuple[str, ...] = (),
+                            descending: bool = False) -> tuple[list[dict], bool, int | None]:
         where = Where(("account_id = ?", account_id)).any_of("team_id", team_ids)
         if query:
             where.add("instr(lower(name), lower(?)) > 0", query)
@@ -138,7 +151,8 @@ class People:
                 f" schedule_layers l JOIN schedule_layer_users u ON u.layer_id = l.id WHERE u.user_id IN ({marks}))))",
                 *user_ids, *user_ids)
         return await self._db.paged(
-            f"SELECT * FROM escalation_policies{where.sql} ORDER BY name COLLATE NOCASE, id LIMIT ? OFFSET ?",
+            f"SELECT * FROM escalation_policies{where.sql} ORDER BY name COLLATE NOCASE {'DESC' if descending else 'ASC'},"
+            " id LIMIT ? OFFSET ?",
             where.params, page, f"SELECT COUNT(*) FROM escalation_policies{where.sql}")
 
     async def rules(self, policy_id: str) -> list[oncall.Rule]:
@@ -164,6 +178,39 @@ class People:
     async def service_plan(self, service_id: str, at: datetime) -> plans.EscalationPlan | None:
         """The plan of the service's escalation policy (None: the service follows none)."""
         return await plans.run_async(self._db, plans.load_service_plan(service_id, at))
+
+    # ---- several at once -------------------------------------------------------------------------------
+
+    async def existing(self, account_id: str, kind: str, object_ids: list[str] | tuple[str, ...]) -> dict[str, dict]:
+        """Those of the ids that are the account's `kind` (users, teams, schedules, escalation_policies,
+        services), each as {id, name}."""
+        table = {"users": "users", "teams": "teams", "schedules": "schedules",
+                 "escalation_policies": "escalation_policies", "services": "services"}[kind]
+        ids = tuple(dict.fromkeys(object_ids))
+        if not ids:
+            return {}
+        rows = await self._db.all(f"SELECT id, name FROM {table} WHERE account_id = ? AND id IN"
+                                  f" ({', '.join('?' * len(ids))})", (account_id, *ids))
+        return {row["id"]: dict(row) for row in rows}
+
+    async def policies_using(self, schedule_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
+        """Each schedule's escalation policies (id, name), by name."""
+        ids = tuple(dict.fromkeys(schedule_ids))
+        out: dict[str, list[dict]] = {sid: [] for sid in ids}
+        if ids:
+            for row in await self._db.all(
+                    "SELECT DISTINCT t.target_id AS schedule_id, p.id, p.name FROM escalation_rule_targets t"
+                    " JOIN escalation_rules r ON r.id = t.rule_id JOIN escalation_policies p ON p.id = r.policy_id"
+                    f" WHERE t.target_type = 'schedule_reference' AND t.target_id IN ({', '.join('?' * len(ids))})"
+                    " ORDER BY p.name COLLATE NOCASE", ids):
+                out[row["schedule_id"]].append({"id": row["id"], "name": row["name"]})
+        return out
+
+    async def policies(self, account_id: str, policy_ids: tuple[str, ...] = ()) -> list[dict]:
+        """The account's escalation policies (all, or those of `policy_ids`), by name."""
+        where = Where(("account_id = ?", account_id)).any_of("id", policy_ids)
+        return [dict(row) for row in await self._db.all(
+            f"SELECT * FROM escalation_policies{where.sql} ORDER BY name COLLATE NOCASE, id", where.params)]
 
     # ---- priorities -----------------------------------------------------------------------------------
 
@@ -261,36 +308,3 @@ async def _seed_policy_use(db: aiosqlite.Connection, account_id: str, policy: di
         keep = " AND default_escalation_policy_id IS NULL" if missing_only else ""
         await db.execute(f"UPDATE accounts SET default_escalation_policy_id = ? WHERE id = ?{keep}",
                          (policy["id"], account_id))
-
-
-async def insert_layers(db: aiosqlite.Connection, schedule_id: str, layers: list[dict]) -> None:
-    """A schedule's layers (replacing any it had), `position` from their order: the first is the lowest."""
-    await db.execute("DELETE FROM schedule_layers WHERE schedule_id = ?", (schedule_id,))
-    for position, layer in enumerate(layers):
-        await db.execute(
-            'INSERT INTO schedule_layers (id, schedule_id, position, name, start, "end", rotation_virtual_start,'
-            " rotation_turn_length_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (layer["id"], schedule_id, position, layer.get("name") or f"Layer {position + 1}", layer["start"],
-             layer.get("end"), layer["rotation_virtual_start"], layer["rotation_turn_length_seconds"]))
-        for index, user_id in enumerate(layer["users"]):
-            await db.execute("INSERT INTO schedule_layer_users (layer_id, position, user_id) VALUES (?, ?, ?)",
-                             (layer["id"], index, user_id))
-        for restriction in layer.get("restrictions", []):
-            await db.execute(
-                "INSERT INTO schedule_layer_restrictions (layer_id, type, start_time_of_day, start_day_of_week,"
-                " duration_seconds) VALUES (?, ?, ?, ?, ?)",
-                (layer["id"], restriction["type"], restriction["start_time_of_day"],
-                 restriction.get("start_day_of_week"), restriction["duration_seconds"]))
-
-
-async def insert_rules(db: aiosqlite.Connection, policy_id: str, rules: list[dict]) -> None:
-    """A policy's levels (replacing any it had), in order, with their targets."""
-    await db.execute("DELETE FROM escalation_rules WHERE policy_id = ?", (policy_id,))
-    for position, rule in enumerate(rules):
-        await db.execute(
-            "INSERT INTO escalation_rules (id, policy_id, position, escalation_delay_in_minutes) VALUES (?, ?, ?, ?)",
-            (rule["id"], policy_id, position, rule["escalation_delay_in_minutes"]))
-        for index, target in enumerate(rule["targets"]):
-            await db.execute(
-                "INSERT INTO escalation_rule_targets (rule_id, position, target_type, target_id) VALUES (?, ?, ?, ?)",
-                (rule["id"], index, target["type"], target["id"]))

@@ -13,6 +13,9 @@ from fake_pagerduty.store.records import Conflict
 
 # The policy a new service follows unless told otherwise (one parameter: the account's id).
 DEFAULT_POLICY = "(SELECT default_escalation_policy_id FROM accounts WHERE id = ?)"
+# A service row's escalation policy as a stored reference (JSON text: rest_objects.service shows it).
+POLICY_REFERENCE = ("(SELECT json_object('id', p.id, 'type', 'escalation_policy_reference', 'summary', p.name)"
+                    " FROM escalation_policies p WHERE p.id = services.escalation_policy_id) AS escalation_policy")
 
 
 class Services:
@@ -64,12 +67,14 @@ class Services:
             where.add("name = ?", query.name)
         order = "DESC" if query.descending else "ASC"
         return await self._db.paged(
-            f"SELECT * FROM services{where.sql} ORDER BY name COLLATE NOCASE {order}, id {order} LIMIT ? OFFSET ?",
+            f"SELECT *, {POLICY_REFERENCE} FROM services{where.sql} ORDER BY name COLLATE NOCASE {order}, id {order}"
+            " LIMIT ? OFFSET ?",
             where.params, page, f"SELECT COUNT(*) FROM services{where.sql}",
         )
 
     async def get(self, account_id: str, service_id: str) -> dict | None:
-        return await self._db.first("SELECT * FROM services WHERE id = ? AND account_id = ?", (service_id, account_id))
+        return await self._db.first(f"SELECT *, {POLICY_REFERENCE} FROM services WHERE id = ? AND account_id = ?",
+                                    (service_id, account_id))
 
     async def integrations_and_last_incident(self, service_ids: list[str]) -> tuple[dict[str, list[dict]], dict[str, str]]:
         """For a page of services: their integrations (oldest first) and their last incident's time."""

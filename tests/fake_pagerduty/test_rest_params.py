@@ -195,6 +195,8 @@ async def test_every_documented_include_value_is_accepted_and_expands_what_the_t
     for method, path in served():
         row = rest_params.endpoint(method, path)
         url = _ids_for(world, path).path(path)
+        if (method, path) in USER_TOKEN_ONLY:
+            continue
         for value in row.include:
             plain = await _ok(await sandbox.request(method, url, headers=REST_HEADERS))
             answer = await _ok(await sandbox.request(method, url, params={"include[]": value}, headers=REST_HEADERS))
@@ -474,3 +476,129 @@ async def test_v2_links_and_images_are_the_alerts_body_contexts(sandbox):
         {"type": "link", "href": "https://runbooks.test/disk", "text": "Runbook"},
         {"type": "image", "src": "https://charts.test/disk.png", "href": "https://charts.test", "alt": "Disk"}]
     assert "links" not in alert["body"] and "images" not in alert["body"]
+
+
+# ---- people (issue 15; their exact answers: test_rest_people.py) -----------------------------------------
+
+def _full_items(key: str):
+    """An EXPANSIONS check: in every object, each item of the list `key` was a reference and is now whole."""
+    def check(plain: dict, answer: dict) -> None:
+        before, after = (_listed(doc) if any(isinstance(v, list) for v in doc.values())
+                         else [next(v for v in doc.values() if isinstance(v, dict))] for doc in (plain, answer))
+        assert any(old[key] for old in before)
+        for old, new in zip(before, after, strict=True):
+            assert [i["id"] for i in old[key]] == [i["id"] for i in new[key]]
+            assert all(i["type"] == j["type"] + "_reference" for i, j in zip(old[key], new[key], strict=True))
+            assert {k: v for k, v in new.items() if k != key} == {k: v for k, v in old.items() if k != key}
+    return check
+
+
+def _rules_with_whole_contact_methods(plain: dict, answer: dict) -> None:
+    for old, new in zip(plain["notification_rules"], answer["notification_rules"], strict=True):
+        assert old["contact_method"]["type"] == new["contact_method"]["type"] + "_reference"
+        assert "address" in new["contact_method"] and "address" not in old["contact_method"]
+
+
+EXPANSIONS.update({
+    **{("GET", path, key): _full_items(key) for path in ("/users", "/users/{id}")
+       for key in ("contact_methods", "notification_rules", "teams")},
+    ("GET", "/users/{id}/notification_rules", "contact_methods"): _rules_with_whole_contact_methods,
+})
+USER_TOKEN_ONLY = {("GET", "/users/me")}  # its include[] values: test_rest_people.py, with a user's OAuth token
+
+
+async def _names(sandbox, url: str) -> list[str]:
+    return [item.get("name") or item["user"]["summary"] for item in _listed(await _ok(await sandbox.get(
+        url, headers=REST_HEADERS)))]
+
+
+@probe("GET", "/users", "query", "team_ids[]")
+async def _users_filters(sandbox, world):
+    assert await _names(sandbox, "/api/users?query=SAM") == ["Sam Rivera"]
+    assert await _names(sandbox, "/api/users?team_ids[]=PTEAM00") == ["Dana Demo", "Priya Patel", "Sam Rivera"]
+    assert await _names(sandbox, "/api/users?team_ids[]=PNOTEAM") == []
+
+
+@probe("GET", "/users/{id}/notification_rules", "urgency")
+async def _rule_urgency(sandbox, world):
+    async def urgencies(query: str) -> list[str]:
+        doc = await _ok(await sandbox.get(f"/api/users/PDANA00/notification_rules{query}", headers=REST_HEADERS))
+        return [rule["urgency"] for rule in doc["notification_rules"]]
+
+    assert await urgencies("") == ["high", "high", "high"]
+    assert await urgencies("?urgency=low") == ["low"]
+    assert len(await urgencies("?urgency=all")) == 4
+
+
+@probe("GET", "/teams", "query")
+@probe("GET", "/schedules", "query")
+@probe("GET", "/escalation_policies", "query")
+async def _people_queries(sandbox, world):
+    assert await _names(sandbox, "/api/teams?query=web") == ["Acme Web Team"]
+    assert await _names(sandbox, "/api/teams?query=nothing") == []
+    assert await _names(sandbox, "/api/schedules?query=secondary") == ["Acme Secondary"]
+    assert await _names(sandbox, "/api/escalation_policies?query=website") == ["Acme Website On-Call"]
+    assert await _names(sandbox, "/api/escalation_policies?query=nothing") == []
+
+
+@probe("GET", "/escalation_policies", "user_ids[]", "team_ids[]", "sort_by")
+async def _policy_filters(sandbox, world):
+    made = await sandbox.post("/api/escalation_policies", headers=REST_HEADERS, json={"escalation_policy": {
+        "type": "escalation_policy", "name": "Billing On-Call", "escalation_rules": [
+            {"escalation_delay_in_minutes": 5, "targets": [{"id": "PPRIY00", "type": "user_reference"}]}]}})
+    assert made.status_code == 201, made.text
+    assert await _names(sandbox, "/api/escalation_policies?user_ids[]=PPRIY00") == [
+        "Acme Website On-Call", "Billing On-Call"]  # Priya: on the primary schedule, and named
+    assert await _names(sandbox, "/api/escalation_policies?user_ids[]=PSAMR00") == ["Acme Website On-Call"]
+    assert await _names(sandbox, "/api/escalation_policies?team_ids[]=PTEAM00") == ["Acme Website On-Call"]
+    assert await _names(sandbox, "/api/escalation_policies?sort_by=name:desc") == [
+        "Billing On-Call", "Acme Website On-Call"]
+
+
+@probe("GET", "/schedules/{id}", "since", "until", "overflow")
+async def _schedule_range(sandbox, world):
+    async def entries(query: str) -> list[tuple[str, str]]:
+        doc = await _ok(await sandbox.get(f"/api/schedules/PPRIM00{query}", headers=REST_HEADERS))
+        return [(e["start"], e["end"]) for e in doc["schedule"]["final_schedule"]["rendered_schedule_entries"]]
+
+    assert await entries("") == []
+    window = "?since=2030-01-01T10:00:00Z&until=2030-01-01T12:00:00Z"
+    assert await entries(window) == [("2030-01-01T10:00:00Z", "2030-01-01T12:00:00Z")]
+    (start, end), = await entries(window + "&overflow=true")  # the whole weekly turn
+    assert start < "2030-01-01T10:00:00Z" and end > "2030-01-01T12:00:00Z"
+
+
+@probe("GET", "/schedules/{id}/overrides", "since", "until")
+@probe("GET", "/schedules/{id}/users", "since", "until")
+async def _override_range(sandbox, world):
+    made = await sandbox.post("/api/schedules/PPRIM00/overrides", headers=REST_HEADERS, json={"overrides": [
+        {"start": "2030-01-01T10:00:00Z", "end": "2030-01-01T11:00:00Z", "user": {"id": "PSAMR00"}}]})
+    assert made.status_code == 201, made.text
+
+    async def listed(what: str, since: str, until: str) -> list[str]:
+        doc = await _ok(await sandbox.get(f"/api/schedules/PPRIM00/{what}?since={since}&until={until}",
+                                          headers=REST_HEADERS))
+        return [item["user"]["id"] if what == "overrides" else item["id"] for item in doc[what]]
+
+    assert await listed("overrides", "2030-01-01T09:00:00Z", "2030-01-01T10:30:00Z") == ["PSAMR00"]
+    assert await listed("overrides", "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z") == []
+    assert "PSAMR00" in await listed("users", "2030-01-01T09:00:00Z", "2030-01-01T10:30:00Z")
+    assert "PSAMR00" not in await listed("users", "2030-01-01T11:00:00Z", "2030-01-01T11:30:00Z")
+
+
+@probe("GET", "/oncalls", "user_ids[]", "escalation_policy_ids[]", "schedule_ids[]", "since", "until", "earliest")
+async def _oncall_filters(sandbox, world):
+    async def who(query: str) -> list[tuple[int, str]]:
+        doc = await _ok(await sandbox.get(f"/api/oncalls?{query}", headers=REST_HEADERS))
+        return [(o["escalation_level"], o["user"]["id"]) for o in doc["oncalls"]]
+
+    now = await who("")
+    assert now[1:] == [(2, "PSAMR00")] and now[0][0] == 1
+    assert await who("user_ids[]=PSAMR00&since=2030-01-01T00:00:00Z&until=2030-01-22T00:00:00Z") == [
+        (1, "PSAMR00"), (2, "PSAMR00")]
+    assert await who("schedule_ids[]=PSECO00") == []  # no policy uses the secondary schedule
+    assert await who("escalation_policy_ids[]=PNOPOLI") == []
+    three_weeks = "since=2030-01-01T00:00:00Z&until=2030-01-22T00:00:00Z"
+    assert len(await who(three_weeks + "&schedule_ids[]=PPRIM00")) == 4  # a turn under way, then three
+    earliest = await who(three_weeks + "&schedule_ids[]=PPRIM00&earliest=true")
+    assert len(earliest) == 3 and len({user for _, user in earliest}) == 3  # the fourth turn repeats the first
