@@ -81,6 +81,22 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ),
     ("POST", "/services/{id}/integrations"): Endpoint(),
     ("GET", "/services/{id}/integrations/{integration_id}"): Endpoint(include=("services", "vendors"), expands=("services",)),
+    ("POST", "/incidents"): Endpoint(),
+    ("POST", "/incidents/{id}/snooze"): Endpoint(),
+    ("PUT", "/incidents/{id}/merge"): Endpoint(),
+    ("GET", "/incidents/{id}/notes"): Endpoint(),
+    ("POST", "/incidents/{id}/notes"): Endpoint(),
+    ("GET", "/log_entries"): Endpoint(
+        honoured=(*PAGING, "time_zone", "since", "until", "is_overview"),
+        refused=("team_ids[]",),
+        include=("incidents", "services", "channels", "teams"),
+        expands=("incidents", "services"),
+    ),
+    ("GET", "/log_entries/{id}"): Endpoint(
+        honoured=("time_zone",),
+        include=("incidents", "services", "channels", "teams"),
+        expands=("incidents", "services"),
+    ),
     ("GET", "/change_events"): Endpoint(
         honoured=(*PAGING, "integration_ids[]", "since", "until"),
         refused=("team_ids[]",),

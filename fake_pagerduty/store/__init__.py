@@ -2,7 +2,8 @@
 
 `Store(path)` opens the database (`database.py`) and gives each aggregate a repository on it, reached as
 `store.accounts`, `store.services`, `store.incidents`, `store.journal`, `store.partner_apps`, `store.oauth`,
-`store.oauth_requests`, `store.people`, `store.notes` (incident notes; escalation is `store.incidents.escalations`), `store.sandbox`, `store.webhooks`; the Events API's writes go through `store.events` (`events_writer.py`:
+`store.oauth_requests`, `store.people`, `store.notes` (incident notes; escalation is `store.incidents.escalations`), `store.incident_changes` (REST's
+create, reassign, snooze, merge), `store.log_entries`, `store.sandbox`, `store.webhooks`; the Events API's writes go through `store.events` (`events_writer.py`:
 group commit, on a thread or in the writer process, with the WAL's checkpointing in `wal.py`). The
 statements every incident transition shares are `transitions.py`'s."""
 
@@ -13,8 +14,10 @@ from fake_pagerduty.store.accounts import Accounts
 from fake_pagerduty.store.database import Database
 from fake_pagerduty.store.events_writer import EventsWriter
 from fake_pagerduty.store.exams import Exams
+from fake_pagerduty.store.incident_changes import IncidentChanges
 from fake_pagerduty.store.incidents import Incidents
 from fake_pagerduty.store.journal import Journal
+from fake_pagerduty.store.log_entries import LogEntries
 from fake_pagerduty.store.notes import Notes
 from fake_pagerduty.store.oauth import OAuth
 from fake_pagerduty.store.oauth_requests import OAuthRequests
@@ -41,6 +44,8 @@ class Store:
         self.incidents = Incidents(self.database, self.webhooks)
         self.journal = Journal(self.database)
         self.notes = Notes(self.database)
+        self.incident_changes = IncidentChanges(self.database, self.webhooks)
+        self.log_entries = LogEntries(self.database)
         self.partner_apps = PartnerApps(self.database)
         self.oauth = OAuth(self.database)
         self.oauth_requests = OAuthRequests(self.database)

@@ -30,7 +30,7 @@ class Notes:
         to publish. Raises TooManyNotes at PagerDuty's limit."""
         stamp = iso(now)
         author = {"id": user["id"], "type": "user_reference", "summary": user["name"]}
-        how = {"type": channel, "summary": "The PagerDuty website" if channel == "website" else "The PagerDuty API"}
+        how = {"type": channel, "summary": "The PagerDuty website or APIs"}  # PagerDuty's words for both
         note = {"id": ids.short_id(), "account_id": account_id, "incident_id": incident_id, "user": author,
                 "channel": how, "content": content, "created_at": stamp}
         changes = [IncidentChange(account_id, incident_id, "incident.annotated")]

@@ -150,14 +150,19 @@ async def _apply(request: Request, account: dict, user: dict, changes: list[inci
 
 
 async def update_incident(request: Request) -> JSONResponse:
-    """`PUT /incidents/{id}` `{"incident": {"type": "incident_reference", "status": "acknowledged"}}`."""
+    """`PUT /incidents/{id}` `{"incident": {"type": "incident_reference", "status": "acknowledged"}}`; also
+    `assignments`, `escalation_policy`, `escalation_level`, `priority`, `title`, `urgency` (rest_incident_people)."""
     account = await rest_common.account(request)
     user = await rest_common.requester(request, account)
     doc = await rest_common.json_body(request)
     if not isinstance(doc.get("incident"), dict):
         raise RestError.invalid_input("Incident must be an object")
-    incident_id = (await _incident_row(request, account))["id"]
+    row = await _incident_row(request, account)
+    incident_id = row["id"]
     change = _status_change(incident_id, doc["incident"])
+    from fake_pagerduty.web import rest_incident_people  # it builds on this module's helpers
+
+    await rest_incident_people.apply_changes(request, account, user, row, doc["incident"])  # reassign, priority…
     if change is not None:
         await _apply(request, account, user, [change])
     return await get_incident(request)

@@ -88,7 +88,8 @@ async def test_a_triggered_event_shows_up_as_an_incident(sandbox):
         "self": f"{BASE}/api/services/PWEBS00", "html_url": f"{BASE}/services/PWEBS00",
     }
     assert first["alert_counts"] == {"all": 1, "triggered": 1, "resolved": 0}
-    assert first["acknowledgements"] == [] and first["assignments"] == []
+    assert first["acknowledgements"] == []
+    assert [a["assignee"]["id"] for a in first["assignments"]] == ["PDANA00"]  # on call now (test_escalation.py)
     assert first["resolved_at"] is None
     assert first["created_at"] == first["updated_at"] == first["last_status_change_at"]
     assert first["escalation_policy"]["type"] == "escalation_policy_reference"
@@ -159,7 +160,8 @@ async def test_incident_log_entries_newest_first_and_paginated(sandbox):
     response = await sandbox.get(
         f"/api/incidents/{incident['id']}/log_entries?limit=1&total=true", headers=REST_HEADERS)
     body = response.json()
-    assert (body["limit"], body["offset"], body["more"], body["total"]) == (1, 0, True, 2)
+    # trigger, assign, two notifications, trigger
+    assert (body["limit"], body["offset"], body["more"], body["total"]) == (1, 0, True, 5)
     (entry,) = body["log_entries"]
     assert entry["type"] == "trigger_log_entry"
     assert entry["incident"]["id"] == incident["id"]
@@ -167,7 +169,7 @@ async def test_incident_log_entries_newest_first_and_paginated(sandbox):
     assert entry["self"] == f"{BASE}/api/log_entries/{entry['id']}?incident_id={incident['id']}"
     assert entry["agent"]["id"] == "PINTG00"
     response = await sandbox.get(
-        f"/api/incidents/{incident['id']}/log_entries?limit=1&offset=1", headers=REST_HEADERS)
+        f"/api/incidents/{incident['id']}/log_entries?limit=1&offset=4", headers=REST_HEADERS)
     body = response.json()
     assert body["more"] is False and len(body["log_entries"]) == 1
     assert body["log_entries"][0]["id"] != entry["id"]

@@ -376,6 +376,22 @@ async def _log_entry_filters(sandbox, world):
     assert overview == [e["type"] for e in every if e["type"] != "notify_log_entry"]
 
 
+@probe("GET", "/log_entries", "since", "until", "is_overview")
+async def _account_log_entry_filters(sandbox, world):
+    every = (await _ok(await sandbox.get("/api/log_entries", headers=REST_HEADERS)))["log_entries"]
+    assert every
+    first = min(entry["created_at"] for entry in every)
+
+    async def ids(query: str) -> list[str]:
+        doc = await _ok(await sandbox.get(f"/api/log_entries?{query}", headers=REST_HEADERS))
+        return [e["id"] for e in doc["log_entries"]]
+
+    assert await ids("until=2000-01-01T00:00:00Z") == []
+    assert await ids(f"since={first}") == [e["id"] for e in every]
+    assert await ids("since=2999-01-01T00:00:00Z") == []
+    assert await ids("is_overview=true") == [e["id"] for e in every if e["type"] != "notify_log_entry"]
+
+
 @probe("GET", "/services", "name", "sort_by")
 async def _service_name_and_sort(sandbox, world):
     async def names(query: str) -> list[str]:
@@ -433,6 +449,10 @@ EXPANSIONS.update({
     ("GET", "/incidents/{id}/alerts", "incidents"): _full("incident", "incident", many=True),
     ("GET", "/incidents/{id}/log_entries", "services"): _full("service", "service", many=True),
     ("GET", "/incidents/{id}/log_entries", "incidents"): _full("incident", "incident", many=True),
+    ("GET", "/log_entries", "services"): _full("service", "service", many=True),
+    ("GET", "/log_entries", "incidents"): _full("incident", "incident", many=True),
+    ("GET", "/log_entries/{id}", "services"): _full("service", "service"),
+    ("GET", "/log_entries/{id}", "incidents"): _full("incident", "incident"),
     ("GET", "/services", "integrations"): _full_integrations,
     ("GET", "/services/{id}", "integrations"): _full_integrations,
     ("GET", "/services/{id}/integrations/{integration_id}", "services"): _full("service", "service"),
@@ -442,8 +462,9 @@ EXPANSIONS.update({
 @probe("GET", "/incidents", "time_zone")
 @probe("GET", "/incidents/{id}/log_entries", "time_zone")
 @probe("GET", "/services", "time_zone")
+@probe("GET", "/log_entries", "time_zone")
 async def _time_zone(sandbox, world):
-    for url in ("/api/incidents", f"/api/incidents/{world.ids['b']}/log_entries", "/api/services"):
+    for url in ("/api/incidents", f"/api/incidents/{world.ids['b']}/log_entries", "/api/services", "/api/log_entries"):
         plain = _listed(await _ok(await sandbox.get(url, headers=REST_HEADERS)))
         zoned = _listed(await _ok(await sandbox.get(f"{url}?time_zone=Asia/Kolkata", headers=REST_HEADERS)))
         assert [o["id"] for o in plain] == [o["id"] for o in zoned]
@@ -453,6 +474,14 @@ async def _time_zone(sandbox, world):
         bad = await sandbox.get(f"{url}?time_zone=Mars/Olympus", headers=REST_HEADERS)
         assert bad.status_code == 400
         assert bad.json()["error"]["errors"] == ["Time zone 'Mars/Olympus' is not a valid time zone"]
+
+
+@probe("GET", "/log_entries/{id}", "time_zone")
+async def _log_entry_time_zone(sandbox, world):
+    (entry, *_) = (await _ok(await sandbox.get("/api/log_entries", headers=REST_HEADERS)))["log_entries"]
+    zoned = await _ok(await sandbox.get(f"/api/log_entries/{entry['id']}?time_zone=Asia/Kolkata", headers=REST_HEADERS))
+    assert zoned["log_entry"]["created_at"].endswith("+05:30")
+    assert datetime.fromisoformat(zoned["log_entry"]["created_at"]) == datetime.fromisoformat(entry["created_at"])
 
 
 async def test_incidents_carry_their_first_trigger_log_entry(sandbox):
