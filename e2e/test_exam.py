@@ -1,0 +1,60 @@
+"""The demo monitor is the reference integration: it passes the integration exam (issue 20), Events API and
+webhooks, run by `fake-pagerduty exam` against the real sandbox while servers break and recover, each event
+meeting the exam's faults (429, 5xx, a cut connection, a late answer, three 503s in a row) on the way."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from playwright.sync_api import Page, expect
+
+from e2e.conftest import ROOT, SAMPLE_KEY, Screens, Stack, connect_directly, delivered
+
+DURATION = "20"  # the window the faults may take; the exam ends as soon as the monitor got through them all
+
+
+def test_the_demo_monitor_passes_the_exam_while_servers_break(stack: Stack, page: Page, screens: Screens):
+    connect_directly(stack)
+    exam = subprocess.Popen(
+        [sys.executable, "-m", "fake_pagerduty", "exam", "--url", stack.sandbox_url, "--routing-key", SAMPLE_KEY,
+         "--duration", DURATION, "--seed", "1", "--vendor-key", "demo-monitor", "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        servers = [server["name"] for server in stack.monitor_json("/api/servers")["servers"]]
+        for n, name in enumerate(servers[:8]):  # one server at a time breaks and recovers, until the exam is over
+            if exam.poll() is not None:
+                break
+            stack.set_fault(name, *(("memory_usage", 98) if n % 2 else ("disk_usage", 99)))  # critical, error
+            stack.wait_for_alert(name, lambda a: delivered(a, "trigger"), "its trigger delivered", timeout=30)
+            stack.clear_fault(name)
+            stack.wait_for_alert(name, lambda a: delivered(a, "resolve"), "its resolve delivered", timeout=30)
+        out, err = exam.communicate(timeout=90)
+    finally:
+        if exam.poll() is None:
+            exam.kill()
+            exam.communicate()
+    assert exam.returncode == 0, out + err
+    result = json.loads(out)
+    checks = {c["id"]: c for c in result["result"]["checks"]}
+    assert result["status"] == "passed"
+    for check_id in ("retries_429", "retries_5xx", "retries_cut_connection", "survives_latency", "backoff_grows",
+                     "sane_total", "delivered_once_in_order", "webhook_genuine", "webhook_forged",
+                     "webhook_replayed", "follow_ups_find_their_trigger", "stable_dedup_keys", "severity"):
+        assert checks[check_id]["status"] == "pass", checks[check_id]
+    # the exam may end while a server is still broken: its incident is legitimately open (a warning at most)
+    assert not [c for c in checks.values() if c["status"] == "fail"]
+    assert all(step["hits"] for step in result["progress"]["steps"]), result["progress"]
+    assert result["progress"]["webhooks"]["probes"]["forged"]["status"] == 401
+    assert result["progress"]["webhooks"]["probes"]["replayed"]["status"] == 400
+
+    # the exam's page and the report, as a partner sees them
+    page.goto(stack.sandbox_url + result["url"])
+    expect(page.get_by_role("heading", name=f"Exam {result['id']}: passed")).to_be_visible()
+    expect(page.get_by_role("row", name="Refuses a webhook with a forged signature")).to_contain_text("pass")
+    page.get_by_role("link", name="The report for this key since the exam began").click()
+    expect(page.get_by_role("cell", name="Resolves what it opens")).to_be_visible()
+    screens.take(page, "50-sandbox-report")
+    evidence = page.get_by_role("row", name="Dedup keys stay the same").get_by_role("link").first
+    assert evidence.get_attribute("href").startswith("/events/")
