@@ -14,10 +14,15 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
+from fake_pagerduty import passwords
 from fake_pagerduty.app import create_app
 from fake_pagerduty.reset import SandboxApp
 from fake_pagerduty.settings import Settings
 from tests.rest_validation import validate_rest_response
+
+# The fast tier signs in ~400 times: its hashes (seeded people's too) use Argon2's smallest parameters, not
+# people's (~35 ms a check). tests/fake_pagerduty/test_password_hashing.py checks both sets.
+passwords.use_test_parameters()
 
 SAMPLE_KEY = "e93facc04764012d7bfb002500d5d1a6"
 API_KEY = "sandbox-api-key-acme"
