@@ -5,6 +5,7 @@ meeting the exam's faults (429, 5xx, a cut connection, a late answer, three 503s
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -55,6 +56,18 @@ def test_the_demo_monitor_passes_the_exam_while_servers_break(stack: Stack, page
     expect(page.get_by_role("row", name="Refuses a webhook with a forged signature")).to_contain_text("pass")
     page.get_by_role("link", name="The report for this key since the exam began").click()
     expect(page.get_by_role("cell", name="Resolves what it opens")).to_be_visible()
-    screens.take(page, "50-sandbox-report")
+    screens.take(page, "60-sandbox-report")
     evidence = page.get_by_role("row", name="Dedup keys stay the same").get_by_role("link").first
     assert evidence.get_attribute("href").startswith("/events/")
+
+
+def test_start_the_exam_from_the_sandbox_page_and_follow_it(sandbox_server, page: Page):
+    page.goto(sandbox_server.url + "/_sandbox")
+    page.get_by_label("Seconds").fill("1")
+    page.get_by_role("button", name="Start the exam").click()
+    expect(page.locator("#exam-status")).to_contain_text("started: send events with this key now.")
+    page.get_by_role("link", name="Follow the exam").click()
+    expect(page).to_have_url(re.compile(re.escape(sandbox_server.url) + r"/_sandbox/exam/E\w+$"))
+    # nothing was sent: nothing to grade, nothing failed; the page refreshes itself until the grade is in
+    expect(page.get_by_role("heading", name=re.compile(r"^Exam E\w+: passed$"))).to_be_visible()
+    expect(page.get_by_role("row", name="Retries a 429 (throttled)")).to_contain_text("not seen")

@@ -37,9 +37,9 @@ def _words(title: str) -> str:
     return " ".join(_section(title).split())
 
 
-def _serve_flags(parser: argparse.ArgumentParser) -> set[str]:
+def _serve_flags(parser: argparse.ArgumentParser, command: str = "serve") -> set[str]:
     [sub] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    serve = sub.choices["serve"]
+    serve = sub.choices[command]
     return {flag for action in serve._actions for flag in action.option_strings if flag not in ("-h", "--help")}
 
 
@@ -73,6 +73,7 @@ def test_every_flag_the_readme_names_exists():
         scripts[name] = set(re.findall(r'add_argument\("(--[a-z0-9-]+)"', text)) | set(
             re.findall(r"^\s+(--[a-z0-9-]+)\)", text, re.M))
     known = (_serve_flags(sandbox_cli.build_parser()) | _serve_flags(monitor_cli.build_parser())
+             | _serve_flags(sandbox_cli.build_parser(), "exam")
              | scripts["demo"] | scripts["bench"] | {"--cacert"})  # curl's, in the recipes
     named = set(FLAG.findall(README))
     assert named <= known, sorted(named - known)

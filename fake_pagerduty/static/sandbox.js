@@ -346,6 +346,19 @@
         run(api("POST", "/_sandbox/reset" + (full ? "?full=true" : "")), full ? "Sandbox fully reset" : "Sandbox reset")
           .then(loadJournal);
         break;
+      case "start-exam":
+        var key = document.getElementById("exam-routing-key").value.trim();
+        var seconds = parseFloat(document.getElementById("exam-duration").value);
+        var examStatus = document.getElementById("exam-status");
+        api("POST", "/_sandbox/exam", { routing_key: key, duration_seconds: seconds }).then(function (data) {
+          examStatus.textContent = "Exam " + data.exam.id + " started: send events with this key now. ";
+          var link = el("a", null, "Follow the exam");
+          link.href = data.exam.url;
+          examStatus.appendChild(link);
+          say("Exam started", "ok");
+          return refresh();
+        }).catch(function (error) { say(error.message, "error"); });
+        break;
       case "save-token":
         window.sessionStorage.setItem(TOKEN_KEY, document.getElementById("sandbox-token").value);
         start();

@@ -179,3 +179,9 @@ def test_more_than_120_requests_a_minute_or_hammering_through_429s_fails_the_rat
     throttled = [_row(i, {"n": i}, status=429, outcome="rejected") for i in range(5)]
     check = report_checks.rate_limit(throttled)
     assert (check.status, check.evidence) == ("fail", [0, 1, 2, 3, 4])
+
+
+async def test_the_sandbox_page_links_the_report_and_starts_the_exam(sandbox):
+    page = (await sandbox.get("/_sandbox")).text
+    assert '<a href="/_sandbox/report">integration report</a>' in page
+    assert '<button type="button" class="primary" data-action="start-exam">Start the exam</button>' in page
