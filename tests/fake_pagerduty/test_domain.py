@@ -64,13 +64,20 @@ def test_v2_keeps_every_field_of_a_full_trigger():
     event = validate_v2({
         "routing_key": KEY, "event_action": "trigger", "dedup_key": "d", "client": "Acme", "client_url": 7,
         "links": [{"href": "https://a.test", "text": "runbook"}], "images": [{"src": "https://a.test/i.png"}],
-        "payload": {"summary": "s", "source": "h", "severity": "warning", "component": "db", "group": 5,
+        "payload": {"summary": "s", "source": "h", "severity": "warning", "component": False, "group": 5,
                     "class": True, "timestamp": "2026-01-02T03:04:05.000+01:00", "custom_details": ["x"]}})
     assert event == AlertEvent(
         api="v2", routing_key=KEY, action="trigger", dedup_key="d", summary="s", severity="warning", source="h",
-        component="db", group="5", class_="true", timestamp="2026-01-02T03:04:05.000+01:00", custom_details=["x"],
+        component="false", group="5", class_="true", timestamp="2026-01-02T03:04:05.000+01:00", custom_details=["x"],
         client="Acme", client_url="7", links=[{"href": "https://a.test", "text": "runbook"}],
         images=[{"src": "https://a.test/i.png"}])
+
+
+def test_v2_dedup_key_up_to_255_characters_and_blank_is_none():
+    base = {"routing_key": KEY, "event_action": "trigger", "payload": {"summary": "s", "source": "h",
+                                                                       "severity": "info"}}
+    assert validate_v2({**base, "dedup_key": "k" * 255}).dedup_key == "k" * 255
+    assert validate_v2({**base, "dedup_key": "  "}).dedup_key is None  # PagerDuty makes one up
 
 
 def test_v2_acknowledge_without_a_payload_keeps_nothing_of_one():
@@ -112,16 +119,19 @@ def test_change_keeps_its_timestamp_links_and_images():
     event = validate_change({"routing_key": KEY, "payload": {
         "summary": "Deployed", "source": "ci", "timestamp": "2026-01-02T03:04:05Z", "custom_details": {"v": 2}},
         "links": [{"href": "https://ci.test/1", "text": "build"}],
-        "images": [{"src": "https://ci.test/i.png", "href": "https://ci.test", "alt": 3}]})
+        "images": [{"src": "https://ci.test/i.png", "href": "https://ci.test", "alt": 3},
+                   {"src": "https://ci.test/j.png", "alt": {"not": "text"}}]})
     assert event == ChangeEvent(KEY, "Deployed", "ci", "2026-01-02T03:04:05Z", {"v": 2},
                                 [{"href": "https://ci.test/1", "text": "build"}],
-                                [{"src": "https://ci.test/i.png", "href": "https://ci.test", "alt": "3"}])
+                                [{"src": "https://ci.test/i.png", "href": "https://ci.test", "alt": "3"},
+                                 {"src": "https://ci.test/j.png", "alt": ""}])
 
 
 def test_change_problems_are_all_named():
-    assert validate_change({"payload": "Deployed", "links": "x", "images": [{}]}) == [
+    assert validate_change({"payload": "Deployed", "links": "x", "images": [{}, {"src": 1}]}) == [
         "'routing_key' is missing or blank", "'payload' is invalid (must be an object)",
-        "'links' is invalid (must be a list)", "'images[0].src' is missing or blank"]
+        "'links' is invalid (must be a list)", "'images[0].src' is missing or blank",
+        "'images[1].src' is missing or blank"]
     assert validate_change({"routing_key": KEY, "payload": {"summary": "s", "timestamp": "yesterday"}}) == [
         "'payload.timestamp' is invalid (must be an ISO 8601 timestamp)"]
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from tests.conftest import SAMPLE_KEY
+from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.openapi import request_examples, request_validator, response_validator
 
 V1 = "/generic/2010-04-15/create_event.json"
@@ -206,14 +206,17 @@ async def test_every_request_is_journaled_with_raw_body_response_and_outcome(san
     assert (rejected["response_status"], rejected["outcome"], rejected["outcome_detail"]) == (
         400, "rejected", "JSON parse error")
     assert change["api"] == "change" and change["outcome"] == "recorded"
+    assert (change["action"], change["dedup_key"]) == ("change", None)
 
 
-async def test_a_refusal_is_journaled_with_every_problem(sandbox, sandbox_settings):
-    await sandbox.post(V2, json={"event_action": "poke"})
+async def test_a_refusal_is_journaled_with_every_problem_and_its_keys_cut_to_255(sandbox, sandbox_settings):
+    await sandbox.post(V2, json={"event_action": "poke", "dedup_key": "d" * 300})
     [entry] = journal(sandbox_settings)
     assert (entry["response_status"], entry["outcome"], entry["outcome_detail"]) == (
         400, "rejected", "'routing_key' is missing or blank; "
-        "'event_action' is invalid (must be one of: trigger acknowledge resolve)")
+        "'event_action' is invalid (must be one of: trigger acknowledge resolve); "
+        "Length of 'dedup_key' is too long (maximum is 255 characters)")
+    assert (entry["action"], entry["dedup_key"]) == ("poke", "d" * 255)
 
 
 async def test_vendor_client_contexts_and_details_are_stored(sandbox, sandbox_settings):
@@ -236,6 +239,35 @@ async def test_vendor_client_contexts_and_details_are_stored(sandbox, sandbox_se
     assert body["details"] == {"server_name": "www15", "memory_usage": "98%", "threshold": "90%"}
     assert "links" not in body and "images" not in body
     assert body["contexts"] == event["contexts"]
+
+
+async def test_a_v2_trigger_is_kept_whole_in_the_alert_body_rest_shows(sandbox):
+    event = trigger(dedup_key="full", component="db", group="prod", timestamp="2026-01-02T03:04:05Z",
+                    custom_details={"free": "98%"}, **{"class": "disk"})
+    event.update(client="Demo Monitor", client_url="http://monitor.test/a/1",
+                 links=[{"href": "http://monitor.test/runbook", "text": "Runbook"}],
+                 images=[{"src": "https://monitor.test/chart.png", "href": "https://monitor.test", "alt": "chart"}])
+    assert (await sandbox.post(V2, json=event)).status_code == 202
+    incidents = (await sandbox.get("/api/incidents", headers=REST_HEADERS)).json()["incidents"]
+    alerts = await sandbox.get(f"/api/incidents/{incidents[0]['id']}/alerts", headers=REST_HEADERS)
+    contexts = [{"type": "link", "href": "http://monitor.test/runbook", "text": "Runbook"},
+                {"type": "image", "src": "https://monitor.test/chart.png", "href": "https://monitor.test",
+                 "alt": "chart"}]
+    summary, source = "DISK at 99% on prod-datapipe03", "prod-datapipe03"
+    assert alerts.json()["alerts"][0]["body"] == {
+        "type": "alert_body", "api": "v2", "contexts": contexts, "details": {"free": "98%"},
+        "cef_details": {
+            "client": "Demo Monitor", "client_url": "http://monitor.test/a/1", "contexts": contexts,
+            "dedup_key": "full", "description": summary, "details": {"free": "98%"}, "event_class": "disk",
+            "message": summary, "mutations": [], "priority": None, "reporter_component": "db",
+            "reporter_location": None, "severity": "critical", "source_component": "db",
+            "source_location": source, "source_origin": source, "service_group": "prod",
+            "creation_time": "2026-01-02T03:04:05Z"},
+        "payload": {"summary": summary, "severity": "critical", "source": source, "component": "db",
+                    "group": "prod", "class": "disk", "timestamp": "2026-01-02T03:04:05Z",
+                    "custom_details": {"free": "98%"}},
+        "client": "Demo Monitor", "client_url": "http://monitor.test/a/1", "vendor": None,
+    }
 
 
 # ---- PagerDuty's own OpenAPI files --------------------------------------------------------------------------
