@@ -125,6 +125,13 @@ class People(PeopleWrites):
                 out[row["schedule_id"]].append({"id": row["id"], "name": row["name"]})
         return out
 
+    async def schedules_of(self, user_id: str) -> list[dict]:
+        """The schedules (id, name) with the user on one of their layers, by name."""
+        return [dict(row) for row in await self._db.all(
+            "SELECT DISTINCT s.id, s.name FROM schedules s JOIN schedule_layers l ON l.schedule_id = s.id"
+            " JOIN schedule_layer_users lu ON lu.layer_id = l.id WHERE lu.user_id = ? ORDER BY s.name COLLATE NOCASE",
+            (user_id,))]
+
     async def overrides(self, schedule_id: str, since: datetime, until: datetime) -> list[dict]:
         return [dict(row) for row in await self._db.all(
             'SELECT * FROM schedule_overrides WHERE schedule_id = ? AND "end" > ? AND start < ?'

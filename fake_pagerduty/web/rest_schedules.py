@@ -194,18 +194,13 @@ async def schedule_users(request: Request) -> JSONResponse:
 
 # ---- on-calls -------------------------------------------------------------------------------------------
 
-async def list_oncalls(request: Request) -> JSONResponse:
-    """On-calls over `since`–`until` (both default to now: who is on call now), per policy, level and user,
-    filtered by `user_ids[]`, `escalation_policy_ids[]`, `schedule_ids[]`; `earliest=true` keeps each
-    (policy, level, user)'s first."""
-    account = await rest_common.account(request)
-    page = rest_common.page(request)
-    params = request.query_params
-    since, until = _window(request, default_span=timedelta(0))
-    user_ids = set(rest_query.values(params, "user_ids"))
-    schedule_ids = set(rest_query.values(params, "schedule_ids"))
-    people = request.app.state.store.people
-    policies = await people.policies(account["id"], tuple(rest_query.values(params, "escalation_policy_ids")))
+async def find_oncalls(people, account_id: str, since: datetime, until: datetime,
+                       policy_ids: tuple[str, ...] = (), schedule_ids: set[str] | frozenset = frozenset()
+                       ) -> tuple[list[tuple], dict]:
+    """On-calls over [since, until] (the one under way when they are equal): `(policy row, level, user id,
+    schedule id or None, start, end)` in policy name, level and time order, and the schedules they came from.
+    With `schedule_ids`, only on-calls through those schedules."""
+    policies = await people.policies(account_id, policy_ids)
     rules = {p["id"]: await people.rules(p["id"]) for p in policies}
     wanted = [t.id for rs in rules.values() for r in rs for t in r.targets if t.type == "schedule_reference"]
     schedules = await people.schedules(wanted, since - oncall.MAX_RANGE, until + oncall.MAX_RANGE)
@@ -219,8 +214,24 @@ async def list_oncalls(request: Request) -> JSONResponse:
                         not schedule_ids or target.id in schedule_ids):
                     found += [(policy, level, e.user_id, target.id, e.start, e.end)
                               for e in oncall.stretches(schedules[target.id], since, until)]
-    found = [f for f in found if not user_ids or f[2] in user_ids]
     found.sort(key=lambda f: (f[0]["name"].lower(), f[0]["id"], f[1], f[4] or since, f[2]))
+    return found, schedules
+
+
+async def list_oncalls(request: Request) -> JSONResponse:
+    """On-calls over `since`–`until` (both default to now: who is on call now), per policy, level and user,
+    filtered by `user_ids[]`, `escalation_policy_ids[]`, `schedule_ids[]`; `earliest=true` keeps each
+    (policy, level, user)'s first."""
+    account = await rest_common.account(request)
+    page = rest_common.page(request)
+    params = request.query_params
+    since, until = _window(request, default_span=timedelta(0))
+    user_ids = set(rest_query.values(params, "user_ids"))
+    people = request.app.state.store.people
+    found, schedules = await find_oncalls(people, account["id"], since, until,
+                                          tuple(rest_query.values(params, "escalation_policy_ids")),
+                                          set(rest_query.values(params, "schedule_ids")))
+    found = [f for f in found if not user_ids or f[2] in user_ids]
     if people_input.flag(params, "earliest"):
         firsts: dict[tuple, tuple] = {}
         for f in found:
