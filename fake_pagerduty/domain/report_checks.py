@@ -156,8 +156,9 @@ def follow_ups_find_their_trigger(sent: list[Sent]) -> Check:
     lost = [s for s in follow_ups if s.outcome == "dropped" and s.dedup_key not in triggered]
     if lost:
         return Check("follow_ups_find_their_trigger", name, FAIL,
-                     f"{plural(len(lost), 'acknowledge or resolve', 'acknowledges or resolves')} named a dedup key no trigger used, so"
-                     " PagerDuty dropped them: the incident they meant stays open.", [s.id for s in lost])
+                     f"{plural(len(lost), 'acknowledge or resolve', 'acknowledges or resolves')} named a dedup key"
+                     " no trigger used, so PagerDuty dropped them: the incident they meant stays open.",
+                     [s.id for s in lost])
     return Check("follow_ups_find_their_trigger", name, PASS,
                  f"Each of its {plural(len(follow_ups), 'acknowledge or resolve', 'acknowledges and resolves')} named a"
                  " key a trigger used.",
@@ -216,18 +217,28 @@ def severity(sent: list[Sent]) -> Check:
                  [s.id for s in triggers])
 
 
-def summary(sent: list[Sent]) -> Check:
-    name = "Summary is within limits and says what is wrong"
+def _without(field: str, sent: list[Sent], check_id: str, name: str) -> tuple[list[Sent], Check | None]:
+    """The triggers, and the check's answer when there are none or some lack the text `field`."""
     triggers = _triggers(sent)
     if not triggers:
-        return Check("summary", name, NOT_SEEN, "No trigger was sent.")
-    bad = [s for s in triggers if not isinstance(s.payload.get("summary"), str) or not s.payload["summary"].strip()]
+        return triggers, Check(check_id, name, NOT_SEEN, "No trigger was sent.")
+    bad = [s for s in triggers if not isinstance(s.payload.get(field), str) or not s.payload[field].strip()]
     if bad:
-        return Check("summary", name, FAIL, f"{plural(len(bad), 'trigger')} had no summary.", [s.id for s in bad])
+        return triggers, Check(check_id, name, FAIL, f"{plural(len(bad), 'trigger')} had no {field}.",
+                               [s.id for s in bad])
+    return triggers, None
+
+
+def summary(sent: list[Sent]) -> Check:
+    name = "Summary is within limits and says what is wrong"
+    triggers, answer = _without("summary", sent, "summary", name)
+    if answer:
+        return answer
     long = [s for s in triggers if len(s.payload["summary"]) > SUMMARY_LIMIT]
     if long:
         return Check("summary", name, FAIL,
-                     f"{plural(len(long), 'summary', 'summaries')} ran over {SUMMARY_LIMIT} characters: PagerDuty cuts them.",
+                     f"{plural(len(long), 'summary', 'summaries')} ran over {SUMMARY_LIMIT} characters:"
+                     " PagerDuty cuts them.",
                      [s.id for s in long])
     keys = {s.dedup_key for s in triggers}
     texts = {s.payload["summary"] for s in triggers}
@@ -235,18 +246,16 @@ def summary(sent: list[Sent]) -> Check:
         return Check("summary", name, WARN,
                      f"{len(keys)} different problems all had the summary {next(iter(texts))!r}: a responder"
                      " cannot tell them apart.", [s.id for s in triggers])
-    return Check("summary", name, PASS, f"{plural(len(texts), 'distinct summary', 'distinct summaries')}, all within limits.",
+    return Check("summary", name, PASS,
+                 f"{plural(len(texts), 'distinct summary', 'distinct summaries')}, all within limits.",
                  [s.id for s in triggers])
 
 
 def source(sent: list[Sent]) -> Check:
     name = "Source names the affected system"
-    triggers = _triggers(sent)
-    if not triggers:
-        return Check("source", name, NOT_SEEN, "No trigger was sent.")
-    bad = [s for s in triggers if not isinstance(s.payload.get("source"), str) or not s.payload["source"].strip()]
-    if bad:
-        return Check("source", name, FAIL, f"{plural(len(bad), 'trigger')} had no source.", [s.id for s in bad])
+    triggers, answer = _without("source", sent, "source", name)
+    if answer:
+        return answer
     return Check("source", name, PASS, "Every trigger named its source.", [s.id for s in triggers])
 
 

@@ -51,7 +51,8 @@ def _since(request: Request) -> tuple[int | None, str | None]:
 
 
 def _filter(request: Request) -> tuple[str, str]:
-    given = [(name, request.query_params[name].strip()) for name in FILTERS if request.query_params.get(name, "").strip()]
+    params = request.query_params
+    given = [(name, params[name].strip()) for name in FILTERS if params.get(name, "").strip()]
     if len(given) != 1:
         raise SandboxError.invalid(["give one of 'routing_key', 'vendor_key' or 'client'"])
     return given[0]

@@ -11,7 +11,7 @@ from fake_pagerduty.settings import Settings
 from tests.fake_pagerduty.sandbox_helpers import act, trigger
 
 ACTIVITY = {"events": 0, "webhook_deliveries": 0, "log_entries": 0, "alerts": 0, "incidents": 0, "change_events": 0, "faults": 0,
-            "settings": 0, "oauth_requests": 0}
+            "settings": 0, "oauth_requests": 0, "exams": 0}
 
 
 async def _state(sandbox, **params) -> dict:
