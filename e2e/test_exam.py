@@ -1,6 +1,8 @@
 """The demo monitor is the reference integration: it passes the integration exam (issue 20), Events API and
 webhooks, run by `fake-pagerduty exam` against the real sandbox while servers break and recover, each event
-meeting the exam's faults (429, 5xx, a cut connection, a late answer, three 503s in a row) on the way."""
+meeting the exam's faults (429, 5xx, a cut connection, a late answer, three 503s in a row) on the way. Also: the
+exam started from the Sandbox page and followed to its grade, and the pytest plugin's `exam()` over a real sandbox
+process."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ import json
 import re
 import subprocess
 import sys
+import time
 
+import httpx
+import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import ROOT, SAMPLE_KEY, Screens, Stack, connect_directly, delivered
@@ -71,3 +76,35 @@ def test_start_the_exam_from_the_sandbox_page_and_follow_it(sandbox_server, page
     # nothing was sent: nothing to grade, nothing failed; the page refreshes itself until the grade is in
     expect(page.get_by_role("heading", name=re.compile(r"^Exam E\w+: passed$"))).to_be_visible()
     expect(page.get_by_role("row", name="Retries a 429 (throttled)")).to_contain_text("not seen")
+
+
+def _problems(url: str, routing_key: str, *, retries: bool, count: int = 12) -> None:
+    """A partner's client: `count` problems, each triggered and resolved; retrying 429, 5xx and network errors
+    with growing waits (or not at all)."""
+    with httpx.Client(timeout=10) as http:
+        for n in range(count):
+            for action in ("trigger", "resolve"):
+                event = {"routing_key": routing_key, "event_action": action, "dedup_key": f"disk-{n}",
+                         "payload": {"summary": f"Disk {n} full on db-{n}", "source": f"db-{n}",
+                                     "severity": "error"}}
+                for attempt in range(1, 9 if retries else 2):
+                    try:
+                        answer = http.post(url, json=event)
+                        if answer.status_code < 500 and answer.status_code != 429:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    time.sleep(0.05 * 2 ** (attempt - 1))
+
+
+def test_the_pytest_plugins_exam_passes_a_good_client_and_names_a_bad_ones_fails(fake_pagerduty):
+    fake = fake_pagerduty
+    exam = fake.exam(drive=lambda: _problems(fake.events_v2_url, fake.routing_key, retries=True), duration=10, seed=1)
+    assert exam["status"] == "passed"
+    assert all(step["hits"] for step in exam["progress"]["steps"])
+    with pytest.raises(AssertionError) as failed:
+        fake.exam(drive=lambda: _problems(fake.events_v2_url, fake.routing_key, retries=False), duration=6, seed=1)
+    report = str(failed.value)
+    assert report.splitlines()[0].endswith(f"for routing key {fake.routing_key}: failed")
+    assert "  FAIL  Retries a 429 (throttled)" in report
+    assert f"        {fake.url}/events/" in report
