@@ -1,7 +1,8 @@
 """Mutation testing of the rules users depend on (issue 19), with mutmut; run it through `scripts/mutation`.
 
 Each target below names the modules to mutate and the tests that guard them. A target runs in its own copy of
-the tree (var/mutation/<target>/, so the working tree is never mutated), mutmut runs every mutant against the
+the committed tree (var/mutation/<target>/: the working tree is never mutated, and other work in progress
+there cannot fail the run; --working-tree copies it as it is instead), mutmut runs every mutant against the
 tests of that target that reach the mutated function, and the score is printed per module: killed (a test
 failed or timed out) out of all mutants. Survivors' diffs go to var/mutation/<target>/survivors.txt.
 
@@ -66,8 +67,10 @@ TARGETS: dict[str, Target] = {
         functions=("fake_pagerduty.web.sandbox_api.x_number__*", "fake_pagerduty.web.sandbox_api.x_paging__*",
                    "fake_pagerduty.web.sandbox_api.x_page_json__*", "fake_pagerduty.store.journal.*")),
     "monitor-webhooks": Target(
-        ("demo_monitor/domain/webhooks.py",),
-        (MON + "test_webhook_security.py", MON + "test_webhook_rules.py")),
+        ("demo_monitor/domain/webhooks.py", "demo_monitor/connection.py"),
+        (MON + "test_webhook_security.py", MON + "test_webhook_rules.py", MON + "test_pages.py",
+         MON + "test_still_active.py"),
+        functions=("demo_monitor.domain.webhooks.*", "demo_monitor.connection.xǁConnectionǁreceive_webhook__*")),
     "monitor-csrf": Target(
         ("demo_monitor/web/security.py",),
         (MON + "test_csrf_binding.py", MON + "test_http_hardening.py", MON + "test_pages.py")),
@@ -79,14 +82,24 @@ SURVIVED = {0}
 NO_TESTS = {5, 33}
 
 
-def prepare(name: str, target: Target) -> Path:
-    """A fresh copy of the packages and tests, with the target's mutmut settings in its pyproject.toml."""
+COPIED = ("fake_pagerduty", "demo_monitor", "tests", "README.md", "pyproject.toml")
+
+
+def prepare(name: str, target: Target, working_tree: bool) -> Path:
+    """A fresh copy of the packages and tests (as committed, or as they are in the working tree), with the
+    target's mutmut settings in its pyproject.toml."""
     work = WORK / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("fake_pagerduty", "demo_monitor", "tests"):
-        shutil.copytree(ROOT / folder, work / folder, ignore=ignore)
+    if working_tree:
+        for path in COPIED:
+            if (ROOT / path).is_dir():
+                shutil.copytree(ROOT / path, work / path, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                shutil.copy2(ROOT / path, work / path)
+    else:
+        archive = subprocess.run(["git", "archive", "HEAD", *COPIED], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive.stdout, check=True)
     settings = {
         "source_paths": ["fake_pagerduty", "demo_monitor"],
         "only_mutate": list(target.modules),
@@ -95,7 +108,8 @@ def prepare(name: str, target: Target) -> Path:
         "use_git_change_detection": False,
     }
     lines = ["", "[tool.mutmut]"] + [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
-    (work / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text() + "\n".join(lines) + "\n")
+    with open(work / "pyproject.toml", "a") as pyproject:
+        pyproject.write("\n".join(lines) + "\n")
     return work
 
 
@@ -111,8 +125,9 @@ def results(work: Path, target: Target) -> dict[str, dict[str, int]]:
     return found
 
 
-def run(name: str, target: Target, children: int) -> list[tuple[str, int, int, list[tuple[str, int]]]]:
-    work = prepare(name, target)
+def run(name: str, target: Target, children: int, working_tree: bool
+        ) -> list[tuple[str, int, int, list[tuple[str, int]]]]:
+    work = prepare(name, target, working_tree)
     print(f"== {name}: {', '.join(target.modules)} against {len(target.tests)} test files", flush=True)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with open(work / "mutmut.log", "w") as log:
@@ -152,6 +167,8 @@ def main() -> int:
     parser.add_argument("targets", nargs="*", help="targets to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the targets, their modules and tests")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2)")
+    parser.add_argument("--working-tree", action="store_true",
+                        help="mutate the working tree's files, uncommitted changes included (default: HEAD's)")
     args = parser.parse_args()
     if args.list:
         for name, target in TARGETS.items():
@@ -162,7 +179,7 @@ def main() -> int:
         parser.error(f"unknown target(s) {', '.join(unknown)}; --list shows them")
     table = []
     for name in args.targets or TARGETS:
-        rows = run(name, TARGETS[name], args.max_children)
+        rows = run(name, TARGETS[name], args.max_children, args.working_tree)
         if not rows:
             table.append((name, "mutmut failed", 0, 0, []))
         for module, killed, total, missed in rows:
