@@ -94,6 +94,13 @@ HOLES: list[Hole] = [
       for owner, field, full in (("Alert", "service", "Service"), ("Alert", "incident", "Incident"),
                                  ("LogEntry", "service", "Service"), ("LogEntry", "incident", "Incident"),
                                  ("Integration", "service", "Service"))],
+    Hole("notification rule contact_method expanded", _prop("NotificationRule", "contact_method"),
+         or_full="ContactMethod",
+         reason="GET /users/{id}/notification_rules documents include[]=contact_methods, but"
+                " NotificationRule.contact_method is typed as the reference only"),
+    Hole("service escalation_policy expanded", _prop("Service", "escalation_policy"), or_full="EscalationPolicy",
+         reason="GET /services documents include[]=escalation_policies, but Service.escalation_policy is typed as"
+                " the reference only"),
     Hole("service integrations expanded", (*_prop("Service", "integrations"), "items"), or_full="Integration",
          reason="GET /services documents include[]=integrations, but Service.integrations items are typed as"
                 " integration references only"),

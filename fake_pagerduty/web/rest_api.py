@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 
 from fake_pagerduty.domain import incident_actions, rest_objects, rest_query
 from fake_pagerduty.errors import RestError
-from fake_pagerduty.web import rest_common
+from fake_pagerduty.web import rest_common, rest_policies
 
 INTEGRATION_TYPES = ("events_api_v2_inbound_integration", "generic_events_api_inbound_integration")
 URGENCY_RULES = ("high", "low", "severity_based")
@@ -214,6 +214,8 @@ async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
         for row, service in zip(rows, services, strict=True):
             service["integrations"] = [rest_objects.integration(base, i, row["name"])
                                        for i in integrations.get(row["id"], [])]
+    if "escalation_policies" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
+        await rest_policies.expand_policies(request, services)
     return services
 
 

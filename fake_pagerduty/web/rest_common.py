@@ -30,6 +30,7 @@ async def account(request: Request) -> dict:
     if bearer and (found := await oauth_bearer.account(request, bearer.group(1))):
         rest_rate_limit.check(request, bearer.group(1))
         check_params(request)  # OAuth requests too: their include[] values and refused parameters
+        request.state.account = found
         return found
     match = _TOKEN.match(header) or bearer
     account = await request.app.state.store.accounts.for_api_key(match.group(1)) if match else None

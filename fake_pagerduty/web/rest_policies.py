@@ -32,6 +32,18 @@ async def policy_objects(request: Request, account: dict, rows: list[dict]) -> l
         for row in rows]
 
 
+async def expand_policies(request: Request, objects: list[dict]) -> None:
+    """`include[]=escalation_policies` (services): each escalation policy reference becomes the full policy."""
+    account = request.state.account
+    people = request.app.state.store.people
+    rows = [row for row in (await people.policies(account["id"], tuple(
+        {o["escalation_policy"]["id"] for o in objects if o.get("escalation_policy")})))]
+    full = {policy["id"]: policy for policy in await policy_objects(request, account, rows)}
+    for item in objects:
+        if item.get("escalation_policy") and item["escalation_policy"]["id"] in full:
+            item["escalation_policy"] = full[item["escalation_policy"]["id"]]
+
+
 async def _policy_row(request: Request, account: dict) -> dict:
     row = await request.app.state.store.people.policy_row(account["id"], request.path_params["id"])
     if row is None:

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from fake_pagerduty.domain import rest_params
 from fake_pagerduty.routes import routes
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
+from tests.fake_pagerduty.oauth_helpers import code, token_form
 from tests.rest_spec import documented, operation
 
 FROM = {**REST_HEADERS, "From": "demo@acme.test"}
@@ -195,11 +196,10 @@ async def test_every_documented_include_value_is_accepted_and_expands_what_the_t
     for method, path in served():
         row = rest_params.endpoint(method, path)
         url = _ids_for(world, path).path(path)
-        if (method, path) in USER_TOKEN_ONLY:
-            continue
+        headers = await _user_bearer(sandbox) if (method, path) in USER_TOKEN_ONLY else REST_HEADERS
         for value in row.include:
-            plain = await _ok(await sandbox.request(method, url, headers=REST_HEADERS))
-            answer = await _ok(await sandbox.request(method, url, params={"include[]": value}, headers=REST_HEADERS))
+            plain = await _ok(await sandbox.request(method, url, headers=headers))
+            answer = await _ok(await sandbox.request(method, url, params={"include[]": value}, headers=headers))
             if value in row.expands:
                 probe = EXPANSIONS[(method, path, value)]
                 probe(plain, answer)
@@ -529,11 +529,18 @@ def _rules_with_whole_contact_methods(plain: dict, answer: dict) -> None:
 
 
 EXPANSIONS.update({
-    **{("GET", path, key): _full_items(key) for path in ("/users", "/users/{id}")
+    **{("GET", path, key): _full_items(key) for path in ("/users", "/users/{id}", "/users/me")
        for key in ("contact_methods", "notification_rules", "teams")},
     ("GET", "/users/{id}/notification_rules", "contact_methods"): _rules_with_whole_contact_methods,
+    ("GET", "/services", "escalation_policies"): _full("escalation_policy", "escalation_policy", many=True),
+    ("GET", "/services/{id}", "escalation_policies"): _full("escalation_policy", "escalation_policy"),
 })
-USER_TOKEN_ONLY = {("GET", "/users/me")}  # its include[] values: test_rest_people.py, with a user's OAuth token
+USER_TOKEN_ONLY = {("GET", "/users/me")}  # walked with a user's OAuth token (an account's key gets a 400)
+
+
+async def _user_bearer(sandbox) -> dict:
+    answer = await sandbox.post("/oauth/token", data=token_form(await code(sandbox, scope="incidents.read")))
+    return {"Accept": REST_HEADERS["Accept"], "Authorization": f"Bearer {answer.json()['access_token']}"}
 
 
 async def _names(sandbox, url: str) -> list[str]:
