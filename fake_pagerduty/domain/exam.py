@@ -22,6 +22,7 @@ SANE_TOTAL_SECONDS = 60.0  # an event should be through within this, however man
 SANE_ATTEMPTS = 10
 TOO_QUICK_SECONDS = 0.05  # a retry sooner than this after a failure is not waiting at all
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 1, 3600, 60
+MAX_SEED = 2**31 - 1
 WEBHOOK_STALE_SECONDS = 3600  # how old the replayed delivery claims to be
 
 
@@ -68,8 +69,8 @@ def parse_request(doc: Any) -> dict | list[str]:
             MIN_DURATION <= duration <= MAX_DURATION):
         errors.append(f"'duration_seconds' must be a number between {MIN_DURATION} and {MAX_DURATION}")
     seed = doc.get("seed", 0)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        errors.append("'seed' must be a whole number")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        errors.append(f"'seed' must be a whole number between 0 and {MAX_SEED}")
     vendor_key = doc.get("vendor_key")
     if vendor_key is not None and not (isinstance(vendor_key, str) and vendor_key.strip()):
         errors.append("'vendor_key' must be a partner app's vendor key")

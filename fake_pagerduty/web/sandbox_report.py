@@ -42,7 +42,7 @@ def _since(request: Request) -> tuple[int | None, str | None]:
     since = request.query_params.get("since", "").strip()
     if not since:
         return None, None
-    if since.isdigit():
+    if since.isdigit() and len(since) <= 18:  # a journal id (SQLite's integers stop at 2**63)
         return int(since), None
     moment = parse_iso(since)
     if moment is None:

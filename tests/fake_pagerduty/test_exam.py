@@ -135,10 +135,17 @@ async def test_the_webhook_probes_grade_the_partner_apps_receiver(sandbox, sandb
 
 async def test_bad_exam_requests_get_a_400_and_an_unknown_exam_a_404(sandbox):
     for body in ({}, {"routing_key": ""}, {"routing_key": SAMPLE_KEY, "duration_seconds": 0},
-                 {"routing_key": SAMPLE_KEY, "seed": "x"}, {"routing_key": SAMPLE_KEY, "minutes": 1}, []):
+                 {"routing_key": SAMPLE_KEY, "seed": "x"}, {"routing_key": SAMPLE_KEY, "minutes": 1}, [],
+                 {"routing_key": SAMPLE_KEY, "seed": 2**64}, {"routing_key": SAMPLE_KEY, "seed": -1},
+                 {"routing_key": 7}, {"routing_key": SAMPLE_KEY, "vendor_key": ""}):
         response = await sandbox.post("/_sandbox/exam", json=body)
         assert response.status_code == 400, body
         assert response.json()["error"]["message"] == "Invalid exam"
+    for raw in (b"[" * 40_000, b"{", b"", b'{"routing_key": "k", "duration_seconds": NaN}',
+                b'{"routing_key": "k", "duration_seconds": Infinity}'):
+        response = await sandbox.post("/_sandbox/exam", content=raw, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, raw[:40]
+    assert (await sandbox.get("/_sandbox/state")).json()["faults"] == []
     response = await sandbox.get("/_sandbox/exam/ENOSUCH")
     assert response.status_code == 404
     assert response.json() == {"error": {"message": "No exam with id 'ENOSUCH'", "code": 404}}

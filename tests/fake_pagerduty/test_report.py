@@ -93,7 +93,8 @@ async def test_a_client_that_never_resolves_fails_only_resolves_what_it_opens(sa
 async def test_the_report_takes_one_filter_and_since(sandbox):
     await Client(sandbox).problem(0)
     other = "0123456789abcdef0123456789abcdef"
-    for params in ({}, {"routing_key": SAMPLE_KEY, "client": "x"}, {"routing_key": SAMPLE_KEY, "since": "yesterday"}):
+    for params in ({}, {"routing_key": SAMPLE_KEY, "client": "x"}, {"routing_key": SAMPLE_KEY, "since": "yesterday"},
+                   {"routing_key": SAMPLE_KEY, "since": "9" * 30}, {"routing_key": " "}):
         response = await sandbox.get("/_sandbox/report", params=params)
         assert response.status_code == 400, params
         assert response.json()["error"]["code"] == 400
