@@ -104,6 +104,7 @@ def prepare(name: str, target: Target, working_tree: bool) -> Path:
         "source_paths": ["fake_pagerduty", "demo_monitor"],
         "only_mutate": list(target.modules),
         "pytest_add_cli_args_test_selection": list(target.tests),
+        "also_copy": ["README.md"],  # tests run in mutants/, and some read the README
         "pytest_add_cli_args": ["-p", "no:cacheprovider", "-q", "-x"],
         "use_git_change_detection": False,
     }
