@@ -122,6 +122,11 @@ class ExamRunner:
 
     # ---- starting one --------------------------------------------------------------------------------------
 
+    async def running_for(self, routing_key: str) -> str | None:
+        """The id of the exam running for this key, if one is (two at once would share their faults)."""
+        return next((exam["id"] for exam in await self._state.store.exams.running()
+                     if exam["routing_key"] == routing_key), None)
+
     async def begin(self, request: dict) -> dict:
         state = self._state
         exam_id = "E" + ids.short_id()[1:]

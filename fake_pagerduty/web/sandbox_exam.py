@@ -36,7 +36,11 @@ async def start_exam(request: Request) -> Response:
     parsed = rules.parse_request(await json_body(request))
     if isinstance(parsed, list):
         raise SandboxError.invalid(parsed, "Invalid exam")
-    exam = await request.app.state.exams.begin(parsed)
+    runner = request.app.state.exams
+    running = await runner.running_for(parsed["routing_key"])
+    if running is not None:
+        raise SandboxError(409, f"An exam of this routing key is running already: /_sandbox/exam/{running}")
+    exam = await runner.begin(parsed)
     return JSONResponse({"exam": exam_json(exam)}, status_code=202,
                         headers={"Location": f"/_sandbox/exam/{exam['id']}"})
 

@@ -158,6 +158,10 @@ async def test_a_running_exam_shows_its_progress_and_a_reset_stops_it(sandbox, s
     assert running["progress"]["step"] == 1 and running["progress"]["note"] == "fault in force: 503"
     [rule] = (await sandbox.get("/_sandbox/faults")).json()["faults"]
     assert rule["id"] == f"exam-{exam['id']}-1" and rule["match"]["routing_key"] == SAMPLE_KEY
+    again = await sandbox.post("/_sandbox/exam", json={"routing_key": SAMPLE_KEY})
+    assert again.status_code == 409
+    assert again.json() == {"error": {"message": f"An exam of this routing key is running already: {exam['url']}",
+                                      "code": 409}}
     page = await sandbox.get(exam["url"], headers={"Accept": "text/html"})
     assert page.status_code == 200 and '<meta http-equiv="refresh" content="2">' in page.text
     assert "fault in force: 503" in page.text
