@@ -1,19 +1,20 @@
 """Assigning incidents and notifying people: the one set of statements every path runs — the events writer on
-its plain sqlite3 connection (`assign_new_sync`, for new incidents), REST, the console and the escalation sweep
+its plain sqlite3 connection (`prepare_new_sync` and `write_new_sync`, for new incidents), REST, the console and the escalation sweep
 (`escalations.py`) on the store's. The rules are `domain/escalation.py`'s; plans come from
 `escalation_plans.py`. Imports only the domain and the store's shared statements, so the writer process stays
 small."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fake_pagerduty.domain import escalation
+from fake_pagerduty.domain import escalation, ids
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.store import escalation_plans
 from fake_pagerduty.store.database import dumps
-from fake_pagerduty.store.transitions import INSERT_LOG, log_params
+from fake_pagerduty.store.transitions import INSERT_LOG
 
 INSERT_NOTIFICATION = (
     "INSERT INTO notifications (account_id, incident_id, user_id, type, address, text, log_entry_id, sent_at)"
@@ -30,67 +31,125 @@ def policy_reference(plan: Any) -> dict:
     return {"id": plan.policy_id, "type": "escalation_policy_reference", "summary": plan.name}
 
 
-def step_statements(account_id: str, incident_id: str, step: escalation.Step, *, log_type: str, summary: str,
-                    agent_json: str, channel: dict, stamp: str, plan: Any = None,
-                    via: str = "escalation_policy") -> list[tuple[str, tuple]]:
-    """An incident moved to `step`: its assignees and escalation state, the assign or escalate log entry, and
-    one notify log entry and notification row per notification."""
+@dataclass(frozen=True)
+class StepRows:
+    """A step as the rows it writes, ids and texts aside: the same for every incident that takes the same step
+    in the same second (so the events writer makes them once per policy, service, urgency and second)."""
+
+    columns: tuple  # assignments, assigned_via, escalation_policy, level, loops, delay, next_escalation_at
+    logs: tuple[tuple, ...]  # (type, summary, agent JSON, channel JSON, extra JSON): assign/escalate, then notifies
+    notifications: tuple[tuple[str, str, str, str], ...]  # (user id, type, address, text), one per notify entry
+
+
+NOBODY = ("[]", None, None, None, 0, None, None)  # StepRows.columns of an incident assigned to nobody
+_SET_COLUMNS = ("UPDATE incidents SET assignments = ?, assigned_via = ?,"
+                " escalation_policy = COALESCE(?, escalation_policy), escalation_level = ?, escalation_loops = ?,"
+                " escalation_delay = ?, next_escalation_at = ?, updated_at = ? WHERE id = ?")
+
+
+def step_rows(step: escalation.Step | None, *, log_type: str, summary: str, agent_json: str, channel: dict,
+              stamp: str, plan: Any = None, via: str = "escalation_policy") -> StepRows:
+    """An incident moved to `step`: its assignees and escalation state, the assign or escalate log entry, and one
+    notify log entry and notification per notification. `step` None: the policy, and nobody assigned."""
+    policy = dumps(policy_reference(plan)) if plan is not None else None
+    if step is None:
+        return StepRows(("[]", via, policy, None, 0, None, None), (), ())
     assignees = [user_reference(uid, name) for uid, name in step.assignees]
     level = step.level or None
     delay = plan.levels[step.level - 1].escalation_delay_in_minutes if plan is not None and level else None
-    statements = [(
-        "UPDATE incidents SET assignments = ?, assigned_via = ?, escalation_policy = COALESCE(?, escalation_policy),"
-        " escalation_level = ?, escalation_loops = ?, escalation_delay = ?, next_escalation_at = ?, updated_at = ?"
-        " WHERE id = ?",
-        (dumps([{"at": stamp, "assignee": a} for a in assignees]), via,
-         dumps(policy_reference(plan)) if plan is not None else None, level, step.loops, delay,
-         iso(step.next_at) if step.next_at else None, stamp, incident_id),
-    ), (INSERT_LOG, log_params(account_id, incident_id, None, log_type, summary, agent_json, channel, None, stamp,
-                               {"assignees": assignees}))]
+    columns = (dumps([{"at": stamp, "assignee": a} for a in assignees]), via, policy, level, step.loops, delay,
+               iso(step.next_at) if step.next_at else None)
+    logs = [(log_type, summary, agent_json, dumps(channel), dumps({"assignees": assignees}))]
+    notifications = []
     for note in step.notifications:
         notification = {"type": note.type, "status": "success", "started_at": stamp}
         if note.type != "push_notification":  # a push goes to a device, not an address (rest.json)
             notification["address"] = note.address
-        params = log_params(account_id, incident_id, None, "notify_log_entry", note.summary, agent_json,
-                            {"type": "auto", "notification": notification}, None, stamp,
-                            {"user": user_reference(note.user_id, note.user_name)})
-        statements.append((INSERT_LOG, params))
-        statements.append((INSERT_NOTIFICATION, (account_id, incident_id, note.user_id, note.type, note.address,
-                                                 note.text, params[0], stamp)))
-    return statements
+        logs.append(("notify_log_entry", note.summary, agent_json, dumps({"type": "auto", "notification": notification}),
+                     dumps({"user": user_reference(note.user_id, note.user_name)})))
+        notifications.append((note.user_id, note.type, note.address, note.text))
+    return StepRows(columns, tuple(logs), tuple(notifications))
+
+
+def _entries(account_id: str, incident_id: str, rows: StepRows, stamp: str,
+             about: escalation.About | None = None) -> tuple[list[tuple], list[tuple]]:
+    """INSERT_LOG's and INSERT_NOTIFICATION's parameters for one incident (texts made for `about` if given)."""
+    logs, sent = [], []
+    for i, (kind, summary, agent_json, channel_json, extra_json) in enumerate(rows.logs):
+        entry_id = ids.log_entry_id()
+        logs.append((entry_id, incident_id, account_id, incident_id, None, kind, summary, agent_json, channel_json,
+                     None, stamp, extra_json))
+        if i:
+            user_id, kind, address, text = rows.notifications[i - 1]
+            sent.append((account_id, incident_id, user_id, kind, address,
+                         escalation.text(kind, about) if about else text, entry_id, stamp))
+    return logs, sent
+
+
+def step_statements(account_id: str, incident_id: str, step: escalation.Step | None, *, log_type: str,
+                    summary: str, agent_json: str, channel: dict, stamp: str, plan: Any = None,
+                    via: str = "escalation_policy") -> list[tuple[str, tuple]]:
+    """`step_rows` as statements for one incident (REST, the console, the escalation sweep)."""
+    rows = step_rows(step, log_type=log_type, summary=summary, agent_json=agent_json, channel=channel, stamp=stamp,
+                     plan=plan, via=via)
+    logs, sent = _entries(account_id, incident_id, rows, stamp)
+    return ([(_SET_COLUMNS, (*rows.columns, stamp, incident_id))] + [(INSERT_LOG, p) for p in logs]
+            + [(INSERT_NOTIFICATION, p) for p in sent])
+
+
+def creation_rows(plan: Any, about: escalation.About, agent_json: str, now: datetime) -> StepRows:
+    """A new incident on a service with an escalation policy: assigned to the first level on call, notified.
+    Nobody on call: the incident keeps the policy and is assigned to nobody."""
+    step = escalation.start(plan, about, now)
+    return step_rows(step, log_type="assign_log_entry",
+                     summary=escalation.assign_summary(step.assignees) if step else "", agent_json=agent_json,
+                     channel=AUTO, stamp=iso(now), plan=plan)
 
 
 def creation_statements(account_id: str, incident_id: str, plan: Any, about: escalation.About, agent_json: str,
                         now: datetime) -> list[tuple[str, tuple]]:
-    """A new incident on a service with an escalation policy: assigned to the first level on call, notified.
-    Nobody on call: the incident keeps the policy and is assigned to nobody."""
-    step = escalation.start(plan, about, now)
-    if step is None:
-        return [("UPDATE incidents SET escalation_policy = ?, assigned_via = 'escalation_policy' WHERE id = ?",
-                 (dumps(policy_reference(plan)), incident_id))]
-    return step_statements(account_id, incident_id, step, log_type="assign_log_entry",
-                           summary=escalation.assign_summary(step.assignees), agent_json=agent_json,
-                           channel=AUTO, stamp=iso(now), plan=plan)
+    rows = creation_rows(plan, about, agent_json, now)
+    logs, sent = _entries(account_id, incident_id, rows, iso(now))
+    return ([(_SET_COLUMNS, (*rows.columns, iso(now), incident_id))] + [(INSERT_LOG, p) for p in logs]
+            + [(INSERT_NOTIFICATION, p) for p in sent])
 
 
 # ---- the events writer's side -----------------------------------------------------------------------------
 
 
-def assign_new_sync(conn: Any, integration: Any, incident_id: str, about: escalation.About, now: datetime) -> None:
-    """On the events writer's connection, in its transaction: assign a new incident by its service's policy.
+def prepare_new_sync(conn: Any, integration: Any, about: escalation.About, now: datetime) -> StepRows | None:
+    """On the events writer's connection, in its transaction: how a new incident on this integration's service
+    is assigned (None: the service has no policy). Its columns go into the incident's INSERT; `write_new_sync`
+    writes the rest once the trigger log entry is in.
 
     Plans are remembered on the connection (`conn.plans`, forgotten whenever another connection commits) until
-    the first on-call stretch in them ends, so a burst of new incidents loads the policy once."""
+    the first on-call stretch in them ends, and the rows of a step for each service, urgency and second
+    (`conn.steps`): a burst of new incidents loads the policy once and writes plain rows."""
     policy_id = integration["escalation_policy_id"]
     if policy_id is None:
-        return
+        return None
     known = conn.plans.get(policy_id)
     if known is None or (known[1] is not None and now >= known[1]) or now < known[2]:
         plan = escalation_plans.sync_escalation_plan(conn, integration["account_id"], policy_id, now)
         known = conn.plans[policy_id] = (plan, escalation.valid_until(plan) if plan else None, now)
-    plan = known[0]
-    if plan is None:
-        return
-    agent_json = dumps({"id": integration["service_id"], "type": "service_reference", "summary": about.service_name})
-    for sql, params in creation_statements(integration["account_id"], incident_id, plan, about, agent_json, now):
-        conn.execute(sql, params)
+        conn.steps.clear()
+    if known[0] is None:
+        return None
+    key = (integration["service_id"], about.urgency, iso(now))
+    rows = conn.steps.get(key)
+    if rows is None:
+        if len(conn.steps) >= 64:
+            conn.steps.clear()
+        agent = dumps({"id": integration["service_id"], "type": "service_reference", "summary": about.service_name})
+        rows = conn.steps[key] = creation_rows(known[0], about, agent, now)
+    return rows
+
+
+def write_new_sync(conn: Any, rows: StepRows, account_id: str, incident_id: str, about: escalation.About,
+                   stamp: str) -> None:
+    """The assign and notify log entries and the notifications of a new incident (see `prepare_new_sync`)."""
+    logs, sent = _entries(account_id, incident_id, rows, stamp, about)
+    if logs:
+        conn.executemany(INSERT_LOG, logs)
+    if sent:
+        conn.executemany(INSERT_NOTIFICATION, sent)

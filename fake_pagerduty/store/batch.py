@@ -16,7 +16,7 @@ from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.escalation import About
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
 from fake_pagerduty.domain.incident_change import IncidentChange
-from fake_pagerduty.store.assignments import assign_new_sync
+from fake_pagerduty.store.assignments import NOBODY, prepare_new_sync, write_new_sync
 from fake_pagerduty.store.database import dumps
 from fake_pagerduty.store.records import EventResult, JournalEntry
 from fake_pagerduty.store.transitions import (
@@ -60,7 +60,8 @@ class EventsConnection(sqlite3.Connection):
         self.integrations: dict[str, sqlite3.Row] = {}
         self.next_incident_number: dict[str, int] = {}
         self.agents: dict[tuple[str, str | None], tuple[dict, str]] = {}  # see `_agent`
-        self.plans: dict[str, tuple] = {}  # escalation plans by policy: see `assignments.assign_new_sync`
+        self.plans: dict[str, tuple] = {}  # escalation plans by policy: see `assignments.prepare_new_sync`
+        self.steps: dict[tuple, Any] = {}  # and the rows a new incident's assignment writes
         self._webhook_targets: bool | None = None
 
     def begin_batch(self) -> None:
@@ -76,6 +77,7 @@ class EventsConnection(sqlite3.Connection):
         self.next_incident_number.clear()
         self.agents.clear()
         self.plans.clear()
+        self.steps.clear()
         self._webhook_targets = None
 
     def webhook_targets_exist(self) -> bool:
@@ -194,6 +196,7 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
                "client": event.client, "client_url": event.client_url}
     changes: list[IncidentChange] = []
     created: About | None = None
+    assignment = None
     incident_id = open_alert.incident_id if open_alert else None
     entry.outcome, entry.outcome_detail = decision.outcome, decision.reason
 
@@ -208,12 +211,16 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
         auto_resolve_at = lifecycle.deadline(now, integration["auto_resolve_timeout"])
         urgency = lifecycle.urgency(integration["urgency_rule"], event.severity)
         created = About(number, event.summary, integration["service_name"], urgency)
+        assignment = prepare_new_sync(conn, integration, created, now)  # who it goes to: in the same INSERT
         conn.execute(
             "INSERT INTO incidents (id, account_id, service_id, incident_number, title, status, urgency,"
             " incident_key, created_at, updated_at, last_status_change_at, last_status_change_by,"
-            " auto_resolve_at) VALUES (?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?)",
+            " auto_resolve_at, assignments, assigned_via, escalation_policy, escalation_level, escalation_loops,"
+            " escalation_delay, next_escalation_at)"
+            " VALUES (?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (incident_id, account_id, integration["service_id"], number, event.summary, urgency, event.dedup_key,
-             stamp, stamp, stamp, agent_json, iso(auto_resolve_at) if auto_resolve_at else None),
+             stamp, stamp, stamp, agent_json, iso(auto_resolve_at) if auto_resolve_at else None,
+             *(assignment.columns if assignment else NOBODY)),
         )
         conn.execute(
             "INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key,"
@@ -252,8 +259,8 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
     journal_id = _journal_sync(conn, entry)
     _log_sync(conn, account_id, incident_id, entry.alert_id, log_type, log_summary, agent_json,
               {**channel, "event_id": journal_id}, journal_id, stamp)
-    if created is not None:  # new incidents only: deduplicated events pay nothing for escalation
-        assign_new_sync(conn, integration, incident_id, created, now)
+    if assignment is not None:  # new incidents only: deduplicated events pay nothing for escalation
+        write_new_sync(conn, assignment, account_id, incident_id, created, stamp)
     if changes and conn.webhook_targets_exist():
         conn.executemany(INSERT_WEBHOOK_CHANGE, webhook_change_rows(changes, stamp))
     return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)
