@@ -12,6 +12,16 @@ Seed file shape (every list optional; entries are added, or replace the one with
     acknowledgement_timeout = 600     # seconds; omit for 1800, false for off
     auto_resolve_timeout = false
     integrations = [{ key = "0123456789abcdef0123456789abcdef", name = "Events API v2" }]
+    # People (key: id; ids are yours to choose): users may add role, time_zone, job_title, color,
+    # contact_methods = [{ id, type = "sms_contact_method", label, address, country_code }] and
+    # notification_rules = [{ id, contact_method = "<its id>", start_delay_in_minutes, urgency }];
+    # teams = [{ id, name, members = [{ user = "<user id>", role }] }], priorities = [{ id, name, order, color }],
+    # schedules = [{ id, name, time_zone, layers = [{ id, start, rotation_virtual_start,
+    #   rotation_turn_length_seconds, users = ["<user id>", …], restrictions = [...] }] }] (a time may be
+    #   "seed_day", "seed_day+7d": midnight UTC of the seeding day, plus days), and
+    # escalation_policies = [{ id, name, num_loops, default = true, services = ["Payments"],
+    #   rules = [{ id, escalation_delay_in_minutes, targets = [{ type = "schedule_reference", id }] }] }]
+    # — the demo account's, in fake_pagerduty/seed_people.py, are an example.
 
     [[partner_apps]]                  # key: vendor_key
     vendor_key = "acme-monitor"

@@ -4,6 +4,7 @@ the events writer's connection load them (escalation_plans.py)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +13,7 @@ import pytest
 from fake_pagerduty import seed, seed_people
 from fake_pagerduty.domain import oncall
 from fake_pagerduty.domain.oncall import Entry, Layer, OnCall, Override, Restriction, Rule, Schedule, Target
+from fake_pagerduty.domain.rest_query import Page
 from fake_pagerduty.store import Store
 from fake_pagerduty.store.escalation_plans import sync_escalation_plan, sync_service_plan
 
@@ -196,3 +198,36 @@ async def test_a_week_later_sam_holds_the_primary_schedule(tmp_path):
     finally:
         await store.close()
     assert [u.name for u in plan.levels[0].users] == ["Sam Rivera"]
+
+
+async def test_a_seed_file_describes_an_accounts_people_too(tmp_path):
+    seed_file = tmp_path / "globex.json"
+    seed_file.write_text(json.dumps({"accounts": [{
+        "subdomain": "globex", "name": "Globex",
+        "users": [{"id": "PHANK00", "name": "Hank", "email": "hank@globex.test", "password": "secret",
+                   "time_zone": "Europe/Paris",
+                   "contact_methods": [{"id": "PHANKCS", "type": "sms_contact_method", "label": "Mobile",
+                                        "address": "5550199", "country_code": 33}],
+                   "notification_rules": [{"id": "PHANKRS", "contact_method": "PHANKCS", "urgency": "high"}]}],
+        "services": [{"name": "Payments"}],
+        "schedules": [{"id": "PGLOB00", "name": "Globex Primary", "time_zone": "Europe/Paris", "layers": [
+            {"id": "PGLOBL1", "start": "seed_day-7d", "rotation_virtual_start": "seed_day",
+             "rotation_turn_length_seconds": 86400, "users": ["PHANK00"]}]}],
+        "escalation_policies": [{"id": "PGLOBEP", "name": "Globex On-Call", "default": True, "services": ["Payments"],
+                                 "rules": [{"id": "PGLOBR1", "escalation_delay_in_minutes": 10,
+                                            "targets": [{"type": "schedule_reference", "id": "PGLOB00"}]}]}],
+    }]}))
+    now = datetime.now(UTC)
+    store = Store(":memory:", inline=True)
+    await store.open()
+    try:
+        await seed.seed_sandbox(store, seed_file, now)
+        account = await store.accounts.by_subdomain("globex")
+        (service,), _, _ = await store.services.page(account["id"], Page(10, 0, False))
+        plan = await store.people.service_plan(service["id"], now)
+    finally:
+        await store.close()
+    assert (plan.policy_id, plan.levels[0].escalation_delay_in_minutes) == ("PGLOBEP", 10)
+    (hank,) = plan.levels[0].users
+    assert (hank.name, [(r.urgency, m.type, m.country_code) for r, m in hank.rules_for("high")]) == (
+        "Hank", [("high", "sms_contact_method", 33)])
