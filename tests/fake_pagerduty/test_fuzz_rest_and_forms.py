@@ -16,22 +16,20 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from fake_pagerduty.app import create_app
+from fake_pagerduty.domain import rest_params
 from fake_pagerduty.settings import Settings
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
+from tests.fake_pagerduty.test_rest_params import served
 from tests.fake_pagerduty.test_security import BROWSER_TOKEN_FORMS, FORMS
 from tests.openapi import spec
+from tests.rest_spec import enum
 
 FUZZ = settings(deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large, HealthCheck.filter_too_much])
-SERVED = {  # the REST operations in fake_pagerduty/routes.py
-    "/incidents": ("get", "put"), "/incidents/{id}": ("get", "put"), "/incidents/{id}/alerts": ("get",),
-    "/incidents/{id}/log_entries": ("get",), "/services": ("get", "post"), "/services/{id}": ("get",),
-    "/services/{id}/integrations": ("post",), "/services/{id}/integrations/{integration_id}": ("get",),
-    "/change_events": ("get",), "/webhook_subscriptions": ("get", "post"),
-    "/webhook_subscriptions/{id}": ("get", "put", "delete"), "/webhook_subscriptions/{id}/ping": ("post",),
-    "/webhook_subscriptions/{id}/enable": ("post",),
-}
+SERVED: dict[str, tuple[str, ...]] = {}  # the REST operations in fake_pagerduty/routes.py, as they are now
+for _method, _path in served():
+    SERVED[_path] = (*SERVED.get(_path, ()), _method.lower())
 ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 
 
@@ -125,6 +123,47 @@ def test_rest_api_schemathesis(client, operation):
             sent["content"] = kwargs["data"]
         path = kwargs["url"].removeprefix("http://sandbox.test")
         check_rest_answer(client.request(kwargs["method"], path, **sent))
+
+    run()
+
+
+_values = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+    st.sampled_from(["", "true", "false", "0", "-1", "1", "99999999999999999999999", "2026-01-01T00:00:00Z",
+                     "2026-13-45", "UTC", "Europe/Paris", "../../etc/passwd", "Mars/Olympus", "name:desc",
+                     "created_at:asc", "bogus"]))
+
+
+def _query(method: str, path: str):
+    """Any mix of the parameters rest.json documents for the endpoint (and a few it does not), each once or
+    more, with values of their own enums or anything at all."""
+    row = rest_params.endpoint(method, path)
+    names = [*row.honoured, *row.refused, "include[]", "colour"]
+
+    def values(name: str):
+        own = enum(method, path, name) or (row.include if name == "include[]" else ())
+        return st.one_of(st.sampled_from(own), _values) if own else _values
+
+    pairs = st.sampled_from(names).flatmap(lambda name: values(name).map(lambda value: (name, value)))
+    return st.lists(pairs, max_size=6)
+
+
+@pytest.mark.parametrize(("method", "path"), [key for key in served() if key[0] == "GET"],
+                         ids=lambda v: str(v))
+def test_every_documented_query_parameter_with_any_value(client, method, path):
+    """Never a 5xx; a 4xx in PagerDuty's format; and a parameter the sandbox refuses is never answered 200."""
+    row = rest_params.endpoint(method, path)
+    url = "/api" + path.replace("{integration_id}", "PINTG00").replace(
+        "{id}", client.incident_id if path.startswith("/incidents") else "PWEBS00")
+
+    @settings(FUZZ, max_examples=40)
+    @given(query=_query(method, path))
+    def run(query):
+        answer = client.request(method, url, params=query, headers=REST_HEADERS)
+        check_rest_answer(answer)
+        sent = {name if name in row.documented else name + "[]" for name, _ in query}
+        if answer.status_code == 200:
+            assert not sent & set(row.refused), (query, answer.text[:200])
 
     run()
 
