@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from e2e.conftest import ROOT, SAMPLE_KEY, Screens, Stack, connect_directly, delivered
 
-DURATION = "20"  # the window the faults may take; the exam ends as soon as the monitor got through them all
+DURATION = "40"  # the most the faults may take (a loaded CI machine); the exam ends once the monitor got through all
 
 
 def test_the_demo_monitor_passes_the_exam_while_servers_break(stack: Stack, page: Page, screens: Screens):
