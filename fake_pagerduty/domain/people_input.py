@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from fake_pagerduty.domain import oncall
+from fake_pagerduty.domain import oncall, rest_query
 from fake_pagerduty.domain.clock import iso, parse_iso
 from fake_pagerduty.domain.rest_query import InvalidInput
 
@@ -21,7 +21,6 @@ MAX_TARGETS = 10
 MAX_LOOPS = 9  # PagerDuty's largest num_loops
 MAX_TURN = 365 * 86400
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_UNENCODED_PLUS = re.compile(r" (\d\d:?\d\d)$")
 
 
 class _Errors(list):
@@ -331,17 +330,7 @@ def window(params: Any, now: datetime, *, default_span: timedelta = timedelta(0)
     """`since`/`until` (each defaulting to now, `until` to `since` + `default_span`), `until` not before
     `since`, the range at most `limit`."""
     errors = _Errors()
-
-    def read(name: str) -> datetime | None:
-        raw = params.get(name)
-        if raw is None or raw == "":
-            return None
-        moment = parse_iso(_UNENCODED_PLUS.sub(r"+\1", raw))
-        if moment is None:
-            errors.append(f"{name.capitalize()} must be a valid ISO 8601 date")
-        return moment
-
-    since, until = read("since"), read("until")
+    since, until = rest_query.moment(params, "since", errors), rest_query.moment(params, "until", errors)
     errors.done()
     since = since or (until - default_span if until and default_span else now)
     until = until or since + default_span

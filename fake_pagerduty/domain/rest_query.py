@@ -107,6 +107,9 @@ def _moment(params: Params, name: str, errors: list[str]) -> datetime | None:
     return moment
 
 
+moment = _moment  # the same, for the handlers' own time parameters
+
+
 def date_window(params: Params, now: datetime, errors: list[str]) -> tuple[str | None, str | None]:
     """`since`/`until`, PagerDuty's default window (the last 30 days), or none at all with `date_range=all`."""
     date_range = params.get("date_range")

@@ -101,15 +101,21 @@ async def update_user(request: Request) -> JSONResponse:
     return JSONResponse({"user": user})
 
 
-async def delete_user(request: Request) -> Response:
+async def deletion(request: Request, delete) -> Response:
+    """`DELETE /…/{id}` through one of the store's deletes: 204, 404 when there is no such thing, 400 when it
+    may not go (the store's Conflict says why)."""
     account = await rest_common.account(request)
     try:
-        deleted = await request.app.state.store.people.delete_user(account["id"], request.path_params["id"])
+        deleted = await delete(account["id"], request.path_params["id"])
     except Conflict as exc:
         raise invalid(exc) from None
     if not deleted:
         raise RestError.not_found()
     return Response(status_code=204)
+
+
+async def delete_user(request: Request) -> Response:
+    return await deletion(request, request.app.state.store.people.delete_user)
 
 
 async def user_contact_methods(request: Request) -> JSONResponse:

@@ -10,7 +10,7 @@ from fake_pagerduty.domain import people_input, people_objects, rest_query
 from fake_pagerduty.errors import RestError
 from fake_pagerduty.store.records import Conflict
 from fake_pagerduty.web import rest_common
-from fake_pagerduty.web.rest_people import body_of, invalid
+from fake_pagerduty.web.rest_people import body_of, deletion, invalid
 
 SORTS = {"name": "asc", "name:asc": "asc", "name:desc": "desc"}
 
@@ -112,11 +112,4 @@ async def update_policy(request: Request) -> JSONResponse:
 
 
 async def delete_policy(request: Request) -> Response:
-    account = await rest_common.account(request)
-    try:
-        deleted = await request.app.state.store.people.delete_policy(account["id"], request.path_params["id"])
-    except Conflict as exc:
-        raise invalid(exc) from None
-    if not deleted:
-        raise RestError.not_found()
-    return Response(status_code=204)
+    return await deletion(request, request.app.state.store.people.delete_policy)

@@ -11,9 +11,8 @@ from starlette.responses import JSONResponse, Response
 
 from fake_pagerduty.domain import oncall, people_input, people_objects, rest_query
 from fake_pagerduty.errors import RestError
-from fake_pagerduty.store.records import Conflict
 from fake_pagerduty.web import rest_common
-from fake_pagerduty.web.rest_people import body_of, invalid, listing_in_memory, user_objects
+from fake_pagerduty.web.rest_people import body_of, deletion, invalid, listing_in_memory, user_objects
 
 DEFAULT_SPAN = timedelta(days=7)  # a range with only `since` or only `until` spans a week
 
@@ -126,14 +125,7 @@ async def update_schedule(request: Request) -> JSONResponse:
 
 
 async def delete_schedule(request: Request) -> Response:
-    account = await rest_common.account(request)
-    try:
-        deleted = await request.app.state.store.people.delete_schedule(account["id"], request.path_params["id"])
-    except Conflict as exc:
-        raise invalid(exc) from None
-    if not deleted:
-        raise RestError.not_found()
-    return Response(status_code=204)
+    return await deletion(request, request.app.state.store.people.delete_schedule)
 
 
 async def list_overrides(request: Request) -> JSONResponse:
