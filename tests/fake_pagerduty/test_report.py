@@ -186,3 +186,21 @@ async def test_the_sandbox_page_links_the_report_and_starts_the_exam(sandbox):
     page = (await sandbox.get("/_sandbox")).text
     assert '<a href="/_sandbox/report">integration report</a>' in page
     assert '<button type="button" class="primary" data-action="start-exam">Start the exam</button>' in page
+
+
+async def test_vendor_key_grades_the_keys_a_partner_apps_handshakes_made_and_the_exam_probes_its_webhook(
+        sandbox, sandbox_app):
+    store, now = sandbox_app.state.store, sandbox_app.state.clock.now()
+    [account] = (await sandbox.get("/_sandbox/state")).json()["accounts"]
+    service_id = await store.services.upsert(id="PVENDOR", account_id=account["id"], name="Made by a handshake",
+                                             vendor_key="demo-monitor", now=now)
+    handshake_key = "a" * 32
+    await store.services.upsert_integration(id="PINTEGR", service_id=service_id, integration_key=handshake_key,
+                                            name="Demo Monitor", now=now)
+    await Client(sandbox, routing_key=handshake_key).problem(0)
+    await Client(sandbox).problem(1)
+    report = await _report(sandbox, vendor_key="demo-monitor")
+    assert (report["events_seen"], report["filter"]) == (2, {"vendor_key": "demo-monitor"})
+    target = await store.exams.webhook_target(handshake_key, None)
+    assert (target["vendor_key"], target["app_id"]) == ("demo-monitor", "PDEMOMN")
+    assert await store.exams.webhook_target(SAMPLE_KEY, None) is None
