@@ -62,6 +62,8 @@ HOLES: list[Hole] = [
          reason="'The time the incident became resolved or null if the incident is not resolved' — no nullable"),
     Hole("incident priority", _prop("Incident", "priority"), nullable=True,
          reason="an incident without a priority has priority null at PagerDuty; the schema is a bare $ref"),
+    Hole("incident alert_grouping", _prop("Incident", "alert_grouping"), nullable=True,
+         reason="'Will be null if the incident has no alerts' (its own description); the sandbox groups no alerts"),
     Hole("incident resolve_reason", _prop("Incident", "resolve_reason"), nullable=True,
          reason="null unless resolved by merging (PagerDuty sends null); no nullable"),
     Hole("service auto_resolve_timeout", _prop("Service", "auto_resolve_timeout"), nullable=True,
@@ -89,11 +91,15 @@ HOLES: list[Hole] = [
          reason="a oneOf of loose objects (no required type value each): every channel matches several branches,"
                 " so no channel could ever pass a oneOf"),
     *[Hole(f"{owner.lower()} {field} expanded", _prop(owner, field), or_full=full,
-           reason=f"{owner}'s endpoint documents include[]={field}s (expanding the reference into the full {full}),"
+           reason=f"{owner}'s endpoint documents include[]={include} (expanding the reference into the full {full}),"
                   f" but {owner}.{field} is typed as the reference only")
-      for owner, field, full in (("Alert", "service", "Service"), ("Alert", "incident", "Incident"),
-                                 ("LogEntry", "service", "Service"), ("LogEntry", "incident", "Incident"),
-                                 ("Integration", "service", "Service"))],
+      for owner, field, full, include in (("Alert", "service", "Service", "services"),
+                                          ("Alert", "incident", "Incident", "incidents"),
+                                          ("LogEntry", "service", "Service", "services"),
+                                          ("LogEntry", "incident", "Incident", "incidents"),
+                                          ("Integration", "service", "Service", "services"),
+                                          ("Alert", "first_trigger_log_entry", "TriggerLogEntry",
+                                           "first_trigger_log_entries"))],
     Hole("notification rule contact_method expanded", _prop("NotificationRule", "contact_method"),
          or_full="ContactMethod",
          reason="GET /users/{id}/notification_rules documents include[]=contact_methods, but"

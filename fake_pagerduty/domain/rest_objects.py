@@ -121,6 +121,7 @@ def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
         "resolved_at": row["resolved_at"],
         "alert_counts": {"all": counts["all"], "triggered": counts["triggered"], "resolved": counts["resolved"]},
         "is_mergeable": True,
+        "alert_grouping": None,  # the sandbox groups no alerts
         "incident_type": {"name": "incident_default"},
         "escalation_policy": reference(base, _json(row.get("escalation_policy"), None))
         or escalation_policy_reference(base),
@@ -282,6 +283,8 @@ def change_event(base: str, row: dict) -> dict:
         "id": row["id"],
         "type": "change_event",
         "summary": row["summary"],
+        "self": None,  # the sandbox serves no GET /change_events/{id} and no page for one
+        "html_url": None,
         "timestamp": row["timestamp"],
         "source": row["source"],
         "services": [service_reference(base, row["service_id"], row["service_name"])],

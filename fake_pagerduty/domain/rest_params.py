@@ -61,7 +61,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/incidents/{id}/alerts"): Endpoint(
         honoured=(*PAGING, "alert_key", "statuses[]", "sort_by"),
         include=("services", "first_trigger_log_entries", "incidents"),
-        expands=("services", "incidents"),
+        expands=("services", "first_trigger_log_entries", "incidents"),
     ),
     ("GET", "/incidents/{id}/log_entries"): Endpoint(
         honoured=(*PAGING, "time_zone", "since", "until", "is_overview"),

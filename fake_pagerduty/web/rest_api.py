@@ -34,14 +34,21 @@ async def _incident_objects(request: Request, rows: list[dict]) -> list[dict]:
     objects = []
     for row in rows:
         incident = rest_objects.incident(base, row, counts.get(row["id"]))
-        first = firsts.get(row["id"])
-        incident["first_trigger_log_entry"] = None if first is None else (
-            rest_objects.log_entry(base, first) if "first_trigger_log_entries" in include
-            else rest_objects.log_entry_reference(base, first))
+        incident["first_trigger_log_entry"] = _first_trigger(request, firsts.get(row["id"]))
         objects.append(incident)
     if "services" in include:
         await _expand_services(request, objects)
     return objects
+
+
+def _first_trigger(request: Request, row: dict | None) -> dict | None:
+    """A first trigger log entry: its reference, or (`include[]=first_trigger_log_entries`) the entry in full."""
+    if row is None:
+        return None
+    base = rest_common.base_url(request)
+    if "first_trigger_log_entries" in rest_common.includes(request):
+        return rest_objects.log_entry(base, row)
+    return rest_objects.log_entry_reference(base, row)
 
 
 async def _expand_services(request: Request, objects: list[dict], key: str = "service") -> None:
@@ -96,7 +103,10 @@ async def incident_alerts(request: Request) -> JSONResponse:
     incident = await _incident_row(request, account)
     rows, more, total = await request.app.state.store.incidents.alerts_page(account["id"], incident["id"], page, query)
     base = rest_common.base_url(request)
+    first = (await request.app.state.store.incidents.first_trigger_log_entries([incident["id"]])).get(incident["id"])
     alerts = [rest_objects.alert(base, row) for row in rows]
+    for alert in alerts:  # the trigger that opened the incident
+        alert["first_trigger_log_entry"] = _first_trigger(request, first)
     await _expand(request, alerts)
     return rest_common.listing("alerts", alerts, page, more, total)
 

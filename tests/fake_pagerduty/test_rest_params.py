@@ -447,6 +447,8 @@ EXPANSIONS.update({
     ("GET", "/incidents/{id}", "first_trigger_log_entries"): _full("trigger_log_entry", "first_trigger_log_entry"),
     ("GET", "/incidents/{id}/alerts", "services"): _full("service", "service", many=True),
     ("GET", "/incidents/{id}/alerts", "incidents"): _full("incident", "incident", many=True),
+    ("GET", "/incidents/{id}/alerts", "first_trigger_log_entries"): _full("trigger_log_entry",
+                                                                          "first_trigger_log_entry", many=True),
     ("GET", "/incidents/{id}/log_entries", "services"): _full("service", "service", many=True),
     ("GET", "/incidents/{id}/log_entries", "incidents"): _full("incident", "incident", many=True),
     ("GET", "/log_entries", "services"): _full("service", "service", many=True),
