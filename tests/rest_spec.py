@@ -45,3 +45,22 @@ def enum(method: str, path: str, name: str) -> tuple[str, ...]:
             schema = parameter["schema"]
             return tuple(schema.get("enum") or schema.get("items", {}).get("enum", []))
     return ()
+
+
+def properties(component: str) -> set[str]:
+    """Every property a `#/components/schemas/…` object documents, through its allOf parts and $refs."""
+    doc = spec("rest.json")
+    found: set[str] = set()
+
+    def walk(schema: dict) -> None:
+        if "$ref" in schema:
+            target = doc
+            for key in schema["$ref"].removeprefix("#/").split("/"):
+                target = target[int(key)] if isinstance(target, list) else target[key]
+            walk(target)
+        for part in schema.get("allOf", []):
+            walk(part)
+        found.update(schema.get("properties", {}))
+
+    walk(doc["components"]["schemas"][component])
+    return found
