@@ -201,7 +201,8 @@ class ExamRunner:
         timeout = state.settings.webhook_timeout_seconds
         groups = (("events", rules.grade_events(fired, sent)),
                   ("webhooks", rules.grade_webhooks(probes, why_not=why_not, timeout=timeout)),
-                  ("report", report_checks.report(sent, strict=state.strict is not None)))
+                  ("report", report_checks.report(sent, strict=state.strict is not None, resolved_at=await
+                                                  state.store.exams.resolved_at([s.incident_id for s in sent]))))
         checks = [{**check.to_dict(), "group": group} for group, found in groups for check in found]
         status = report_checks.overall(checks)
         result = {"status": status, "checks": checks, "journal_ids": [s.id for s in sent]}

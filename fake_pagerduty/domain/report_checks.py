@@ -48,6 +48,8 @@ class Sent:
     body_hash: str
     size: int
     warnings: tuple[str, ...] = ()
+    incident_id: str | None = None
+    received: float = 0.0  # received_at (the sandbox clock), in seconds: to compare with incidents' times
 
     @classmethod
     def from_row(cls, row: dict, at: float | None = None) -> Sent:
@@ -68,6 +70,7 @@ class Sent:
             status=row.get("response_status") or 0, outcome=row.get("outcome") or "", fault_id=row.get("fault_id"),
             body=body if isinstance(body, dict) else None, body_hash=hashlib.sha256(raw).hexdigest(),
             size=len(raw), warnings=tuple(w for w in warnings if isinstance(w, str)),
+            incident_id=row.get("incident_id"), received=received.timestamp() if received else 0.0,
         )
 
     @property
@@ -165,15 +168,18 @@ def follow_ups_find_their_trigger(sent: list[Sent]) -> Check:
                  [s.id for s in follow_ups])
 
 
-def stable_dedup_keys(sent: list[Sent]) -> Check:
+def stable_dedup_keys(sent: list[Sent], resolved_at: dict[str, str] | None = None) -> Check:
+    """`resolved_at`: when each incident was resolved, by anyone (a new key after that is a new problem)."""
     name = "Dedup keys stay the same for the same problem"
+    closed = {incident: moment.timestamp() for incident, text in (resolved_at or {}).items()
+              if text and (moment := parse_iso(text)) is not None}
     triggers = [s for s in _triggers(sent) if s.accepted]
     if not triggers:
         return Check("stable_dedup_keys", name, NOT_SEEN, "No trigger was accepted.")
-    resolved_at: dict[str, list[int]] = defaultdict(list)
+    resolved_by_sender: dict[str, list[int]] = defaultdict(list)
     for s in sent:
         if s.action == "resolve" and s.accepted:
-            resolved_at[s.dedup_key].append(s.id)
+            resolved_by_sender[s.dedup_key].append(s.id)
     by_problem: dict[tuple, list[Sent]] = defaultdict(list)
     for s in triggers:
         payload = s.payload
@@ -182,7 +188,8 @@ def stable_dedup_keys(sent: list[Sent]) -> Check:
     for repeats in by_problem.values():
         for before, after in zip(repeats, repeats[1:], strict=False):
             if (after.dedup_key != before.dedup_key and after.at - before.at <= SAME_PROBLEM_SECONDS
-                    and not any(before.id < r < after.id for r in resolved_at.get(before.dedup_key, ()))):
+                    and not any(before.id < r < after.id for r in resolved_by_sender.get(before.dedup_key, ()))
+                    and not closed.get(before.incident_id, float("inf")) <= after.received):
                 churned.extend((before.id, after.id))
     if churned:
         churned = sorted(set(churned))
@@ -373,10 +380,11 @@ def rate_limit(sent: list[Sent]) -> Check:
     return Check("rate_limit", name, PASS, f"At most {RATE_LIMIT_PER_MINUTE} requests a minute; never throttled.")
 
 
-def report(sent: list[Sent], *, strict: bool) -> list[Check]:
-    """Every passive check, in the order the report shows them."""
+def report(sent: list[Sent], *, strict: bool, resolved_at: dict[str, str] | None = None) -> list[Check]:
+    """Every passive check, in the order the report shows them; `resolved_at`: when the incidents the requests
+    touched were resolved, by anyone."""
     return [
-        resolves_what_it_opens(sent), follow_ups_find_their_trigger(sent), stable_dedup_keys(sent),
+        resolves_what_it_opens(sent), follow_ups_find_their_trigger(sent), stable_dedup_keys(sent, resolved_at),
         severity(sent), summary(sent), source(sent), timestamps(sent), custom_details_size(sent),
         strict_warnings(sent, strict=strict), no_repeated_4xx(sent), rate_limit(sent),
     ]

@@ -93,6 +93,17 @@ class Exams:
         found.reverse()
         return found, len(rows) > limit
 
+    async def resolved_at(self, incident_ids: list[str]) -> dict[str, str]:
+        """When each of these incidents was resolved (those resolved only)."""
+        found: dict[str, str] = {}
+        unique = sorted(set(filter(None, incident_ids)))
+        for start in range(0, len(unique), 500):
+            part = unique[start:start + 500]
+            rows = await self._db.all(f"SELECT id, resolved_at FROM incidents WHERE resolved_at IS NOT NULL AND id IN"
+                                      f" ({', '.join('?' * len(part))})", part)
+            found.update({row["id"]: row["resolved_at"] for row in rows})
+        return found
+
     async def routing_keys_seen(self, limit: int = 50) -> list[dict]:
         """The routing keys in the journal, most recently used first, with how many requests each."""
         rows = await self._db.all("SELECT routing_key, COUNT(*) AS requests, MAX(id) AS last FROM events"

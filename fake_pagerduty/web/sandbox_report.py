@@ -62,7 +62,9 @@ async def build(state, name: str, value: str, since_id: int | None, since_time: 
     rows, truncated = await state.store.exams.report_rows(name, value, since_id=since_id, since_time=since_time,
                                                           limit=REPORT_MAX_ROWS)
     sent = [report_checks.Sent.from_row(row) for row in rows]
-    checks = [c.to_dict() for c in report_checks.report(sent, strict=state.strict is not None)]
+    resolved_at = await state.store.exams.resolved_at([s.incident_id for s in sent])
+    checks = [c.to_dict() for c in report_checks.report(sent, strict=state.strict is not None,
+                                                        resolved_at=resolved_at)]
     return {
         "filter": {name: value}, "since": since_id if since_id is not None else since_time,
         "generated_at": iso(state.clock.now()), "status": report_checks.overall(checks),

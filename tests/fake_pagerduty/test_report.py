@@ -204,3 +204,23 @@ async def test_vendor_key_grades_the_keys_a_partner_apps_handshakes_made_and_the
     target = await store.exams.webhook_target(handshake_key, None)
     assert (target["vendor_key"], target["app_id"]) == ("demo-monitor", "PDEMOMN")
     assert await store.exams.webhook_target(SAMPLE_KEY, None) is None
+
+
+async def test_a_new_dedup_key_after_someone_resolved_the_incident_is_a_new_problem(sandbox):
+    """The demo monitor's re-alert: resolved in PagerDuty while still broken, the problem pages again later under a
+    new key; that is not churning keys (the earlier incident was closed, by a person)."""
+    from tests.conftest import REST_HEADERS
+
+    def trigger(key: str) -> dict:
+        return {"routing_key": SAMPLE_KEY, "event_action": "trigger", "dedup_key": key,
+                "payload": {"summary": "Memory 98% on www15", "source": "www15", "severity": "critical"}}
+
+    first = (await sandbox.post("/v2/enqueue", json=trigger("alert-1"))).json()
+    assert first["status"] == "success"
+    [incident] = (await sandbox.get("/api/incidents", headers=REST_HEADERS)).json()["incidents"]
+    answer = await sandbox.put(f"/api/incidents/{incident['id']}", headers={**REST_HEADERS, "From": "demo@acme.test"},
+                               json={"incident": {"type": "incident_reference", "status": "resolved"}})
+    assert answer.status_code == 200, answer.text
+    await sandbox.post("/v2/enqueue", json=trigger("alert-2"))
+    stable = next(c for c in (await _report(sandbox))["checks"] if c["id"] == "stable_dedup_keys")
+    assert stable["status"] == "pass", stable
