@@ -49,8 +49,8 @@ _POLICY_INCLUDES = ("services", "teams", "targets", "escalation_rule_assignment_
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/incidents"): Endpoint(
         honoured=(*PAGING, "time_zone", "date_range", "incident_key", "service_ids[]", "urgencies[]", "statuses[]",
-                  "sort_by", "since", "until"),
-        refused=("team_ids[]", "user_ids[]"),
+                  "sort_by", "since", "until", "user_ids[]"),
+        refused=("team_ids[]",),
         include=_INCIDENT_INCLUDES,
         expands=("services", "first_trigger_log_entries"),
     ),

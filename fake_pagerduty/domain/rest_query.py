@@ -48,6 +48,7 @@ class IncidentQuery:
     service_ids: tuple[str, ...] = ()
     urgencies: tuple[str, ...] = ()
     incident_key: str | None = None
+    user_ids: tuple[str, ...] = ()  # assigned to one of them now (so never resolved)
     since: str | None = None  # ISO; inclusive
     until: str | None = None  # ISO; inclusive
     sort: tuple[tuple[str, str], ...] = (("incident_number", "asc"),)
@@ -172,6 +173,7 @@ def incident_query(params: Params, now: datetime) -> tuple[IncidentQuery, Page]:
         service_ids=tuple(dict.fromkeys(_list(params, "service_ids"))),
         urgencies=tuple(dict.fromkeys(urgencies)),
         incident_key=key if key else None,
+        user_ids=tuple(dict.fromkeys(_list(params, "user_ids"))),
         since=since,
         until=until,
         sort=sort or IncidentQuery.sort,

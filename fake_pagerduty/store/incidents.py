@@ -46,6 +46,10 @@ class Incidents:
         where = Where(("i.account_id = ?", account_id)).any_of("i.status", query.statuses)
         where.any_of("i.service_id", query.service_ids).any_of("i.urgency", query.urgencies)
         where.equal("i.incident_key", query.incident_key)
+        if query.user_ids:  # assigned to one of them now: PagerDuty's user_ids[] (resolved incidents have no one)
+            where.add("i.status != 'resolved' AND EXISTS (SELECT 1 FROM json_each(i.assignments) WHERE"
+                      f" json_extract(value, '$.assignee.id') IN ({', '.join('?' * len(query.user_ids))}))",
+                      *query.user_ids)
         # The time window uses the (account, created_at) index only when the list is sorted by created_at;
         # otherwise (`+` hides the column from the planner) the account's incident_number, status or key
         # index serves, and a page stops after `limit` rows instead of sorting the whole window.

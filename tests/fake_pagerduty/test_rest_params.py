@@ -640,3 +640,14 @@ async def _oncall_filters(sandbox, world):
     assert len(await who(three_weeks + "&schedule_ids[]=PPRIM00")) == 4  # a turn under way, then three
     earliest = await who(three_weeks + "&schedule_ids[]=PPRIM00&earliest=true")
     assert len(earliest) == 3 and len({user for _, user in earliest}) == 3  # the fourth turn repeats the first
+
+
+@probe("GET", "/incidents", "user_ids[]")
+async def _user_ids(sandbox, world):
+    every = (await _ok(await sandbox.get("/api/incidents", headers=REST_HEADERS)))["incidents"]
+    (user,) = {a["assignee"]["id"] for a in next(i for i in every if i["incident_key"] == "walk-a")["assignments"]}
+    assigned = sorted(i["incident_key"] for i in every
+                      if i["status"] != "resolved" and user in {a["assignee"]["id"] for a in i["assignments"]})
+    assert "walk-a" in assigned and "walk-c" not in assigned  # walk-c is resolved: assigned to no one
+    assert await _incident_keys(sandbox, f"user_ids[]={user}") == assigned
+    assert await _incident_keys(sandbox, "user_ids[]=PNOBODY") == []
