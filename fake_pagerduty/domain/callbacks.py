@@ -93,10 +93,7 @@ def safe_next(target: object, default: str = "/incidents") -> str:
         return default
     if not _plain(target) or len(target) > 4096:
         return default
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return default
-    return target
+    return target  # one leading slash, no backslash: neither a scheme nor a host can follow
 
 
 def is_http_url(url: object) -> bool:

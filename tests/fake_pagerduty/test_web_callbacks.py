@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fake_pagerduty.domain.callbacks import (
+    Origin,
     callback_allowed,
     is_http_url,
     is_https_url,
@@ -24,6 +25,8 @@ LOOPBACK = ["http://127.0.0.1:*", "http://localhost:*", "https://127.0.0.1:*", "
         "https://localhost:8443/cb?state=x#frag",
         "HTTP://LOCALHOST:9/cb",
         "http://127.0.0.1:65535/",
+        "http://127.0.0.1/cb!~",
+        "http://127.0.0.1/" + "a" * 2031,  # 2,048 characters, the most a callback may have
     ],
 )
 def test_loopback_callbacks_are_allowed(url):
@@ -59,6 +62,9 @@ def test_loopback_callbacks_are_allowed(url):
         "http://127.0.0.1%2f@evil.com/",
         "http://[::1]/cb",
         "http://ⅼocalhost/cb",
+        "http://127.0.0.1/cb\x7f",
+        "http://127.0.0.1/" + "a" * 2032,  # 2,049 characters
+        42,
     ],
 )
 def test_anything_else_is_refused(url):
@@ -79,6 +85,15 @@ def test_broken_patterns_match_nothing():
     for pattern in ["", "127.0.0.1:*", "javascript:*", "http://:*", "http://a@b:*", "http://x/path", 42, None]:
         assert parse_pattern(pattern) is None
         assert not callback_allowed("http://127.0.0.1/cb", [pattern])
+
+
+def test_patterns_read_as_written():
+    assert parse_pattern("https://PARTNER.example/") == Origin("https", "partner.example", 443)  # slash, case
+    assert parse_pattern("https://BOX") == Origin("https", "box", 443)
+    assert parse_pattern("http://a:*") == Origin("http", "a", None)
+    assert parse_pattern("ftp://127.0.0.1:*") is None
+    # a broken pattern is skipped, not the end of the list
+    assert callback_allowed("http://127.0.0.1/cb", ["nonsense", "http://127.0.0.1:*"])
 
 
 def test_with_query_keeps_the_callbacks_own_query_byte_for_byte():
@@ -105,6 +120,8 @@ def test_with_query_keeps_the_callbacks_own_query_byte_for_byte():
         ("/ok\r\nSet-Cookie: x=1", "/incidents"),
         ("", "/incidents"),
         (None, "/incidents"),
+        ("/" + "a" * 4095, "/" + "a" * 4095),
+        ("/" + "a" * 4096, "/incidents"),
     ],
 )
 def test_safe_next_accepts_only_same_site_paths(target, expected):
@@ -116,5 +133,7 @@ def test_links_are_http_and_images_https_only():
     for bad in ["javascript:alert(1)", "data:image/png;base64,AAAA", "//example.com/x", "/local", "vbscript:x"]:
         assert not is_http_url(bad)
         assert not is_https_url(bad)
+    for odd in ["http://exa%6dple.com/", "http://:80/"]:  # an escaped host, no host
+        assert not is_http_url(odd)
     assert is_https_url("https://example.com/graph.png")
     assert not is_https_url("http://example.com/graph.png")
