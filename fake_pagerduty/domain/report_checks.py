@@ -126,7 +126,14 @@ def _triggers(sent: list[Sent]) -> list[Sent]:
 # ---- the lifecycle: resolve what you open, follow-ups that find their trigger -----------------------------------
 
 
-def resolves_what_it_opens(sent: list[Sent]) -> Check:
+def _closed(resolved_at: dict[str, str] | None) -> dict[str, float]:
+    """Incident id -> when it was resolved (by anyone), in seconds."""
+    return {incident: moment.timestamp() for incident, text in (resolved_at or {}).items()
+            if text and (moment := parse_iso(text)) is not None}
+
+
+def resolves_what_it_opens(sent: list[Sent], resolved_at: dict[str, str] | None = None) -> Check:
+    """Still open: opened, not resolved by the sender, nor since by anyone else (`resolved_at`)."""
     name = "Resolves what it opens"
     opened = [s for s in sent if s.outcome == "created"]
     if not opened:
@@ -135,15 +142,17 @@ def resolves_what_it_opens(sent: list[Sent]) -> Check:
     resolved_keys = {}
     for s in resolves:
         resolved_keys.setdefault(s.dedup_key, s.id)
-    still_open = [s for s in opened if not any(r.dedup_key == s.dedup_key and r.id > s.id for r in resolves)]
+    closed = _closed(resolved_at)
+    still_open = [s for s in opened if s.incident_id not in closed
+                  and not any(r.dedup_key == s.dedup_key and r.id > s.id for r in resolves)]
+    if not resolves and len(still_open) >= 2:
+        return Check("resolves_what_it_opens", name, FAIL,
+                     f"It opened {plural(len(still_open), 'incident')} and never sent a resolve: responders are"
+                     " left with incidents nobody closes when the problem clears.", [s.id for s in still_open])
     if not still_open:
         return Check("resolves_what_it_opens", name, PASS,
-                     f"Every one of the {plural(len(opened), 'incident')} it opened it also resolved.",
+                     f"Every one of the {plural(len(opened), 'incident')} it opened is resolved.",
                      [s.id for s in opened] + sorted(resolved_keys.values()))
-    if not resolves and len(opened) >= 2:
-        return Check("resolves_what_it_opens", name, FAIL,
-                     f"It opened {plural(len(opened), 'incident')} and never sent a resolve: responders are left"
-                     " with incidents nobody closes when the problem clears.", [s.id for s in still_open])
     return Check("resolves_what_it_opens", name, WARN,
                  f"{plural(len(still_open), 'incident')} it opened {'is' if len(still_open) == 1 else 'are'}"
                  " still open: fine while the problem lasts; send a resolve when it clears.",
@@ -171,8 +180,7 @@ def follow_ups_find_their_trigger(sent: list[Sent]) -> Check:
 def stable_dedup_keys(sent: list[Sent], resolved_at: dict[str, str] | None = None) -> Check:
     """`resolved_at`: when each incident was resolved, by anyone (a new key after that is a new problem)."""
     name = "Dedup keys stay the same for the same problem"
-    closed = {incident: moment.timestamp() for incident, text in (resolved_at or {}).items()
-              if text and (moment := parse_iso(text)) is not None}
+    closed = _closed(resolved_at)
     triggers = [s for s in _triggers(sent) if s.accepted]
     if not triggers:
         return Check("stable_dedup_keys", name, NOT_SEEN, "No trigger was accepted.")
@@ -384,7 +392,8 @@ def report(sent: list[Sent], *, strict: bool, resolved_at: dict[str, str] | None
     """Every passive check, in the order the report shows them; `resolved_at`: when the incidents the requests
     touched were resolved, by anyone."""
     return [
-        resolves_what_it_opens(sent), follow_ups_find_their_trigger(sent), stable_dedup_keys(sent, resolved_at),
+        resolves_what_it_opens(sent, resolved_at), follow_ups_find_their_trigger(sent),
+        stable_dedup_keys(sent, resolved_at),
         severity(sent), summary(sent), source(sent), timestamps(sent), custom_details_size(sent),
         strict_warnings(sent, strict=strict), no_repeated_4xx(sent), rate_limit(sent),
     ]
