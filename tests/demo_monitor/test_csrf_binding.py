@@ -68,3 +68,38 @@ async def test_a_planted_session_with_a_token_made_without_the_secret_is_refused
         for guess in guesses:
             assert (await victim.post(DISCONNECT, data={"csrf_token": guess})).status_code == 403
         assert await connected(victim)
+
+
+async def test_the_session_cookie_is_made_once_http_only_lax_and_secure_over_https(app):
+    async with browser(app) as plain:
+        first = await plain.get("/")
+        session = first.headers["set-cookie"].split(";")[0].removeprefix(f"{COOKIE_NAME}=")
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", session)
+        assert first.headers["set-cookie"] == f"{COOKIE_NAME}={session}; Path=/; HttpOnly; SameSite=Lax"
+        assert "set-cookie" not in (await plain.get("/")).headers  # the browser's session is kept
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://monitor.test") as tls:
+        assert (await tls.get("/")).headers["set-cookie"].endswith("; Path=/; HttpOnly; SameSite=Lax; Secure")
+
+
+async def test_a_session_id_of_32_to_64_safe_characters_is_kept_and_any_other_replaced(app):
+    kept = ["a" * 32, "A-_9" * 16]
+    replaced = ["a" * 31, "a" * 65, "a" * 31 + "!", "a" * 40 + "=="]
+    for value in kept + replaced:
+        async with browser(app) as visitor:
+            visitor.cookies.set(COOKIE_NAME, value, domain="monitor.test")
+            answer = await visitor.get("/")
+            assert ("set-cookie" in answer.headers) == (value in replaced), value
+    async with browser(app) as visitor:  # a cookie header that does not parse is ignored, not an error
+        answer = await visitor.get("/", headers={"cookie": f'{COOKIE_NAME}="{"a" * 40}; x=\\'})
+        assert answer.status_code == 200 and "set-cookie" in answer.headers
+
+
+async def test_a_refused_form_says_why(app, client):
+    await connect(app)
+    await client.get("/")
+    refused = await client.post(DISCONNECT, data={"csrf_token": "forged"})
+    assert refused.status_code == 403
+    assert "security token is missing or out of date. Go back, reload the page and try again." in refused.text
+    unreadable = await client.post(DISCONNECT, content=b"csrf_token=x", headers={"content-type": "multipart/form-data"})
+    assert unreadable.status_code == 400 and "The form could not be read." in unreadable.text
+    assert await connected(client)
