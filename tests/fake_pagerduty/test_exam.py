@@ -64,6 +64,11 @@ async def test_a_client_that_retries_with_backoff_passes_every_event_check(sandb
     assert [e["event_id"] for e in backoff["evidence"]] == exam["progress"]["steps"][1]["hits"] + [
         exam["progress"]["steps"][1]["hits"][-1] + 1]
     assert backoff["evidence"][0]["console_url"] == f"/events/{backoff['evidence'][0]['event_id']}"
+    page = await sandbox.get(exam["url"], headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "refresh" not in page.text
+    for heading in ("Events API under faults", "Webhooks", "Report: the exam&#39;s requests"):
+        assert f'<th colspan="4" scope="rowgroup">{heading}</th>' in page.text
+    assert "Waits longer after each failure (backoff)" in page.text
     # nothing of the exam stays in force
     assert (await sandbox.get("/_sandbox/faults")).json() == {"faults": []}
     assert _statuses(exam, "webhooks") == dict.fromkeys(["webhook_genuine", "webhook_forged", "webhook_replayed"],
