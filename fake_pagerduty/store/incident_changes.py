@@ -43,11 +43,7 @@ class IncidentChanges:
         self._db = db
         self._webhooks = webhooks
 
-    # ---- what the handlers look up first ------------------------------------------------------------------
-
-    async def plan(self, account_id: str, policy_id: str, at: datetime) -> Any:
-        """The policy's plan at `at`; None for another account's or an unknown policy."""
-        return await escalation_plans.run_async(self._db, escalation_plans.load_plan(account_id, policy_id, at))
+    # ---- what the handlers look up first (and the plan: store.people.escalation_plan) --------------------
 
     async def users(self, account_id: str, user_ids: tuple[str, ...]) -> list | None:
         """The account's users with how to reach them, in the order asked; None if one is not the account's."""

@@ -136,14 +136,7 @@ class Incidents:
         """An incident's log entries, newest first (as PagerDuty lists them); `query` narrows them to a time
         window (since inclusive, until exclusive) or to the overview (no notifications)."""
         query = query or rest_query.LogEntryQuery()
-        where = Where(("l.incident_id = ?", incident_id), ("i.account_id = ?", account_id))
-        if query.since:
-            where.add("l.created_at >= ?", query.since)
-        if query.until:
-            where.add("l.created_at < ?", query.until)
-        if query.overview:
-            where.add(f"l.type NOT IN ({', '.join('?' * len(rest_query.OVERVIEW_LEFT_OUT))})",
-                      *rest_query.OVERVIEW_LEFT_OUT)
+        where = narrow_log_entries(Where(("l.incident_id = ?", incident_id), ("i.account_id = ?", account_id)), query)
         return await self._db.paged(f"{_LOG_ENTRIES_PAGE}{where.sql} ORDER BY l.seq DESC LIMIT ? OFFSET ?",
                                     where.params, page, "SELECT COUNT(*) FROM log_entries l JOIN incidents i"
                                     f" ON i.id = l.incident_id{where.sql}")
@@ -284,6 +277,19 @@ _ALERTS_PAGE = (
     " JOIN incidents i ON i.id = a.incident_id JOIN services s ON s.id = a.service_id"
     " JOIN integrations g ON g.id = a.integration_id"
 )
+def narrow_log_entries(where: Where, query: rest_query.LogEntryQuery) -> Where:
+    """Log entries (`l`) in `query`'s time window (since inclusive, until exclusive), or its overview (no
+    notifications): an incident's, or the account's (`log_entries.py`)."""
+    if query.since:
+        where.add("l.created_at >= ?", query.since)
+    if query.until:
+        where.add("l.created_at < ?", query.until)
+    if query.overview:
+        where.add(f"l.type NOT IN ({', '.join('?' * len(rest_query.OVERVIEW_LEFT_OUT))})",
+                  *rest_query.OVERVIEW_LEFT_OUT)
+    return where
+
+
 _LOG_ENTRIES_PAGE = (
     "SELECT l.*, i.service_id, s.name AS service_name, i.incident_number, i.title AS incident_title"
     " FROM log_entries l JOIN incidents i ON i.id = l.incident_id JOIN services s ON s.id = i.service_id"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from fake_pagerduty.domain import rest_query
 from fake_pagerduty.store.database import Database, Where
 from fake_pagerduty.store.incidents import _LOG_ENTRIES_PAGE as _SELECT  # the incident's log entries' columns
+from fake_pagerduty.store.incidents import narrow_log_entries
 
 
 class LogEntries:
@@ -16,14 +17,7 @@ class LogEntries:
                    query: rest_query.LogEntryQuery) -> tuple[list[dict], bool, int | None]:
         """One page of the account's log entries, newest first; `query`: a time window (since inclusive, until
         exclusive), or the overview (no notifications)."""
-        where = Where(("l.account_id = ?", account_id))
-        if query.since:
-            where.add("l.created_at >= ?", query.since)
-        if query.until:
-            where.add("l.created_at < ?", query.until)
-        if query.overview:
-            where.add(f"l.type NOT IN ({', '.join('?' * len(rest_query.OVERVIEW_LEFT_OUT))})",
-                      *rest_query.OVERVIEW_LEFT_OUT)
+        where = narrow_log_entries(Where(("l.account_id = ?", account_id)), query)
         return await self._db.paged(f"{_SELECT}{where.sql} ORDER BY l.created_at DESC, l.rowid DESC LIMIT ? OFFSET ?",
                                     where.params, page, f"SELECT COUNT(*) FROM log_entries l{where.sql}")
 

@@ -36,7 +36,7 @@ async def _lookups(request: Request, account_id: str, wanted: incident_input.Wan
         direct = await changes.users(account_id, wanted.assignees)
         if direct is None:
             raise RestError.invalid_input("Assignee not found")
-    plan = await changes.plan(account_id, policy_id, now) if policy_id else None
+    plan = await request.app.state.store.people.escalation_plan(account_id, policy_id, now) if policy_id else None
     if policy_id and plan is None and wanted.policy_id is not None:
         raise RestError.invalid_input("Escalation policy not found")
     return priority, direct, plan
