@@ -161,6 +161,16 @@ def _resolve_reason(base: str, stored: dict | None) -> dict | None:
     return {"type": stored.get("type"), "incident": reference(base, incident) if incident else None}
 
 
+def service_status(stored: str, open_statuses: set[str]) -> str:
+    """A service's `status` as rest.json describes it: `disabled` or `maintenance` as set; otherwise `critical`
+    with a triggered incident open, `warning` with only acknowledged ones, `active` with none."""
+    if stored in ("disabled", "maintenance"):
+        return stored
+    if "triggered" in open_statuses:
+        return "critical"
+    return "warning" if "acknowledged" in open_statuses else "active"
+
+
 def urgency_rule(rule: str) -> dict:
     """The service's `incident_urgency_rule`: constant high/low, or severity based."""
     return {"type": "constant", "urgency": rule if rule in ("high", "low") else "severity_based"}

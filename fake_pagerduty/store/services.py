@@ -92,6 +92,18 @@ class Services:
         )
         return integrations, {sid: at for sid, at in last}
 
+    async def open_incident_statuses(self, service_ids: list[str]) -> dict[str, set[str]]:
+        """For a page of services: the statuses of their open incidents (`{service_id: {"triggered", …}}`)."""
+        if not service_ids:
+            return {}
+        found: dict[str, set[str]] = {}
+        for service_id, status in await self._db.all(
+            "SELECT DISTINCT service_id, status FROM incidents WHERE status IN ('triggered', 'acknowledged')"
+            f" AND service_id IN ({', '.join('?' * len(service_ids))})", tuple(service_ids)
+        ):
+            found.setdefault(service_id, set()).add(status)
+        return found
+
     async def create(
         self,
         account_id: str,

@@ -220,6 +220,9 @@ async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
     integrations, last = await request.app.state.store.services.integrations_and_last_incident([row["id"] for row in rows])
     base = rest_common.base_url(request)
     services = [rest_objects.service(base, row, integrations.get(row["id"], []), last.get(row["id"])) for row in rows]
+    open_statuses = await request.app.state.store.services.open_incident_statuses([row["id"] for row in rows])
+    for row, service in zip(rows, services, strict=True):
+        service["status"] = rest_objects.service_status(row["status"], open_statuses.get(row["id"], set()))
     if "integrations" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
         for row, service in zip(rows, services, strict=True):
             service["integrations"] = [rest_objects.integration(base, i, row["name"])

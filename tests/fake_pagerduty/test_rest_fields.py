@@ -60,3 +60,27 @@ async def test_each_object_has_every_field_its_schema_documents(sandbox, compone
     assert not missing, f"{component} lacks documented fields: {sorted(missing)}"
     stale = {name for (owner, name) in ONLY_SOMETIMES if owner == component and name in obj}
     assert not stale, f"{component} now sends {sorted(stale)}: take them off ONLY_SOMETIMES"
+
+
+async def test_a_services_status_follows_its_incidents(sandbox):
+    async def status() -> str:
+        answer = await sandbox.get("/api/services/PWEBS00", headers=REST_HEADERS)
+        listed = await sandbox.get("/api/services?name=Acme Website", headers=REST_HEADERS)
+        assert listed.json()["services"][0]["status"] == answer.json()["service"]["status"]
+        return answer.json()["service"]["status"]
+
+    async def event(action: str, key: str) -> None:
+        body = {"routing_key": SAMPLE_KEY, "event_action": action, "dedup_key": key,
+                "payload": {"summary": key, "source": "web-1", "severity": "critical"}}
+        assert (await sandbox.post("/v2/enqueue", json=body)).status_code == 202
+
+    assert await status() == "active"
+    await event("trigger", "one")
+    assert await status() == "critical"
+    await event("acknowledge", "one")
+    assert await status() == "warning"
+    await event("trigger", "two")
+    assert await status() == "critical"
+    await event("resolve", "two")
+    await event("resolve", "one")
+    assert await status() == "active"
