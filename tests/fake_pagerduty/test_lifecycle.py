@@ -7,6 +7,7 @@ import json
 import sqlite3
 from datetime import timedelta
 
+from fake_pagerduty.domain.clock import parse_iso
 from fake_pagerduty.seed import apply_seed
 from tests.conftest import SAMPLE_KEY
 
@@ -142,9 +143,12 @@ async def test_fifty_concurrent_triggers_on_one_key_make_one_incident(sandbox, s
 async def test_acknowledgement_timeout_returns_the_incident_to_triggered(sandbox, sandbox_app, sandbox_settings):
     await sandbox.post(V2, json=event("trigger"))
     await sandbox.post(V2, json=event("acknowledge"))
-    store, clock = sandbox_app.state.store, sandbox_app.state.clock
-    assert await store.incidents.apply_due_timeouts(clock.now() + timedelta(seconds=1799)) == []
-    changes = await store.incidents.apply_due_timeouts(clock.now() + timedelta(seconds=1801))
+    store = sandbox_app.state.store
+    # from the acknowledgement's own time, not the clock's now: however slowly this runs, 1799 s is before
+    (acknowledgement,) = json.loads(incidents(sandbox_settings)[0]["acknowledgements"])
+    acknowledged_at = parse_iso(acknowledgement["at"])
+    assert await store.incidents.apply_due_timeouts(acknowledged_at + timedelta(seconds=1799)) == []
+    changes = await store.incidents.apply_due_timeouts(acknowledged_at + timedelta(seconds=1801))
     assert [c.event_type for c in changes] == ["incident.unacknowledged"]
     (incident,) = incidents(sandbox_settings)
     assert incident["status"] == "triggered" and json.loads(incident["acknowledgements"]) == []
