@@ -104,6 +104,12 @@ HOLES: list[Hole] = [
          or_full="ContactMethod",
          reason="GET /users/{id}/notification_rules documents include[]=contact_methods, but"
                 " NotificationRule.contact_method is typed as the reference only"),
+    *[Hole(f"on-call {field} expanded", _prop("Oncall", field), or_full=full,
+           reason=f"GET /oncalls documents include[]={include}, expanding the reference into the full {full}, but"
+                  f" Oncall.{field} is typed as the reference only")
+      for field, full, include in (("user", "User", "users"), ("escalation_policy", "EscalationPolicy",
+                                                                "escalation_policies"),
+                                   ("schedule", "Schedule", "schedules"))],
     Hole("service escalation_policy expanded", _prop("Service", "escalation_policy"), or_full="EscalationPolicy",
          reason="GET /services documents include[]=escalation_policies, but Service.escalation_policy is typed as"
                 " the reference only"),

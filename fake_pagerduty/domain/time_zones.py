@@ -11,7 +11,8 @@ from fake_pagerduty.domain.clock import parse_iso
 from fake_pagerduty.domain.rest_query import InvalidInput
 
 TIMESTAMPS = frozenset({"created_at", "updated_at", "last_status_change_at", "resolved_at", "at",
-                        "last_incident_timestamp", "started_at", "timestamp"})
+                        "last_incident_timestamp", "started_at", "timestamp",
+                        "start", "end", "rotation_virtual_start"})  # schedules, their entries, on-calls
 SENT_AS_IS = frozenset({"body", "custom_details", "details", "event_details", "channel"})
 
 

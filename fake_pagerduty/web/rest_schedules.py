@@ -13,6 +13,7 @@ from fake_pagerduty.domain import oncall, people_input, people_objects, rest_que
 from fake_pagerduty.errors import RestError
 from fake_pagerduty.web import rest_common
 from fake_pagerduty.web.rest_people import body_of, deletion, invalid, listing_in_memory, user_objects
+from fake_pagerduty.web.rest_policies import expand_policies
 
 DEFAULT_SPAN = timedelta(days=7)  # a range with only `since` or only `until` spans a week
 
@@ -88,8 +89,8 @@ async def list_schedules(request: Request) -> JSONResponse:
     users = await people.schedule_users([row["id"] for row in rows])
     using = await people.policies_using([row["id"] for row in rows])
     base = rest_common.base_url(request)
-    return rest_common.listing("schedules", [
-        people_objects.schedule(base, row, users=users[row["id"]], policies=using[row["id"]]) for row in rows],
+    return rest_common.listing("schedules", rest_common.in_time_zone(request, [
+        people_objects.schedule(base, row, users=users[row["id"]], policies=using[row["id"]]) for row in rows]),
         page, more, total)
 
 
@@ -100,8 +101,9 @@ async def get_schedule(request: Request) -> JSONResponse:
     if _asked_range(request):
         since, until = _window(request)
     overflow = people_input.flag(request.query_params, "overflow")
-    return JSONResponse({"schedule": await schedule_object(request, row, since=since, until=until,
-                                                           overflow=overflow)})
+    (schedule,) = rest_common.in_time_zone(request, [await schedule_object(request, row, since=since, until=until,
+                                                                          overflow=overflow)])
+    return JSONResponse({"schedule": schedule})
 
 
 async def create_schedule(request: Request) -> JSONResponse:
@@ -234,4 +236,25 @@ async def list_oncalls(request: Request) -> JSONResponse:
     items = [people_objects.oncall(base, policy, level, uid, names.get(uid, {}).get("name"),
                                    {"id": sid, "name": schedules[sid].name} if sid else None, start, end)
              for policy, level, uid, sid, start, end in found if uid in names]
-    return listing_in_memory("oncalls", items, page)
+    await _expand_oncalls(request, account, items)
+    return listing_in_memory("oncalls", rest_common.in_time_zone(request, items), page)
+
+
+async def _expand_oncalls(request: Request, account: dict, items: list[dict]) -> None:
+    """`include[]=users|escalation_policies|schedules`: those references become the full objects."""
+    wanted = rest_common.includes(request)
+    people = request.app.state.store.people
+    if "users" in wanted:
+        rows = (await people.users_by_ids([o["user"]["id"] for o in items])).values()
+        full = {user["id"]: user for user in await user_objects(request, list(rows))}
+        for item in items:
+            item["user"] = full.get(item["user"]["id"], item["user"])
+    if "escalation_policies" in wanted:
+        await expand_policies(request, items)
+    if "schedules" in wanted:
+        ids = list(dict.fromkeys(o["schedule"]["id"] for o in items if o["schedule"]))
+        rows = [await people.schedule_row(account["id"], sid) for sid in ids]
+        full = {row["id"]: await schedule_object(request, row) for row in rows if row}
+        for item in items:
+            if item["schedule"]:
+                item["schedule"] = full.get(item["schedule"]["id"], item["schedule"])

@@ -334,7 +334,13 @@ def test_every_honoured_parameter_has_a_probe():
     assert not no_expansion, f"expanded include[] values without a check in EXPANSIONS: {no_expansion}"
 
 
-@pytest.mark.parametrize("key", sorted(PROBES), ids=lambda key: " ".join(key))
+def pytest_generate_tests(metafunc):
+    """Every probe, those registered further down this file included (a parametrize decorator here would see
+    only the probes registered above it)."""
+    if metafunc.function.__name__ == "test_each_honoured_parameter_has_its_effect":
+        metafunc.parametrize("key", sorted(PROBES), ids=lambda key: " ".join(key))
+
+
 async def test_each_honoured_parameter_has_its_effect(sandbox, key):
     world = await world_of(sandbox)
     await PROBES[key](sandbox, world)
@@ -530,11 +536,24 @@ def _rules_with_whole_contact_methods(plain: dict, answer: dict) -> None:
         assert "address" in new["contact_method"] and "address" not in old["contact_method"]
 
 
+def _whole_schedules(plain: dict, answer: dict) -> None:
+    """On-calls through a schedule carry it whole; those of a user named by a level have none."""
+    pairs = list(zip(plain["oncalls"], answer["oncalls"], strict=True))
+    assert any(old["schedule"] for old, _ in pairs)
+    for old, new in pairs:
+        assert (new["schedule"] or {}).get("id") == (old["schedule"] or {}).get("id")
+        assert new["schedule"] is None or (new["schedule"]["type"], old["schedule"]["type"]) == (
+            "schedule", "schedule_reference")
+
+
 EXPANSIONS.update({
     **{("GET", path, key): _full_items(key) for path in ("/users", "/users/{id}", "/users/me")
        for key in ("contact_methods", "notification_rules", "teams")},
     ("GET", "/users/{id}/notification_rules", "contact_methods"): _rules_with_whole_contact_methods,
     ("GET", "/services", "escalation_policies"): _full("escalation_policy", "escalation_policy", many=True),
+    ("GET", "/oncalls", "users"): _full("user", "user", many=True),
+    ("GET", "/oncalls", "escalation_policies"): _full("escalation_policy", "escalation_policy", many=True),
+    ("GET", "/oncalls", "schedules"): _whole_schedules,
     ("GET", "/services/{id}", "escalation_policies"): _full("escalation_policy", "escalation_policy"),
 })
 USER_TOKEN_ONLY = {("GET", "/users/me")}  # walked with a user's OAuth token (an account's key gets a 400)
@@ -609,19 +628,42 @@ async def _schedule_range(sandbox, world):
 @probe("GET", "/schedules/{id}/overrides", "since", "until")
 @probe("GET", "/schedules/{id}/users", "since", "until")
 async def _override_range(sandbox, world):
-    made = await sandbox.post("/api/schedules/PPRIM00/overrides", headers=REST_HEADERS, json={"overrides": [
-        {"start": "2030-01-01T10:00:00Z", "end": "2030-01-01T11:00:00Z", "user": {"id": "PSAMR00"}}]})
-    assert made.status_code == 201, made.text
-
     async def listed(what: str, since: str, until: str) -> list[str]:
         doc = await _ok(await sandbox.get(f"/api/schedules/PPRIM00/{what}?since={since}&until={until}",
                                           headers=REST_HEADERS))
         return [item["user"]["id"] if what == "overrides" else item["id"] for item in doc[what]]
 
-    assert await listed("overrides", "2030-01-01T09:00:00Z", "2030-01-01T10:30:00Z") == ["PSAMR00"]
+    (regular,) = await listed("users", "2030-01-01T11:00:00Z", "2030-01-01T11:30:00Z")
+    stand_in = next(uid for uid in ("PDANA00", "PSAMR00", "PPRIY00") if uid != regular)
+    made = await sandbox.post("/api/schedules/PPRIM00/overrides", headers=REST_HEADERS, json={"overrides": [
+        {"start": "2030-01-01T10:00:00Z", "end": "2030-01-01T11:00:00Z", "user": {"id": stand_in}}]})
+    assert made.status_code == 201, made.text
+    assert await listed("overrides", "2030-01-01T09:00:00Z", "2030-01-01T10:30:00Z") == [stand_in]
     assert await listed("overrides", "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z") == []
-    assert "PSAMR00" in await listed("users", "2030-01-01T09:00:00Z", "2030-01-01T10:30:00Z")
-    assert "PSAMR00" not in await listed("users", "2030-01-01T11:00:00Z", "2030-01-01T11:30:00Z")
+    assert await listed("users", "2030-01-01T10:00:00Z", "2030-01-01T10:30:00Z") == [stand_in]
+    assert await listed("users", "2030-01-01T11:00:00Z", "2030-01-01T11:30:00Z") == [regular]
+
+
+@probe("GET", "/schedules", "time_zone")
+@probe("GET", "/schedules/{id}", "time_zone")
+@probe("GET", "/oncalls", "time_zone")
+async def _people_time_zone(sandbox, world):
+    async def first(url: str, *keys) -> str:
+        doc = await _ok(await sandbox.get(url, headers=REST_HEADERS))
+        for key in keys:
+            doc = doc[key]
+        return doc
+
+    tokyo = "&time_zone=Asia/Tokyo"
+    entry = ("schedule", "final_schedule", "rendered_schedule_entries", 0, "start")
+    window = "/api/schedules/PPRIM00?since=2030-01-01T10:00:00Z&until=2030-01-01T12:00:00Z"
+    assert await first(window, *entry) == "2030-01-01T10:00:00Z"
+    assert await first(window + tokyo, *entry) == "2030-01-01T19:00:00+09:00"
+    listed = await _ok(await sandbox.get("/api/schedules", headers=REST_HEADERS))
+    assert await _ok(await sandbox.get("/api/schedules?time_zone=Asia/Tokyo", headers=REST_HEADERS)) == listed
+    # (a listed schedule carries no time to render;) an unknown zone is refused all the same
+    assert (await sandbox.get("/api/schedules?time_zone=Mars/Base", headers=REST_HEADERS)).status_code == 400
+    assert (await first("/api/oncalls?schedule_ids[]=PPRIM00" + tokyo, "oncalls", 0, "start")).endswith("+09:00")
 
 
 @probe("GET", "/oncalls", "user_ids[]", "escalation_policy_ids[]", "schedule_ids[]", "since", "until", "earliest")
@@ -632,8 +674,8 @@ async def _oncall_filters(sandbox, world):
 
     now = await who("")
     assert now[1:] == [(2, "PSAMR00")] and now[0][0] == 1
-    assert await who("user_ids[]=PSAMR00&since=2030-01-01T00:00:00Z&until=2030-01-22T00:00:00Z") == [
-        (1, "PSAMR00"), (2, "PSAMR00")]
+    sams = await who("user_ids[]=PSAMR00&since=2030-01-01T00:00:00Z&until=2030-01-22T00:00:00Z")
+    assert {user for _, user in sams} == {"PSAMR00"} and {level for level, _ in sams} == {1, 2}
     assert await who("schedule_ids[]=PSECO00") == []  # no policy uses the secondary schedule
     assert await who("escalation_policy_ids[]=PNOPOLI") == []
     three_weeks = "since=2030-01-01T00:00:00Z&until=2030-01-22T00:00:00Z"

@@ -5,6 +5,7 @@ include[], 404s and PagerDuty's 400s, objects checked against rest.json's schema
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -276,8 +277,8 @@ async def test_schedules_list_and_query(sandbox):
     assert ([s["name"] for s in doc["schedules"]], doc["total"]) == (["Acme Primary", "Acme Secondary"], 2)
     assert [u["summary"] for u in doc["schedules"][1]["users"]] == ["Dana Demo", "Priya Patel", "Sam Rivera"]
     assert [s["id"] for s in (await get(sandbox, "/api/schedules?query=second"))["schedules"]] == ["PSECO00"]
-    assert await get(sandbox, "/api/schedules?time_zone=UTC", 400) == invalid(
-        "The sandbox does not implement the time_zone parameter of GET /schedules (see README: REST API)")
+    assert await get(sandbox, "/api/schedules?since=2030-01-01T00:00:00Z", 400) == invalid(
+        "The sandbox does not implement the since parameter of GET /schedules (see README: REST API)")
 
 
 async def test_an_override_wins_and_is_listed(sandbox):
@@ -504,3 +505,24 @@ async def test_the_rate_limit_switch_limits_rest_to_960_a_minute_per_key(sandbox
 async def test_every_people_endpoint_needs_a_key(sandbox, path):
     answer = await sandbox.get(path)
     assert (answer.status_code, answer.json()) == (401, {"error": {"message": "Authentication failed", "code": 2006}})
+
+
+async def test_oncalls_and_schedules_in_a_time_zone_with_users_whole_as_backstage_asks(sandbox):
+    day = seed_day()
+    doc = await get(sandbox, "/api/oncalls?time_zone=America/New_York&include[]=users&escalation_policy_ids[]=PPOLI00")
+    first = doc["oncalls"][0]
+    assert (first["start"], first["end"]) == (
+        day.astimezone(ZoneInfo("America/New_York")).isoformat(timespec="seconds"),
+        (day + timedelta(days=7)).astimezone(ZoneInfo("America/New_York")).isoformat(timespec="seconds"))
+    assert (first["user"]["type"], first["user"]["email"], first["user"]["avatar_url"]) == (
+        "user", "demo@acme.test", f"{BASE}/static/favicon.svg")
+    whole = await get(sandbox, "/api/oncalls?include[]=escalation_policies&include[]=schedules")
+    assert whole["oncalls"][0]["escalation_policy"]["type"] == "escalation_policy"
+    assert whole["oncalls"][0]["schedule"]["type"] == "schedule" and whole["oncalls"][1]["schedule"] is None
+    since, until = iso(day + timedelta(days=1)), iso(day + timedelta(days=2))
+    schedule = (await get(sandbox, f"/api/schedules/PPRIM00?since={since}&until={until}&time_zone=Asia/Tokyo"))[
+        "schedule"]
+    assert schedule["final_schedule"]["rendered_schedule_entries"][0]["start"] == (
+        (day + timedelta(days=1)).astimezone(ZoneInfo("Asia/Tokyo")).isoformat(timespec="seconds"))
+    assert await get(sandbox, "/api/oncalls?time_zone=Mars/Base", 400) == invalid(
+        "Time zone 'Mars/Base' is not a valid time zone")
