@@ -191,11 +191,9 @@ class FaultBook:
         self._rules.append(rule)
         self._dice[rule.id] = random.Random(rule.seed)
 
-    def remove(self, rule_id: str) -> bool:
-        before = len(self._rules)
+    def remove(self, rule_id: str) -> None:
         self._rules = [rule for rule in self._rules if rule.id != rule_id]
         self._dice.pop(rule_id, None)
-        return len(self._rules) != before
 
     def clear(self) -> None:
         self.replace([])

@@ -246,6 +246,57 @@ async def test_invalid_rules_are_refused_with_every_problem(sandbox):
     ]}}
 
 
+@pytest.mark.parametrize(("rule", "errors"), [
+    ([500], ["a fault rule must be a JSON object"]),
+    ({"status": 500, "speed": 1, "colour": "red"}, ["unknown field(s): colour, speed"]),
+    ({"status": 500, "match": ["v2"]}, ["'match' must be an object like {\"endpoint\": \"v2\"}"]),
+    ({"status": 500, "match": {"colour": 1, "size": 2}}, ["unknown field(s) in 'match': colour, size"]),
+    ({"status": 500, "api": "v1", "endpoint": "v1"},
+     ["give each of endpoint, routing_key and path once, in 'match' or at the top level"]),
+    ({"status": 500, "routing_key": 7, "path": 8}, ["'match.routing_key' must be a string",
+                                                      "'match.path' must be a string"]),
+    ({"status": 500, "path": "v2/enqueue"}, ["'match.path' must start with '/'"]),
+    ({"status": 500, "label": 5}, ["'label' must be a string"]),
+    ({"status": True}, ["'status' must be an HTTP error status between 400 and 599"]),
+])
+async def test_each_problem_with_a_rule_is_named(sandbox, rule, errors):
+    response = await sandbox.post("/_sandbox/faults", json=rule)
+    assert (response.status_code, response.json()) == (400, {"error": {
+        "message": "Invalid fault rule", "code": 400, "errors": errors}})
+    assert (await sandbox.get("/_sandbox/faults")).json() == {"faults": []}
+
+
+async def test_a_rule_is_shown_with_its_label_and_path_and_describes_itself_in_the_journal(sandbox):
+    fault = await _add(sandbox, {"label": "slow and broken", "path": "/v2/enqueue/", "latency_ms": 1,
+                                 "status": 503})
+    assert (fault["label"], fault["match"]["path"]) == ("slow and broken", "/v2/enqueue/")
+    assert (await trigger(sandbox)).status_code == 503  # "/v2/enqueue/" matches "/v2/enqueue": slashes aside
+    [entry] = await _journal(sandbox)
+    assert entry["detail"] == f"fault {fault['id']}: delayed 1 ms, answered 503"
+
+
+async def test_a_rule_on_the_root_path_matches_only_the_root(sandbox):
+    await _add(sandbox, {"path": "/", "status": 500})
+    assert (await trigger(sandbox)).status_code == 202
+
+
+async def test_each_rule_rolls_its_own_dice(sandbox):
+    """Two rules of one seed: the second's stream is not moved by the first's firing."""
+    await _add(sandbox, {"id": "sure", "status": 500, "probability": 1, "count": 3, "seed": 7})
+    await _add(sandbox, {"id": "half", "status": 503, "probability": 0.5, "seed": 7})
+    dice = random.Random(7)
+    expected = [500, 500, 500] + [503 if dice.random() < 0.5 else 202 for _ in range(9)]
+    assert [(await trigger(sandbox, f"k{i}")).status_code for i in range(12)] == expected
+
+
+async def test_a_deleted_rule_is_gone_and_a_new_one_of_its_id_rolls_fresh_dice(sandbox):
+    await _add(sandbox, {"id": "dice", "status": 500, "probability": 0.5, "seed": 3})
+    first = [(await trigger(sandbox, f"a{i}")).status_code for i in range(6)]
+    assert (await sandbox.delete("/_sandbox/faults/dice")).json() == {"deleted": 1}
+    await _add(sandbox, {"id": "dice", "status": 500, "probability": 0.5, "seed": 3})
+    assert [(await trigger(sandbox, f"b{i}")).status_code for i in range(6)] == first
+
+
 async def test_a_rule_must_do_something(sandbox):
     response = await sandbox.post("/_sandbox/faults", json={"match": {"endpoint": "v2"}})
     assert response.json()["error"]["errors"] == ["a rule needs at least one of 'status', 'latency_ms' or 'disconnect'"]
