@@ -258,6 +258,8 @@ async def test_invalid_rules_are_refused_with_every_problem(sandbox):
     ({"status": 500, "path": "v2/enqueue"}, ["'match.path' must start with '/'"]),
     ({"status": 500, "label": 5}, ["'label' must be a string"]),
     ({"status": True}, ["'status' must be an HTTP error status between 400 and 599"]),
+    ({"status": "500", "seed": "x"}, ["'status' must be an HTTP error status between 400 and 599",
+                                      "'seed' must be a whole number"]),
 ])
 async def test_each_problem_with_a_rule_is_named(sandbox, rule, errors):
     response = await sandbox.post("/_sandbox/faults", json=rule)
@@ -278,6 +280,23 @@ async def test_a_rule_is_shown_with_its_label_and_path_and_describes_itself_in_t
 async def test_a_rule_on_the_root_path_matches_only_the_root(sandbox):
     await _add(sandbox, {"path": "/", "status": 500})
     assert (await trigger(sandbox)).status_code == 202
+
+
+async def test_a_path_rule_matches_the_path_with_a_trailing_slash(sandbox):
+    await _add(sandbox, {"path": "/v2/enqueue", "status": 500})
+    response = await sandbox.post("/v2/enqueue/", json={"routing_key": SAMPLE_KEY, "event_action": "trigger",
+                                                        "payload": {"summary": "s", "source": "h",
+                                                                    "severity": "info"}})
+    assert response.status_code == 500
+
+
+def test_a_stored_rule_that_no_longer_parses_is_named():
+    from fake_pagerduty.domain.faults import FaultRule
+
+    with pytest.raises(ValueError) as refused:
+        FaultRule.restore("old", {"status": 200, "disconnect": "yes"}, fired=0, created_at="t")
+    assert str(refused.value) == ("stored fault rule old is invalid: 'status' must be an HTTP error status between"
+                                  " 400 and 599; 'disconnect' must be true or false")
 
 
 async def test_each_rule_rolls_its_own_dice(sandbox):
@@ -321,15 +340,17 @@ async def test_rules_and_their_counts_survive_a_restart(tmp_path):
                 return await steps(client)
 
     async def first(client):
-        await _add(client, {"id": "twice", "status": 500, "count": 2})
-        return (await trigger(client)).status_code
+        fault = await _add(client, {"id": "twice", "status": 500, "count": 2})
+        return (await trigger(client)).status_code, fault["created_at"]
 
     async def second(client):
         statuses = [(await trigger(client, f"k{i}")).status_code for i in range(2)]
-        return statuses, (await client.get("/_sandbox/faults/twice")).json()["fault"]["fired"]
+        fault = (await client.get("/_sandbox/faults/twice")).json()["fault"]
+        return statuses, fault["fired"], fault["created_at"]
 
-    assert await run(first) == 500
-    assert await run(second) == ([500, 202], 2)
+    status, created_at = await run(first)
+    assert status == 500
+    assert await run(second) == ([500, 202], 2, created_at)
 
 
 async def test_match_fields_may_be_given_at_the_top_level(sandbox):
