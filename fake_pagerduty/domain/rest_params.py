@@ -41,6 +41,8 @@ class Endpoint:
 
 _INCIDENT_INCLUDES = ("acknowledgers", "agents", "assignees", "conference_bridge", "escalation_policies",
                       "first_trigger_log_entries", "priorities", "services", "teams", "users")
+_INCIDENT_EXPANDS = ("acknowledgers", "agents", "assignees", "escalation_policies", "first_trigger_log_entries",
+                     "services")
 
 _USER_INCLUDES = ("contact_methods", "notification_rules", "teams", "subdomains")
 _USER_EXPANDS = ("contact_methods", "notification_rules", "teams")
@@ -52,11 +54,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
                   "sort_by", "since", "until", "user_ids[]"),
         refused=("team_ids[]",),
         include=_INCIDENT_INCLUDES,
-        expands=("services", "first_trigger_log_entries"),
+        expands=_INCIDENT_EXPANDS,
     ),
     ("PUT", "/incidents"): Endpoint(refused=PAGING),
-    ("GET", "/incidents/{id}"): Endpoint(include=(*_INCIDENT_INCLUDES, "custom_fields"),
-                                         expands=("services", "first_trigger_log_entries")),
+    ("GET", "/incidents/{id}"): Endpoint(include=(*_INCIDENT_INCLUDES, "custom_fields"), expands=_INCIDENT_EXPANDS),
     ("PUT", "/incidents/{id}"): Endpoint(),
     ("GET", "/incidents/{id}/alerts"): Endpoint(
         honoured=(*PAGING, "alert_key", "statuses[]", "sort_by"),

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse
 
 from fake_pagerduty.domain import incident_actions, rest_objects, rest_query
 from fake_pagerduty.errors import RestError
-from fake_pagerduty.web import rest_common, rest_policies
+from fake_pagerduty.web import rest_common, rest_includes, rest_policies
 
 INTEGRATION_TYPES = ("events_api_v2_inbound_integration", "generic_events_api_inbound_integration")
 URGENCY_RULES = ("high", "low", "severity_based")
@@ -38,6 +38,7 @@ async def _incident_objects(request: Request, rows: list[dict]) -> list[dict]:
         objects.append(incident)
     if "services" in include:
         await _expand_services(request, objects)
+    await rest_includes.expand_people(request, objects, include, _expand_services)
     return objects
 
 

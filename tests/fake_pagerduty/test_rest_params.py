@@ -138,7 +138,7 @@ def _ids_for(world: World, path: str) -> World:
     listed object, found by `world_of`)."""
     ids = dict(world.ids)
     collection = path.split("/")[1]
-    ids["id"] = {"incidents": world.ids["a"], "services": world.ids["billing"],
+    ids["id"] = {"incidents": world.ids["b"], "services": world.ids["billing"],
                  "webhook_subscriptions": world.ids["subscription"]}.get(collection) or world.ids.get(
                      f"first:{collection}", world.ids["id"])
     return World(ids)
@@ -444,6 +444,34 @@ def _full_integrations(plain: dict, answer: dict) -> None:
     assert [i["type"] for i in before["integrations"]] == [i["type"] + "_reference" for i in after["integrations"]]
     assert all("integration_key" in i for i in after["integrations"]) and after["integrations"]
 
+
+def _people(*path: str, only: str = "user_reference"):
+    """An EXPANSIONS check for incidents: at `path` (a list step is written "[]"), `only` references became
+    the full objects, and at least one did."""
+    def found(incident: dict) -> list:
+        values = [incident]
+        for step in path:
+            values = [v for value in values for v in (value if step == "[]" else [value.get(step)])]
+        return values
+
+    def check(plain: dict, answer: dict) -> None:
+        before, after = (_listed(doc) if "incidents" in doc else [doc["incident"]] for doc in (plain, answer))
+        pairs = [(old, new) for o, n in zip(before, after, strict=True)
+                 for old, new in zip(found(o), found(n), strict=True)
+                 if isinstance(old, dict) and old.get("type") == only]
+        assert pairs, f"nothing to expand at {path}"
+        for old, new in pairs:
+            assert new["id"] == old["id"] and new["type"] == only.removesuffix("_reference"), new
+    return check
+
+
+for _path in ("/incidents", "/incidents/{id}"):
+    EXPANSIONS.update({
+        ("GET", _path, "assignees"): _people("assignments", "[]", "assignee"),
+        ("GET", _path, "acknowledgers"): _people("acknowledgements", "[]", "acknowledger"),
+        ("GET", _path, "agents"): _people("last_status_change_by"),
+        ("GET", _path, "escalation_policies"): _people("escalation_policy", only="escalation_policy_reference"),
+    })
 
 EXPANSIONS.update({
     ("GET", "/incidents", "services"): _full("service", "service", many=True),
