@@ -7,7 +7,7 @@ question (it asks the store)."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fake_pagerduty.domain import oncall, rest_query
@@ -19,8 +19,12 @@ ROLES = ("admin", "limited_user", "observer", "owner", "read_only_user", "restri
 COLORS_DEFAULT = "green"
 MAX_TARGETS = 10
 MAX_LOOPS = 9  # PagerDuty's largest num_loops
-MAX_TURN = 365 * 86400
+MIN_TURN, MAX_TURN = 3600, 365 * 86400  # a turn of an hour at least, as PagerDuty's shortest rotation
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)  # the times taken
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+_ERA = f" between {EARLIEST.year} and {LATEST.year - 1}"
 
 
 class _Errors(list):
@@ -82,8 +86,8 @@ def _moment(value: Any, label: str, errors: _Errors, *, required: bool = True) -
             errors.append(f"{label} can't be blank")
         return None
     moment = parse_iso(value) if isinstance(value, str) and value.strip() else None
-    if moment is None:
-        errors.append(f"{label} must be a valid ISO 8601 date")
+    if moment is None or not EARLIEST <= moment < LATEST:
+        errors.append(f"{label} must be a valid ISO 8601 date" + ("" if moment is None else _ERA))
         return None
     return iso(moment)
 
@@ -177,7 +181,7 @@ def _layer(value: Any, number: int, errors: _Errors) -> dict | None:
     start = _moment(value.get("start"), f"{where} start", errors)
     end = _moment(value.get("end"), f"{where} end", errors, required=False)
     virtual = _moment(value.get("rotation_virtual_start"), f"{where} rotation_virtual_start", errors)
-    turn = _integer(value, "rotation_turn_length_seconds", errors, low=1, high=MAX_TURN,
+    turn = _integer(value, "rotation_turn_length_seconds", errors, low=MIN_TURN, high=MAX_TURN,
                     label=f"{where} rotation_turn_length_seconds")
     if value.get("rotation_turn_length_seconds") is None:
         errors.append(f"{where} rotation_turn_length_seconds can't be blank")
@@ -331,6 +335,9 @@ def window(params: Any, now: datetime, *, default_span: timedelta = timedelta(0)
     `since`, the range at most `limit`."""
     errors = _Errors()
     since, until = rest_query.moment(params, "since", errors), rest_query.moment(params, "until", errors)
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and not EARLIEST <= moment < LATEST:
+            errors.append(f"{name.capitalize()} must be a valid ISO 8601 date{_ERA}")
     errors.done()
     since = since or (until - default_span if until and default_span else now)
     until = until or since + default_span

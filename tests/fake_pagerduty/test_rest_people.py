@@ -347,7 +347,7 @@ async def test_create_update_and_delete_a_schedule(sandbox):
     for wrong, errors in [
         ({"name": "X"}, ["Time zone can't be blank", "Schedule layers can't be blank"]),
         ({"time_zone": "UTC", "schedule_layers": [_layer(rotation_turn_length_seconds=0, users=[])]},
-         ["Schedule layer 1 rotation_turn_length_seconds must be between 1 and 31536000",
+         ["Schedule layer 1 rotation_turn_length_seconds must be between 3600 and 31536000",
           "Schedule layer 1 must have at least one user"]),
         ({"time_zone": "UTC", "schedule_layers": [_layer(restrictions=[{"type": "weekly_restriction",
                                                                        "start_time_of_day": "25:00",
@@ -526,3 +526,14 @@ async def test_oncalls_and_schedules_in_a_time_zone_with_users_whole_as_backstag
         (day + timedelta(days=1)).astimezone(ZoneInfo("Asia/Tokyo")).isoformat(timespec="seconds"))
     assert await get(sandbox, "/api/oncalls?time_zone=Mars/Base", 400) == invalid(
         "Time zone 'Mars/Base' is not a valid time zone")
+
+
+async def test_times_outside_the_era_are_refused_not_a_500(sandbox):
+    assert await get(sandbox, "/api/oncalls?since=0001-01-02T00:00:00Z", 400) == invalid(
+        "Since must be a valid ISO 8601 date between 1970 and 2199")
+    assert await get(sandbox, "/api/schedules/PPRIM00?until=9999-12-31T00:00:00Z", 400) == invalid(
+        "Until must be a valid ISO 8601 date between 1970 and 2199")
+    made = await sandbox.post("/api/schedules/PPRIM00/overrides", headers=REST_HEADERS, json={"overrides": [
+        {"start": "0001-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z", "user": {"id": DANA}}]})
+    assert (made.status_code, made.json()) == (400, invalid(
+        "Override 1 start must be a valid ISO 8601 date between 1970 and 2199"))
