@@ -171,6 +171,37 @@ def _invalid(*errors: str) -> dict:
         ),
         ({"filter": {"type": "service_reference"}}, ["Filter id is required for a service_reference filter"]),
         ({"filter": {"type": "service_reference", "id": "PNOSUCH"}}, ["Filter service PNOSUCH was not found"]),
+        ({"type": "webhook"}, ["Type must be webhook_subscription"]),
+        ({"delivery_method": "https://receiver.test/pagerduty"}, ["Delivery method is missing or not an object"]),
+        ({"delivery_method": {"type": "email_delivery_method", "url": "https://receiver.test/pagerduty"}},
+         ["Delivery method type must be http_delivery_method"]),
+        ({"delivery_method": {"url": " https://receiver.test/pagerduty"}},
+         ["Delivery method url must be a valid http or https URL"]),
+        ({"delivery_method": {"url": "https://receiver.test:99999/x"}},
+         ["Delivery method url must be a valid http or https URL"]),
+        ({"delivery_method": {"url": "https:///x"}}, ["Delivery method url must be a valid http or https URL"]),
+        ({"delivery_method": {"url": "https://receiver.test/" + "x" * 2028}},  # 2,049 characters
+         ["Delivery method url must be a valid http or https URL"]),
+        ({"delivery_method": {"url": "https://receiver.test/", "custom_headers": {"X-A": "b"}}},
+         ["Delivery method custom_headers must be a list"]),
+        ({"delivery_method": {"url": "https://receiver.test/",
+                              "custom_headers": [{"name": f"X-H{i}", "value": "v"} for i in range(11)]}},
+         ["Delivery method custom_headers may hold at most 10 headers"]),
+        ({"delivery_method": {"url": "https://receiver.test/", "custom_headers": [
+            "X-A: b", {"name": " ", "value": "v"}, {"name": "X A", "value": "v"}, {"name": "User-Agent", "value": "v"},
+            {"name": "X-B", "value": 5}, {"name": "X-C", "value": "a\r\nX-D: e"}, {"name": "X-E", "value": "\0"},
+            {"name": "X-F", "value": "a\nb"}]}},
+         ["Delivery method custom_headers[0].name is invalid", "Delivery method custom_headers[1].name is invalid",
+          "Delivery method custom_headers[2].name is invalid",
+          "Delivery method custom_headers[3].name 'User-Agent' is reserved",
+          "Delivery method custom_headers[4].value is invalid", "Delivery method custom_headers[5].value is invalid",
+          "Delivery method custom_headers[6].value is invalid", "Delivery method custom_headers[7].value is invalid"]),
+        ({"events": "incident.triggered"}, ["Events must be a non-empty list of event types"]),
+        ({"events": [7, "incident.triggered", "incident.triggered"]},
+         ["Events contains an unknown event type: 7", "Events must not repeat an event type"]),
+        ({"filter": "PWEBS00"}, ["Filter is missing or not an object"]),
+        ({"filter": {"type": "account_reference", "id": 7}}, ["Filter id must be a string"]),
+        ({"description": 7, "active": "yes"}, ["Description must be a string", "Active must be true or false"]),
     ],
 )
 async def test_invalid_subscriptions_are_rejected(sandbox, overrides, errors):
@@ -279,6 +310,30 @@ async def test_update_changes_events_filter_description_and_active(sandbox):
     }
     assert response.json() == {"webhook_subscription": expected}
     assert (await sandbox.get(f"{URL}/{created['id']}", headers=REST_HEADERS)).json() == response.json()
+
+
+async def test_an_update_names_every_problem_and_changes_nothing(sandbox):
+    created = await create(sandbox)
+    for body, errors in (
+        ({"description": 5, "active": None, "filter": []},
+         ["Description must be a string", "Filter is missing or not an object", "Active must be true or false"]),
+        ({"events": ["incident.triggered", "incident.triggered"]}, ["Events must not repeat an event type"]),
+    ):
+        response = await sandbox.put(f"{URL}/{created['id']}", headers=REST_HEADERS,
+                                     json={"webhook_subscription": body})
+        assert (response.status_code, response.json()) == (400, _invalid(*errors))
+    unwrapped = await sandbox.put(f"{URL}/{created['id']}", headers=REST_HEADERS, json={"active": False})
+    assert (unwrapped.status_code, unwrapped.json()) == (400, _invalid("webhook_subscription is missing or not an object"))
+    shown = (await sandbox.get(f"{URL}/{created['id']}", headers=REST_HEADERS)).json()["webhook_subscription"]
+    assert (shown["description"], shown["active"], shown["events"]) == (
+        created["description"], True, created["events"])
+
+
+async def test_a_custom_header_name_may_use_every_token_character(sandbox):
+    name = "!#$%&'*+-.^_`|~09azAZ"
+    created = await create(sandbox, delivery_method={"url": "https://receiver.test/",
+                                                     "custom_headers": [{"name": name, "value": "v"}]})
+    assert created["delivery_method"]["custom_headers"] == [{"name": name, "value": "v"}]
 
 
 async def test_update_leaves_out_fields_unchanged_and_validates_the_rest(sandbox, sandbox_app):
