@@ -126,7 +126,7 @@ def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
         "escalation_policy": reference(base, _json(row.get("escalation_policy"), None))
         or escalation_policy_reference(base),
         "teams": [],
-        "pending_actions": [],
+        "pending_actions": _pending_actions(row),
         "acknowledgements": acknowledgements,
         "priority": priority(base, _json(row.get("priority"), None)),
         "resolve_reason": _resolve_reason(base, _json(row.get("resolve_reason"), None)),
@@ -134,6 +134,14 @@ def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
         "responder_requests": [],
         "urgency": row["urgency"],
     }
+
+
+def _pending_actions(row: dict) -> list[dict]:
+    """What will happen to the incident by itself, and when: escalate (triggered), unacknowledge (acknowledged:
+    the acknowledgement timeout or a snooze), resolve (the auto-resolve timeout)."""
+    due = {"triggered": (("escalate", "next_escalation_at"), ("resolve", "auto_resolve_at")),
+           "acknowledged": (("unacknowledge", "ack_timeout_at"), ("resolve", "auto_resolve_at"))}
+    return [{"type": kind, "at": row[column]} for kind, column in due.get(row["status"], ()) if row.get(column)]
 
 
 def _assignments(base: str, row: dict) -> list[dict]:
@@ -192,7 +200,8 @@ def service(base: str, row: dict, integrations: list[dict], last_incident_at: st
         "updated_at": row["updated_at"],
         "status": row["status"],
         "last_incident_timestamp": last_incident_at,
-        "escalation_policy": escalation_policy_reference(base),
+        "escalation_policy": reference(base, _json(row.get("escalation_policy"), None))
+        or escalation_policy_reference(base),
         "response_play": None,
         "teams": [],
         "integrations": [integration_reference(base, i) for i in integrations],

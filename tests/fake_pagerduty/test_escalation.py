@@ -83,6 +83,8 @@ async def test_a_new_incident_is_assigned_to_whoever_is_on_call_and_they_are_not
     (row,) = rows(sandbox_settings, "SELECT escalation_level, escalation_loops, next_escalation_at FROM incidents")
     assert (row["escalation_level"], row["escalation_loops"]) == (1, 0)
     assert row["next_escalation_at"] == _plus(stamp, minutes=5)
+    assert incident["pending_actions"] == [{"type": "escalate", "at": _plus(stamp, minutes=5)},
+                                           {"type": "resolve", "at": _plus(stamp, hours=4)}]
 
 
 def _plus(stamp: str, **delta) -> str:
