@@ -167,6 +167,15 @@ def test_decide(action, open_alert, outcome):
     assert lifecycle.decide(_event(action), alert).outcome == outcome
 
 
+def test_only_an_open_incident_changes_and_only_to_acknowledged_or_resolved():
+    assert lifecycle.can_change_status("triggered", "acknowledged")
+    assert lifecycle.can_change_status("acknowledged", "resolved")
+    assert lifecycle.can_change_status("triggered", "resolved")
+    assert not lifecycle.can_change_status("acknowledged", "triggered")
+    assert not lifecycle.can_change_status("resolved", "acknowledged")
+    assert not lifecycle.can_change_status("resolved", "resolved")
+
+
 def test_urgency_rule_can_fix_it():
     assert lifecycle.urgency("severity_based", "info") == "low"
     assert lifecycle.urgency("high", "info") == "high"

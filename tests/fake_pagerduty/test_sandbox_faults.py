@@ -260,6 +260,14 @@ async def test_invalid_rules_are_refused_with_every_problem(sandbox):
     ({"status": True}, ["'status' must be an HTTP error status between 400 and 599"]),
     ({"status": "500", "seed": "x"}, ["'status' must be an HTTP error status between 400 and 599",
                                       "'seed' must be a whole number"]),
+    ({"status": 399}, ["'status' must be an HTTP error status between 400 and 599"]),
+    ({"status": 600}, ["'status' must be an HTTP error status between 400 and 599"]),
+    ({"status": 500, "latency_ms": 120001}, ["'latency_ms' must be a whole number between 0 and 120000"]),
+    ({"status": 500, "latency_ms": -1}, ["'latency_ms' must be a whole number between 0 and 120000"]),
+    ({"status": 500, "latency_ms": "5"}, ["'latency_ms' must be a whole number between 0 and 120000"]),
+    ({"disconnect": "yes"}, ["'disconnect' must be true or false",
+                             "a rule needs at least one of 'status', 'latency_ms' or 'disconnect'"]),
+    ({"latency_ms": 5, "body": "slow"}, ["'body' needs a 'status'"]),
 ])
 async def test_each_problem_with_a_rule_is_named(sandbox, rule, errors):
     response = await sandbox.post("/_sandbox/faults", json=rule)
@@ -275,6 +283,22 @@ async def test_a_rule_is_shown_with_its_label_and_path_and_describes_itself_in_t
     assert (await trigger(sandbox)).status_code == 503  # "/v2/enqueue/" matches "/v2/enqueue": slashes aside
     [entry] = await _journal(sandbox)
     assert entry["detail"] == f"fault {fault['id']}: delayed 1 ms, answered 503"
+
+
+async def test_rules_at_the_bounds_are_taken_and_nulls_mean_the_defaults(sandbox):
+    low = await _add(sandbox, {"status": 400, "latency_ms": None, "probability": None, "label": None})
+    high = await _add(sandbox, {"status": 599, "latency_ms": 120000, "probability": 0.25})
+    assert (low["status"], low["latency_ms"], low["probability"], low["label"]) == (400, 0, 1.0, "")
+    assert (high["status"], high["latency_ms"], high["probability"]) == (599, 120000, 0.25)
+
+
+async def test_a_list_put_in_place_rolls_each_rules_seeded_dice(sandbox):
+    response = await sandbox.put("/_sandbox/faults", json={"faults": [{"status": 500, "probability": 0.5,
+                                                                        "seed": 7}]})
+    assert response.status_code == 200, response.text
+    dice = random.Random(7)
+    expected = [500 if dice.random() < 0.5 else 202 for _ in range(12)]
+    assert [(await trigger(sandbox, f"k{i}")).status_code for i in range(12)] == expected
 
 
 async def test_a_rule_on_the_root_path_matches_only_the_root(sandbox):
