@@ -51,8 +51,7 @@ _POLICY_INCLUDES = ("services", "teams", "targets", "escalation_rule_assignment_
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/incidents"): Endpoint(
         honoured=(*PAGING, "time_zone", "date_range", "incident_key", "service_ids[]", "urgencies[]", "statuses[]",
-                  "sort_by", "since", "until", "user_ids[]"),
-        refused=("team_ids[]",),
+                  "sort_by", "since", "until", "user_ids[]", "team_ids[]"),
         include=_INCIDENT_INCLUDES,
         expands=_INCIDENT_EXPANDS,
     ),
@@ -70,8 +69,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         expands=("incidents", "services"),
     ),
     ("GET", "/services"): Endpoint(
-        honoured=("query", *PAGING, "time_zone", "sort_by", "name"),
-        refused=("team_ids[]",),
+        honoured=("query", *PAGING, "time_zone", "sort_by", "name", "team_ids[]"),
         include=("escalation_policies", "teams", "integrations", "auto_pause_notifications_parameters"),
         expands=("integrations", "escalation_policies"),
     ),
@@ -99,8 +97,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         expands=("incidents", "services"),
     ),
     ("GET", "/change_events"): Endpoint(
-        honoured=(*PAGING, "integration_ids[]", "since", "until"),
-        refused=("team_ids[]",),
+        honoured=(*PAGING, "integration_ids[]", "since", "until", "team_ids[]"),
     ),
     ("GET", "/webhook_subscriptions"): Endpoint(honoured=(*PAGING, "filter_type", "filter_id")),
     ("POST", "/webhook_subscriptions"): Endpoint(),

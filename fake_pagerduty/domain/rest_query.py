@@ -49,6 +49,7 @@ class IncidentQuery:
     urgencies: tuple[str, ...] = ()
     incident_key: str | None = None
     user_ids: tuple[str, ...] = ()  # assigned to one of them now (so never resolved)
+    team_ids: tuple[str, ...] = ()  # on an escalation policy of one of these teams
     since: str | None = None  # ISO; inclusive
     until: str | None = None  # ISO; inclusive
     sort: tuple[tuple[str, str], ...] = (("incident_number", "asc"),)
@@ -174,6 +175,7 @@ def incident_query(params: Params, now: datetime) -> tuple[IncidentQuery, Page]:
         urgencies=tuple(dict.fromkeys(urgencies)),
         incident_key=key if key else None,
         user_ids=tuple(dict.fromkeys(_list(params, "user_ids"))),
+        team_ids=tuple(dict.fromkeys(_list(params, "team_ids"))),
         since=since,
         until=until,
         sort=sort or IncidentQuery.sort,
@@ -248,6 +250,7 @@ class ServiceQuery:
     query: str | None = None  # names containing it, any case
     name: str | None = None  # exactly this name
     descending: bool = False
+    team_ids: tuple[str, ...] = ()  # on an escalation policy of one of these teams
 
 
 def service_query(params: Params) -> tuple[ServiceQuery, Page]:
@@ -260,4 +263,4 @@ def service_query(params: Params) -> tuple[ServiceQuery, Page]:
     if errors:
         raise InvalidInput(errors)
     return ServiceQuery(params.get("query") or None, params.get("name") or None,
-                        SERVICE_SORT.get(sort) == "desc"), paging
+                        SERVICE_SORT.get(sort) == "desc", tuple(dict.fromkeys(_list(params, "team_ids")))), paging

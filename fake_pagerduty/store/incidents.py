@@ -16,6 +16,7 @@ from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.store.database import Database, Where, dumps, row_dict
 from fake_pagerduty.store.escalations import Escalations
+from fake_pagerduty.store.services import policies_of_teams
 from fake_pagerduty.store.transitions import (
     INSERT_LOG,
     acknowledge_statements,
@@ -50,6 +51,9 @@ class Incidents:
             where.add("i.status != 'resolved' AND EXISTS (SELECT 1 FROM json_each(i.assignments) WHERE"
                       f" json_extract(value, '$.assignee.id') IN ({', '.join('?' * len(query.user_ids))}))",
                       *query.user_ids)
+        if query.team_ids:  # PagerDuty: an incident belongs to the teams of its escalation policy
+            where.add(f"json_extract(i.escalation_policy, '$.id') IN ({policies_of_teams(len(query.team_ids))})",
+                      *query.team_ids)
         # The time window uses the (account, created_at) index only when the list is sorted by created_at;
         # otherwise (`+` hides the column from the planner) the account's incident_number, status or key
         # index serves, and a page stops after `limit` rows instead of sorting the whole window.

@@ -18,6 +18,12 @@ POLICY_REFERENCE = ("(SELECT json_object('id', p.id, 'type', 'escalation_policy_
                     " FROM escalation_policies p WHERE p.id = services.escalation_policy_id) AS escalation_policy")
 
 
+def policies_of_teams(count: int) -> str:
+    """SQL: the ids of the escalation policies of `count` teams (one `?` each). A service or incident belongs
+    to the teams of its escalation policy, as at PagerDuty."""
+    return f"SELECT id FROM escalation_policies WHERE team_id IN ({', '.join('?' * count)})"
+
+
 class Services:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -65,6 +71,8 @@ class Services:
             where.add("instr(lower(name), lower(?)) > 0", query.query)
         if query.name:
             where.add("name = ?", query.name)
+        if query.team_ids:
+            where.add(f"escalation_policy_id IN ({policies_of_teams(len(query.team_ids))})", *query.team_ids)
         order = "DESC" if query.descending else "ASC"
         return await self._db.paged(
             f"SELECT *, {POLICY_REFERENCE} FROM services{where.sql} ORDER BY name COLLATE NOCASE {order}, id {order}"
@@ -91,6 +99,16 @@ class Services:
             tuple(service_ids),
         )
         return integrations, {sid: at for sid, at in last}
+
+    async def policy_teams(self, policy_ids: list[str]) -> dict[str, dict]:
+        """`{policy_id: team row (id, name)}` for the escalation policies that have a team."""
+        policy_ids = list(dict.fromkeys(policy_ids))
+        if not policy_ids:
+            return {}
+        rows = await self._db.all(
+            "SELECT p.id AS policy_id, t.id, t.name FROM escalation_policies p JOIN teams t ON t.id = p.team_id"
+            f" WHERE p.id IN ({', '.join('?' * len(policy_ids))})", tuple(policy_ids))
+        return {row["policy_id"]: {"id": row["id"], "name": row["name"]} for row in rows}
 
     async def open_incident_statuses(self, service_ids: list[str]) -> dict[str, set[str]]:
         """For a page of services: the statuses of their open incidents (`{service_id: {"triggered", …}}`)."""
@@ -165,9 +183,13 @@ class Services:
         since: str | None = None,
         until: str | None = None,
         integration_ids: tuple[str, ...] = (),
+        team_ids: tuple[str, ...] = (),
     ) -> tuple[list[dict], bool, int | None]:
-        """One page of an account's change events, newest first."""
+        """One page of an account's change events, newest first; `team_ids`: on services of those teams."""
         where = Where(("c.account_id = ?", account_id)).any_of("c.integration_id", integration_ids)
+        if team_ids:
+            where.add("c.service_id IN (SELECT id FROM services WHERE escalation_policy_id IN"
+                      f" ({policies_of_teams(len(team_ids))}))", *team_ids)
         for clause, value in (("c.timestamp >= ?", since), ("c.timestamp <= ?", until)):
             if value:
                 where.add(clause, value)

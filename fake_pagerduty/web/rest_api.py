@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from fake_pagerduty.domain import incident_actions, rest_objects, rest_query
+from fake_pagerduty.domain import incident_actions, people_objects, rest_objects, rest_query
 from fake_pagerduty.errors import RestError
 from fake_pagerduty.web import rest_common, rest_includes, rest_policies
 
@@ -36,10 +36,20 @@ async def _incident_objects(request: Request, rows: list[dict]) -> list[dict]:
         incident = rest_objects.incident(base, row, counts.get(row["id"]))
         incident["first_trigger_log_entry"] = _first_trigger(request, firsts.get(row["id"]))
         objects.append(incident)
+    teams = await _teams(request, [incident["escalation_policy"]["id"] for incident in objects])
+    for incident in objects:
+        incident["teams"] = teams.get(incident["escalation_policy"]["id"], [])
     if "services" in include:
         await _expand_services(request, objects)
     await rest_includes.expand_people(request, objects, include, _expand_services)
     return objects
+
+
+async def _teams(request: Request, policy_ids: list[str | None]) -> dict[str, list[dict]]:
+    """`{policy_id: [team reference]}`: a service or incident belongs to its escalation policy's team."""
+    found = await request.app.state.store.services.policy_teams([p for p in policy_ids if p])
+    base = rest_common.base_url(request)
+    return {policy_id: [people_objects.team(base, team, reference=True)] for policy_id, team in found.items()}
 
 
 def _first_trigger(request: Request, row: dict | None) -> dict | None:
@@ -222,8 +232,10 @@ async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
     base = rest_common.base_url(request)
     services = [rest_objects.service(base, row, integrations.get(row["id"], []), last.get(row["id"])) for row in rows]
     open_statuses = await request.app.state.store.services.open_incident_statuses([row["id"] for row in rows])
+    teams = await _teams(request, [row.get("escalation_policy_id") for row in rows])
     for row, service in zip(rows, services, strict=True):
         service["status"] = rest_objects.service_status(row["status"], open_statuses.get(row["id"], set()))
+        service["teams"] = teams.get(row.get("escalation_policy_id"), [])
     if "integrations" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
         for row, service in zip(rows, services, strict=True):
             service["integrations"] = [rest_objects.integration(base, i, row["name"])
@@ -350,8 +362,9 @@ async def list_change_events(request: Request) -> JSONResponse:
         raise RestError.invalid_input(*errors)
     params = request.query_params
     integration_ids = tuple(params.getlist("integration_ids[]") + params.getlist("integration_ids"))
+    team_ids = tuple(params.getlist("team_ids[]") + params.getlist("team_ids"))
     rows, more, total = await request.app.state.store.services.change_events_page(
-        account["id"], page, since, until, integration_ids
+        account["id"], page, since, until, integration_ids, team_ids
     )
     base = rest_common.base_url(request)
     return rest_common.listing("change_events", [rest_objects.change_event(base, row) for row in rows], page, more, total)

@@ -721,3 +721,23 @@ async def _user_ids(sandbox, world):
     assert "walk-a" in assigned and "walk-c" not in assigned  # walk-c is resolved: assigned to no one
     assert await _incident_keys(sandbox, f"user_ids[]={user}") == assigned
     assert await _incident_keys(sandbox, "user_ids[]=PNOBODY") == []
+
+
+@probe("GET", "/incidents", "team_ids[]")
+@probe("GET", "/services", "team_ids[]")
+@probe("GET", "/change_events", "team_ids[]")
+async def _team_ids(sandbox, world):
+    """A service, its incidents and change events belong to the team of the service's escalation policy."""
+    change = {"routing_key": SAMPLE_KEY, "payload": {"summary": "Deploy 43", "source": "ci"}}
+    assert (await sandbox.post("/v2/change/enqueue", json=change)).status_code == 202
+    (service,) = (await _ok(await sandbox.get("/api/services?name=Acme Website", headers=REST_HEADERS)))["services"]
+    (team,) = service["teams"]
+    assert team["type"] == "team_reference"
+    for url in ("/api/incidents", "/api/services", "/api/change_events"):
+        every = _listed(await _ok(await sandbox.get(url, headers=REST_HEADERS)))
+        mine = _listed(await _ok(await sandbox.get(f"{url}?team_ids[]={team['id']}", headers=REST_HEADERS)))
+        assert mine and len(mine) <= len(every)
+        if url != "/api/change_events":  # change events show no teams: rest.json gives them none
+            assert all(team["id"] in {t["id"] for t in item["teams"]} for item in mine)
+            assert [i["id"] for i in mine] == [i["id"] for i in every if team["id"] in {t["id"] for t in i["teams"]}]
+        assert _listed(await _ok(await sandbox.get(f"{url}?team_ids[]=PNOTEAM", headers=REST_HEADERS))) == []
