@@ -300,11 +300,13 @@ async def create_service(request: Request) -> JSONResponse:
     ack_timeout = _timeout(doc, "acknowledgement_timeout", errors)
     resolve_timeout = _timeout(doc, "auto_resolve_timeout", errors)
     urgency_rule = _urgency_rule(doc, errors)
+    policy_id = await rest_policies.policy_of(request, account, doc, errors)
     if errors:
         raise RestError.invalid_input(*errors)
     row = await request.app.state.store.services.create(
         account["id"], name=name.strip(), description=description or "", acknowledgement_timeout=ack_timeout,
         auto_resolve_timeout=resolve_timeout, urgency_rule=urgency_rule, now=request.app.state.clock.now(),
+        escalation_policy_id=policy_id,
     )
     if row is None:
         raise RestError.invalid_input("Name has already been taken")

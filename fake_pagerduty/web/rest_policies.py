@@ -32,6 +32,21 @@ async def policy_objects(request: Request, account: dict, rows: list[dict]) -> l
         for row in rows]
 
 
+async def policy_of(request: Request, account: dict, doc: dict, errors: list[str]) -> str | None:
+    """A service body's `escalation_policy` reference: its id, when it names one of the account's policies
+    (None when it names none: the account's default policy then)."""
+    ref = doc.get("escalation_policy")
+    if ref is None:
+        return None
+    if not isinstance(ref, dict) or not isinstance(ref.get("id"), str) or not ref["id"]:
+        errors.append("Escalation policy must be a reference with an id")
+        return None
+    if not await request.app.state.store.people.existing(account["id"], "escalation_policies", [ref["id"]]):
+        errors.append(f"Escalation policy {ref['id']} not found")
+        return None
+    return ref["id"]
+
+
 async def expand_policies(request: Request, objects: list[dict]) -> None:
     """`include[]=escalation_policies` (services): each escalation policy reference becomes the full policy."""
     account = request.state.account

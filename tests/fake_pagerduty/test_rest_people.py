@@ -440,6 +440,17 @@ async def test_services_made_by_rest_follow_the_accounts_default_policy(sandbox)
                                                                                       "name": "Checkout"}})
     assert made.status_code == 201, made.text
     assert made.json()["service"]["escalation_policy"] == ref("escalation_policy", "PPOLI00", "Acme Website On-Call")
+    policy = await sandbox.post("/api/escalation_policies", headers=REST_HEADERS, json={"escalation_policy": {
+        "name": "Checkout On-Call", "escalation_rules": [{"escalation_delay_in_minutes": 5,
+                                                           "targets": [{"id": PRIYA, "type": "user_reference"}]}]}})
+    chosen = await sandbox.post("/api/services", headers=REST_HEADERS, json={"service": {
+        "name": "Payments", "escalation_policy": {"id": policy.json()["escalation_policy"]["id"],
+                                                  "type": "escalation_policy_reference"}}})
+    assert chosen.status_code == 201, chosen.text
+    assert chosen.json()["service"]["escalation_policy"]["summary"] == "Checkout On-Call"
+    unknown = await sandbox.post("/api/services", headers=REST_HEADERS, json={"service": {
+        "name": "Ledger", "escalation_policy": {"id": "PNOPOLI", "type": "escalation_policy_reference"}}})
+    assert (unknown.status_code, unknown.json()) == (400, invalid("Escalation policy PNOPOLI not found"))
 
 
 # ---- on-calls -------------------------------------------------------------------------------------------
