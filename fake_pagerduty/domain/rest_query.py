@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fake_pagerduty.domain.clock import iso, parse_iso
 
@@ -21,6 +22,7 @@ INCIDENT_STATUSES = ("triggered", "acknowledged", "resolved")
 URGENCIES = ("high", "low")
 INCIDENT_SORT_FIELDS = ("incident_number", "created_at", "resolved_at", "urgency")
 _UNENCODED_PLUS = re.compile(r" (\d\d:?\d\d)$")
+_OFFSET = re.compile(r"([zZ]|[+-]\d\d:?\d\d)$")
 
 
 class InvalidInput(ValueError):
@@ -103,10 +105,21 @@ def _moment(params: Params, name: str, errors: list[str]) -> datetime | None:
     if raw is None or raw == "":
         return None
     # An offset's "+" sent unencoded in a query string arrives as a space: `…T10:00:00 0000`.
-    moment = parse_iso(_UNENCODED_PLUS.sub(r"+\1", raw))
+    text = _UNENCODED_PLUS.sub(r"+\1", raw).strip()
+    moment = parse_iso(text)
     if moment is None:
         errors.append(f"{name.capitalize()} must be a valid ISO 8601 date")
+    elif not _OFFSET.search(text) and (tz := _zone(params.get("time_zone"))) is not None:
+        moment = moment.replace(tzinfo=tz).astimezone(UTC)  # a time without offset: in `time_zone`, as PagerDuty
     return moment
+
+
+def _zone(name: str | None) -> ZoneInfo | None:
+    """The zone `time_zone` names; None without one or for a bad name (the answer's rendering refuses it)."""
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 moment = _moment  # the same, for the handlers' own time parameters

@@ -510,6 +510,13 @@ async def _time_zone(sandbox, world):
         bad = await sandbox.get(f"{url}?time_zone=Mars/Olympus", headers=REST_HEADERS)
         assert bad.status_code == 400
         assert bad.json()["error"]["errors"] == ["Time zone 'Mars/Olympus' is not a valid time zone"]
+    # since/until without an offset are read in time_zone: 10:00 in Kolkata is before a 10:00Z incident,
+    # 10:00 in New York after it
+    created = (await _incident(sandbox, "walk-a"))["created_at"]
+    wall = created.removesuffix("Z")
+    assert "walk-a" in await _incident_keys(sandbox, f"since={wall}&time_zone=Asia/Kolkata")
+    assert "walk-a" not in await _incident_keys(sandbox, f"since={wall}&time_zone=America/New_York")
+    assert "walk-a" in await _incident_keys(sandbox, f"since={created}&time_zone=America/New_York")
 
 
 @probe("GET", "/log_entries/{id}", "time_zone")
