@@ -397,6 +397,10 @@ async def test_ping_sends_pagey_ping_to_the_subscription(app, client, receiver):
     assert {k: v for k, v in event.items() if k not in ("id", "occurred_at")} == {
         "event_type": "pagey.ping", "resource_type": "pagey", "agent": None, "client": None,
         "data": {"message": "Hello from your friend Pagey!", "type": "ping"}}
+    assert request.content == (  # compact, as PagerDuty sends it
+        f'{{"event":{{"id":"{event["id"]}","event_type":"pagey.ping","resource_type":"pagey","occurred_at":'
+        f'"{event["occurred_at"]}","agent":null,"client":null,"data":{{"message":"Hello from your friend Pagey!",'
+        f'"type":"ping"}}}}}}').encode()
 
 
 async def test_an_inactivated_subscription_stops_receiving(app, client, receiver):
