@@ -14,8 +14,8 @@ class Journal:
         row = await self._db.one("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
         return row[0] if row else 0
 
-    async def page(self, query: JournalQuery, *, limit: int, offset: int = 0,
-                      newest_first: bool = True) -> tuple[list[dict], int, int]:
+    async def page(self, query: JournalQuery, *, limit: int, offset: int,
+                   newest_first: bool) -> tuple[list[dict], int, int]:
         """A page of the journal (rows), how many entries match in all and the last journal id, from one snapshot."""
         where = query.where()
         order = "DESC" if newest_first else "ASC"

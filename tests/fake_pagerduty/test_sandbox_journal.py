@@ -121,6 +121,17 @@ async def test_pagination(sandbox):
     assert ([e["id"] for e in last["events"]], last["more"]) == ([1], False)
 
 
+async def test_paging_parameters_at_their_bounds_and_left_empty(sandbox):
+    empty = await _events(sandbox, limit="", offset="")
+    assert (empty["events"], empty["limit"], empty["offset"], empty["more"], empty["total"],
+            empty["last_event_id"]) == ([], 100, 0, False, 0, 0)
+    await trigger(sandbox, "a")
+    widest = await _events(sandbox, limit="1000", offset="0")
+    assert ([e["id"] for e in widest["events"]], widest["limit"], widest["offset"]) == ([1], 1000, 0)
+    farthest = await _events(sandbox, offset="1000000000")
+    assert (farthest["events"], farthest["offset"], farthest["more"], farthest["total"]) == ([], 1000000000, False, 1)
+
+
 async def test_bad_journal_parameters_get_a_400(sandbox):
     for params, error in [
         ({"limit": "0"}, "'limit' must be a whole number between 1 and 1000"),
@@ -128,6 +139,11 @@ async def test_bad_journal_parameters_get_a_400(sandbox):
         ({"since": "yesterday"}, "'since' must be a journal id or an ISO 8601 time"),
         ({"after_id": "-1"}, "'after_id' must be a journal id (a whole number)"),
         ({"order": "up"}, "'order' must be asc or desc"),
+        ({"limit": "1001"}, "'limit' must be a whole number between 1 and 1000"),
+        ({"limit": "2.5"}, "'limit' must be a whole number between 1 and 1000"),
+        ({"offset": "-1"}, "'offset' must be a whole number between 0 and 1e+09"),
+        ({"offset": "1000000001"}, "'offset' must be a whole number between 0 and 1e+09"),
+        ({"offset": "1.5"}, "'offset' must be a whole number between 0 and 1e+09"),
     ]:
         response = await sandbox.get("/_sandbox/events", params=params)
         assert response.status_code == 400
