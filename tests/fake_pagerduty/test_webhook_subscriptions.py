@@ -117,6 +117,7 @@ async def test_list_filters_by_filter_type_and_id(sandbox, sandbox_app):
     assert await listed(filter_type="service") == [website["id"], other_sub["id"]]
     assert await listed(filter_type="service", filter_id=other) == [other_sub["id"]]
     assert await listed(filter_type="account") == [account_sub["id"]]
+    assert await listed(filter_type="team") == []  # a filter PagerDuty knows; the sandbox has no teams
     assert await listed(filter_type="service_reference", filter_id="PWEBS00") == [website["id"]]
     bad = await sandbox.get(URL, params={"filter_type": "galaxy"}, headers=REST_HEADERS)
     assert bad.status_code == 400
