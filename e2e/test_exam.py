@@ -94,7 +94,7 @@ def _problems(url: str, routing_key: str, *, retries: bool, count: int = 12) -> 
                             break
                     except httpx.HTTPError:
                         pass
-                    time.sleep(0.05 * 2 ** (attempt - 1))
+                    time.sleep(0.1 * 2 ** (attempt - 1))
 
 
 def test_the_pytest_plugins_exam_passes_a_good_client_and_names_a_bad_ones_fails(fake_pagerduty):

@@ -17,7 +17,7 @@ from tests.conftest import SAMPLE_KEY
 class Client:
     http: httpx.AsyncClient
     retry: bool = True
-    backoff: Callable[[int], float] = lambda attempt: 0.05 * 2 ** (attempt - 1)
+    backoff: Callable[[int], float] = lambda attempt: 0.1 * 2 ** (attempt - 1)
     retry_4xx: bool = False
     new_key_each_time: bool = False
     resolves: bool = True

@@ -192,3 +192,25 @@ async def test_an_exam_left_running_by_a_crash_is_stopped_at_the_next_start(sand
         exam = await app.state.store.exams.get("ECRASH1")
     assert exam["status"] == "stopped"
     assert exam["progress"]["note"] == "the sandbox stopped before the exam ended"
+
+
+def test_backoff_grows_over_a_run_of_failures_or_fails():
+    """Waits measured between one event's attempts over the three 503s: growing passes; constant, or none at all,
+    fails; a sender that gave up mid-run fails."""
+    from fake_pagerduty.domain import exam
+    from fake_pagerduty.domain.report_checks import Sent
+
+    def attempts(*times: float) -> list[Sent]:
+        return [Sent(id=i + 1, at=t, api="v2", action="trigger", dedup_key="k", status=503 if i < 3 else 202,
+                     outcome="fault" if i < 3 else "created", fault_id="f" if i < 3 else None,
+                     body={"dedup_key": "k"}, body_hash="h", size=1) for i, t in enumerate(times)]
+
+    def grade(*times: float) -> tuple[str, str]:
+        sent = attempts(*times)
+        check = exam.backoff_grows(exam.faulted([("burst", [1, 2, 3])], sent))
+        return check.status, check.reason
+
+    assert grade(0, 0.25, 1.0, 2.5) == ("pass", "Waits between attempts grew: 0.25 s, 0.75 s, 1.50 s.")
+    assert grade(0, 1, 2, 3)[0] == "fail"  # a constant second
+    assert grade(0, 0.001, 0.002, 0.004)[1].startswith("It retried at once (0.00 s, 0.00 s, 0.00 s")
+    assert grade(0, 0.3, 0.6) == ("fail", "It stopped retrying during a run of failures.")
