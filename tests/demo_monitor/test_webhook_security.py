@@ -123,3 +123,35 @@ async def test_a_correctly_signed_delivery_of_an_old_event_is_refused_as_a_repla
     r = await post(client, fresh, sign(monitor_settings.webhook_secret, fresh))
     assert r.status_code == 200, r.text
     assert await alert_state(client, open_alert["id"]) == "acknowledged"
+
+
+async def test_each_answer_of_the_webhook_endpoint_says_what_happened(client, clock, monitor_settings, open_alert):
+    secret = monitor_settings.webhook_secret
+
+    async def signed(body: bytes):
+        return await post(client, body, sign(secret, body))
+
+    unsigned = await post(client, b"{}", "v1=" + "0" * 64)
+    assert (unsigned.status_code, unsigned.json()) == (401, {"error": "invalid or missing X-PagerDuty-Signature"})
+    not_json = await signed(b"{not json")
+    assert (not_json.status_code, not_json.json()) == (400, {"error": "the body is not JSON"})
+    not_an_event = await signed(b'{"event": "E1"}')
+    assert (not_an_event.status_code, not_an_event.json()) == (
+        400, {"error": "The body must be a JSON object with an 'event' object."})
+    stranger = await signed(delivery("EV-STRANGER", "incident.acknowledged", "alert-nobody-knows"))
+    assert (stranger.status_code, stranger.json()) == (
+        202, {"status": "ignored", "reason": "no alert has this incident_key"})
+
+    acknowledged = delivery("EV-ACK", "incident.acknowledged", open_alert["incident_key"])
+    processed = await signed(acknowledged)
+    assert (processed.status_code, processed.json()) == (200, {"status": "processed", "alert_id": open_alert["id"]})
+    alert = (await client.get(f"/api/alerts/{open_alert['id']}")).json()
+    assert alert["acknowledged_at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock.now))
+    again = await signed(acknowledged)
+    assert (again.status_code, again.json()) == (200, {"status": "duplicate", "event_id": "EV-ACK"})
+
+
+async def test_signatures_may_be_listed_without_spaces(client, monitor_settings, open_alert):
+    body = delivery("EV-LIST", "incident.acknowledged", open_alert["incident_key"])
+    listed = "v1=" + "0" * 64 + "," + sign(monitor_settings.webhook_secret, body)  # as after a secret rotation
+    assert (await post(client, body, listed)).status_code == 200
