@@ -7,6 +7,7 @@ are 404, never 403). Writes that PagerDuty attributes to a person need `From: <u
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -141,6 +142,10 @@ async def incident_log_entries(request: Request) -> JSONResponse:
     )
     base = rest_common.base_url(request)
     entries = [rest_objects.log_entry(base, row) for row in rows]
+    policy = json.loads(incident.get("escalation_policy") or "null") or {}
+    teams = (await _teams(request, [policy.get("id")])).get(policy.get("id"), [])
+    for entry in entries:  # an incident's log entries name its teams (its escalation policy's)
+        entry["teams"] = teams
     await _expand(request, entries)
     return rest_common.listing("log_entries", rest_common.in_time_zone(request, entries), page, more, total)
 

@@ -748,3 +748,6 @@ async def _team_ids(sandbox, world):
             assert all(team["id"] in {t["id"] for t in item["teams"]} for item in mine)
             assert [i["id"] for i in mine] == [i["id"] for i in every if team["id"] in {t["id"] for t in i["teams"]}]
         assert _listed(await _ok(await sandbox.get(f"{url}?team_ids[]=PNOTEAM", headers=REST_HEADERS))) == []
+    entries = (await _ok(await sandbox.get(f"/api/incidents/{world.ids['a']}/log_entries",
+                                           headers=REST_HEADERS)))["log_entries"]
+    assert entries and all(entry["teams"] == [team] for entry in entries)
