@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -198,14 +198,18 @@ class Database:
         async with self.transaction() as db:
             return (await db.execute(sql, params)).rowcount
 
-    async def executescript(self, script: str, *, first: str | None = None) -> tuple | None:
+    async def executescript(self, script: str | Callable[[Any], Awaitable[str]], *,
+                            first: str | None = None) -> tuple | None:
         """A script of statements on the writer connection, under the write lock; it manages its own
         transaction (`executescript` commits first) and counts as a write. With `first`, that query is read
-        under the same lock before the script runs (nothing changes in between) and its row returned."""
+        under the same lock before the script runs (nothing changes in between) and its row returned. A
+        callable `script` is given the writer connection under the lock and returns the script to run."""
         async with self.write_lock():
             row = None
             if first is not None:
                 row = tuple(await (await self._writer.execute(first)).fetchone())
+            if callable(script):
+                script = await script(self._writer)
             try:
                 await self._writer.executescript(script)
             except BaseException:

@@ -4,6 +4,7 @@ settings."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import aiosqlite
@@ -19,6 +20,25 @@ ACTIVITY_TABLES = ("events", "webhook_changes", "webhook_deliveries", "log_entri
                    "oauth_requests", "exams", "sandbox_faults", "sandbox_settings")
 _REPORTED_AS = {"sandbox_faults": "faults", "sandbox_settings": "settings"}
 _UNREPORTED = {"webhook_changes"}  # internal bookkeeping (see webhooks.py), not what a reset answer counts
+_SEEDED_ROWS = 'SELECT rowid, * FROM "{table}" ORDER BY rowid'
+
+
+@dataclass(frozen=True)
+class SeededRows:
+    """What `Sandbox.seeded_rows` saw: every table, each seeded table's rows as an INSERT statement, and one
+    query (`check_sql`) whose answer is `kept` while every table holds exactly what was seeded: for a seeded
+    table its rows spelled out in rowid order (SQLite's `quote()` of each value, rowid first: value and type),
+    for any other table whether it has a row."""
+
+    tables: tuple[str, ...]
+    inserts: dict[str, str]
+    check_sql: str
+    kept: tuple
+
+
+def _spelled_out(table: str, columns: list[str]) -> str:
+    row = "||','||".join(["quote(rowid)", *(f'quote("{column}")' for column in columns)])
+    return f'(SELECT group_concat(r, char(10)) FROM (SELECT {row} AS r FROM "{table}" ORDER BY rowid))'
 
 
 class Sandbox:
@@ -135,7 +155,7 @@ class Sandbox:
     # `restore_rows()` on every full reset: a fraction of a millisecond, where deleting every table and
     # seeding again row by row takes several.
 
-    async def seeded_rows(self) -> tuple[tuple[str, ...], str]:
+    async def seeded_rows(self) -> SeededRows:
         """Every table's name, and every row as `INSERT` statements, for `restore_rows` to put back."""
 
         def literal(value: Any) -> str:
@@ -149,30 +169,53 @@ class Sandbox:
 
         tables = tuple(name for (name,) in await self._db.all(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
-        inserts = []
+        inserts, checks = {}, []
         async with self._db.snapshot():
             for table in tables:
-                rows = await self._db.all(f'SELECT * FROM "{table}" ORDER BY rowid')
+                rows = await self._db.all(_SEEDED_ROWS.format(table=table))
                 if rows:
-                    inserts.append(f'INSERT INTO "{table}" VALUES '
-                                   + ", ".join("(" + ", ".join(map(literal, row)) + ")" for row in rows) + ";")
-        return tables, "\n".join(inserts)
+                    columns = list(rows[0].keys())[1:]
+                    inserts[table] = (f'INSERT INTO "{table}" VALUES '
+                                      + ", ".join("(" + ", ".join(map(literal, row[1:])) + ")" for row in rows) + ";")
+                    checks.append(_spelled_out(table, columns))
+                else:
+                    checks.append(f'EXISTS (SELECT 1 FROM "{table}")')
+            check_sql = "SELECT " + ", ".join(checks)
+            kept = tuple(await self._db.one(check_sql))
+        return SeededRows(tables, inserts, check_sql, kept)
 
-    async def restore_rows(self, seeded: tuple[tuple[str, ...], str], *, restart_ids: bool,
-                           count: bool = False) -> dict[str, int]:
+    async def restore_rows(self, seeded: SeededRows, *, restart_ids: bool, count: bool = False) -> dict[str, int]:
         """Empty every table and insert the rows `seeded_rows` saw, in one transaction run as one script (one
         trip to the writer's thread). Foreign keys are off meanwhile (the rows put back are the consistent
         set they were), so each DELETE empties its table at once. With `restart_ids`, AUTOINCREMENT ids (the
         journal's) start from 1 again, as in a new database; else they keep counting. With `count`, returns
-        how many rows each table held."""
-        tables, inserts = seeded
-        script = "\n".join(["PRAGMA foreign_keys = OFF;", "BEGIN IMMEDIATE;",
-                            *(f'DELETE FROM "{table}";' for table in tables), inserts,
-                            "DELETE FROM sqlite_sequence;" if restart_ids else "", "COMMIT;",
-                            "PRAGMA foreign_keys = ON;"])
+        how many rows each table held.
+
+        On the loop's own thread (an inline database: the fixtures' apps) the script touches only the tables
+        that differ from the seeded rows, found by one query (`SeededRows.check_sql`) under the same write
+        lock just before it runs: an empty table that was empty, or a seeded table holding exactly its seeded
+        rows (rowid, value and type, in order), is left as it is — each DELETE rewrites its table's pages
+        even when there is nothing to delete, and most tests change a few tables of forty (docs/benchmarks.md,
+        seventh pass). Elsewhere (aiosqlite, `serve`) every table is rewritten, as before."""
+        tables = seeded.tables
+
+        def script(redo: tuple[str, ...] | list[str]) -> str:
+            return "\n".join(["PRAGMA foreign_keys = OFF;", "BEGIN IMMEDIATE;",
+                              *(f'DELETE FROM "{table}";' for table in redo),
+                              *(seeded.inserts[table] for table in redo if table in seeded.inserts),
+                              "DELETE FROM sqlite_sequence;" if restart_ids else "", "COMMIT;",
+                              "PRAGMA foreign_keys = ON;"])
+
+        async def changed_tables_only(_writer: Any) -> str:
+            # on a reader: the script's PRAGMAs make the writer connection compile its statements again, and
+            # this one is long. Under the write lock, the last commit is what a reader sees.
+            now = await self._db.one(seeded.check_sql)
+            return script([table for table, seen, kept in zip(tables, now, seeded.kept, strict=True) if seen != kept])
+
         counted = [t for t in tables if t not in _UNREPORTED]
         count_sql = "SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{t}")' for t in counted)
-        counts = await self._db.executescript(script, first=count_sql if count else None)
+        counts = await self._db.executescript(changed_tables_only if self._db.inline else script(tables),
+                                              first=count_sql if count else None)
         return {_REPORTED_AS.get(t, t): n for t, n in zip(counted, counts, strict=True)} if count else {}
 
     async def fault_rules(self) -> list[FaultRule]:

@@ -1,0 +1,99 @@
+"""The fixtures' reset rewrites only the tables that differ from the seeded rows (store/sandbox.py,
+`restore_rows`, on an in-process app's inline database): whatever changed, by the app or by another
+connection, in a value, a row or a rowid, is put back; what did not change is not touched; and through
+aiosqlite (`serve`) every table is rewritten as before. Every case ends with the database exactly as seeded."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+
+import pytest
+
+from fake_pagerduty.reset import SEEDED_ROWS, SandboxApp
+from fake_pagerduty.settings import Settings
+
+
+def _settings(tmp_path, *, inline: bool = True) -> Settings:
+    return Settings(db_path=str(tmp_path / "sandbox.db"), public_url="http://sandbox.test", sqlite_on_loop=inline)
+
+
+def _everything(path: str) -> dict[str, list[tuple]]:
+    """Every table's rows with rowid, each value with its SQLite type, and sqlite_sequence."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        return {table: db.execute(f'SELECT rowid, *, {_types(db, table)} FROM "{table}" ORDER BY rowid').fetchall()
+                for table in tables}
+
+
+def _types(db: sqlite3.Connection, table: str) -> str:
+    columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
+    return ", ".join(f'typeof("{column}")' for column in columns) or "1"
+
+
+async def _traced_reset(sandbox: SandboxApp) -> list[str]:
+    """Reset, and the tables the writer connection emptied meanwhile (sqlite_sequence aside)."""
+    seen: list[str] = []
+    writer = sandbox.app.state.store.database._writer
+    await writer.set_trace_callback(seen.append)
+    try:
+        await sandbox.reset()
+    finally:
+        await writer.set_trace_callback(None)
+    return sorted(line.split('"')[1] for line in map(str.strip, seen) if line.startswith('DELETE FROM "'))
+
+
+def _outside(path: str, *statements: str) -> None:
+    """Writes through a connection of its own, as a test that opens the database file does."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for statement in statements:
+            db.execute(statement)
+        db.commit()
+
+
+CHANGES = {
+    "an updated seeded row": ("UPDATE users SET name = 'Someone Else' WHERE email = 'demo@acme.test'",),
+    "an emptied seeded table": ("DELETE FROM priorities",),
+    "a row in a table seeded empty": ("INSERT INTO sandbox_settings (name, value) VALUES ('x', '1')",),
+    "the same rows at other rowids": ("UPDATE team_members SET rowid = rowid + 100",),
+}
+
+
+@pytest.mark.parametrize("statements", list(CHANGES.values()), ids=list(CHANGES))
+async def test_a_change_made_through_another_connection_is_put_back(tmp_path, statements):
+    settings = _settings(tmp_path)
+    async with SandboxApp(settings) as sandbox:
+        await sandbox.reset()
+        seeded = _everything(settings.db_path)
+        _outside(settings.db_path, *statements)
+        assert _everything(settings.db_path) != seeded
+        touched = await _traced_reset(sandbox)
+        assert touched  # the changed table, at least
+        assert _everything(settings.db_path) == seeded
+
+
+async def test_an_unchanged_database_is_not_rewritten_and_a_test_s_tables_are(tmp_path):
+    settings = _settings(tmp_path)
+    async with SandboxApp(settings) as sandbox:
+        await sandbox.reset()
+        seeded = _everything(settings.db_path)
+        assert await _traced_reset(sandbox) == []
+        async with sandbox.client("http://sandbox.test") as client:
+            answer = await client.post("/v2/enqueue", json={
+                "routing_key": "e93facc04764012d7bfb002500d5d1a6", "event_action": "trigger", "dedup_key": "k",
+                "payload": {"summary": "Disk full", "source": "db", "severity": "critical"}})
+            assert answer.status_code == 202
+        touched = await _traced_reset(sandbox)
+        assert {"alerts", "events", "incidents", "log_entries"} <= set(touched) and "users" not in touched
+        assert _everything(settings.db_path) == seeded
+
+
+async def test_through_aiosqlite_every_table_is_rewritten(tmp_path):
+    settings = _settings(tmp_path, inline=False)
+    async with SandboxApp(settings) as sandbox:
+        await sandbox.reset()
+        seeded = _everything(settings.db_path)
+        _outside(settings.db_path, *CHANGES["an updated seeded row"])
+        touched = await _traced_reset(sandbox)
+        assert touched == sorted(getattr(sandbox.app.state, SEEDED_ROWS)[1].tables)
+        assert _everything(settings.db_path) == seeded
