@@ -152,7 +152,7 @@ async def test_state_is_one_document_without_password_hashes(sandbox):
     assert list(state) == ["generated_at", "clock", "limits", "truncated", "totals", "accounts", "partner_apps",
                            "oauth_apps", "incidents", "change_events", "journal", "webhooks", "faults", "rate_limits"]
     [account] = state["accounts"]
-    assert [u["email"] for u in account["users"]] == ["demo@acme.test", "sam@acme.test", "priya@acme.test"]
+    assert sorted(u["email"] for u in account["users"]) == ["demo@acme.test", "priya@acme.test", "sam@acme.test"]
     assert [k["token"] for k in account["api_keys"]] == ["sandbox-api-key-acme"]
     [service] = account["services"]
     assert service["id"] == "PWEBS00"
