@@ -131,7 +131,8 @@ def run(name: str, target: Target, children: int, working_tree: bool, deselect: 
         ) -> list[tuple[str, int, int, list[tuple[str, int]]]]:
     work = prepare(name, target, working_tree, deselect)
     print(f"== {name}: {', '.join(target.modules)} against {len(target.tests)} test files", flush=True)
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    # the webhook tests' hang guard at 10 s: a mutant that stops deliveries fails in 10 s, not 60
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "TEST_UNTIL_LIMIT_SECONDS": "10"}
     with open(work / "mutmut.log", "w") as log:
         code = subprocess.call([*MUTMUT, "run", "--max-children", str(children), *target.functions],
                                cwd=work, stdout=log, stderr=subprocess.STDOUT, env=env)
