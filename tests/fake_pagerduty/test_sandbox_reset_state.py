@@ -160,7 +160,8 @@ async def test_state_is_one_document_without_password_hashes(sandbox):
     [incident] = state["incidents"]
     assert incident["status"] == "acknowledged"
     assert [a["alert_key"] for a in incident["alerts"]] == ["disk-full"]
-    assert [e["type"] for e in incident["log_entries"]] == ["trigger_log_entry", "acknowledge_log_entry"]
+    assert [e["type"] for e in incident["log_entries"]] == [  # assigned to Dana, on call; her push and SMS
+        "trigger_log_entry", "assign_log_entry", "notify_log_entry", "notify_log_entry", "acknowledge_log_entry"]
     assert state["rate_limits"] == {"enabled": False, "limit": 120, "window_seconds": 60}
     assert state["journal"] == {"count": 2, "last_event_id": 2}
     assert state["truncated"] == {"incidents": False, "change_events": False, "webhook_deliveries": False}
