@@ -50,8 +50,11 @@ class ExamClient:
                             .strip())
         return body
 
-    def start(self, routing_key: str, *, duration: float, seed: int = 0, vendor_key: str | None = None) -> dict:
+    def start(self, routing_key: str, *, duration: float, seed: int = 0, vendor_key: str | None = None,
+              latency_ms: int | None = None) -> dict:
         body: dict = {"routing_key": routing_key, "duration_seconds": duration, "seed": seed}
+        if latency_ms is not None:
+            body["latency_ms"] = latency_ms
         if vendor_key:
             body["vendor_key"] = vendor_key
         return self._call("POST", "/_sandbox/exam", json=body)["exam"]
@@ -104,6 +107,8 @@ def add_parser(sub: Any) -> None:
     exam.add_argument("--routing-key", required=True, help="the integration key the client under test sends with")
     exam.add_argument("--duration", type=float, default=60.0, help="seconds the faults may take (default 60)")
     exam.add_argument("--seed", type=int, default=0, help="picks the order of the faults (default 0)")
+    exam.add_argument("--latency-ms", type=int, default=None,
+                      help="how late the exam's slow answer is, in ms (default 2000)")
     exam.add_argument("--vendor-key", default=None, help="the partner app whose webhook URL to probe")
     exam.add_argument("--sandbox-token", default=None,
                       help="the sandbox token, if it needs one (or FAKE_PAGERDUTY_SANDBOX_TOKEN)")
@@ -115,7 +120,8 @@ def main(args: Any, *, env: dict[str, str], out: TextIO = sys.stdout, err: TextI
     client = ExamClient(args.url, token=args.sandbox_token or env.get("FAKE_PAGERDUTY_SANDBOX_TOKEN"),
                         transport=transport)
     try:
-        exam = client.start(args.routing_key, duration=args.duration, seed=args.seed, vendor_key=args.vendor_key)
+        exam = client.start(args.routing_key, duration=args.duration, seed=args.seed, vendor_key=args.vendor_key,
+                            latency_ms=args.latency_ms)
         if not args.json:
             print(f"Exam {exam['id']} started: send events with routing key {args.routing_key} now"
                   f" (up to {args.duration:g} s); watch {client.url}{exam['url']}", file=err, flush=True)

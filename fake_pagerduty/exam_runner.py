@@ -130,7 +130,7 @@ class ExamRunner:
     async def begin(self, request: dict) -> dict:
         state = self._state
         exam_id = "E" + ids.short_id()[1:]
-        steps = rules.plan(request["seed"])
+        steps = rules.plan(request["seed"], request["latency_ms"])
         progress = {"phase": "running", "step": 0, "steps": [{**s.to_dict(), "hits": []} for s in steps],
                     "note": "waiting for the client's next event", "webhooks": None}
         since_id = await state.store.journal.last_id()
@@ -199,7 +199,9 @@ class ExamRunner:
         await watch.refresh()
         sent = watch.sent()
         timeout = state.settings.webhook_timeout_seconds
-        groups = (("events", rules.grade_events(fired, sent)),
+        latency = next((s["rule"]["latency_ms"] for s in progress["steps"] if s["kind"] == "latency"),
+                       rules.LATENCY_MS)
+        groups = (("events", rules.grade_events(fired, sent, latency_ms=latency)),
                   ("webhooks", rules.grade_webhooks(probes, why_not=why_not, timeout=timeout)),
                   ("report", report_checks.report(sent, strict=state.strict is not None, resolved_at=await
                                                   state.store.exams.resolved_at([s.incident_id for s in sent]))))

@@ -178,7 +178,7 @@ class FakePagerDuty:
         return self._call("POST", "/_sandbox/clock", json={"advance_seconds": seconds})
 
     def exam(self, drive: Any = None, *, routing_key: str | None = None, duration: float = 20.0, seed: int = 0,
-             vendor_key: str | None = None, check: bool = True) -> dict:
+             vendor_key: str | None = None, latency_ms: int | None = None, check: bool = True) -> dict:
         """Grade your integration (docs/grade-your-integration.md): start an exam for `routing_key` (the seeded
         one by default), call `drive()` (your code sending events: faults meet them meanwhile), wait for the
         grade and return the exam as `GET /_sandbox/exam/{id}` shows it. With `check`, any failed check raises
@@ -187,7 +187,8 @@ class FakePagerDuty:
 
         client = ExamClient(self.url)
         try:
-            exam = client.start(routing_key or self.routing_key, duration=duration, seed=seed, vendor_key=vendor_key)
+            exam = client.start(routing_key or self.routing_key, duration=duration, seed=seed, vendor_key=vendor_key,
+                                latency_ms=latency_ms)
             if drive is not None:
                 drive()
             exam = client.wait(exam, patience=patience(duration))

@@ -16,7 +16,7 @@ from typing import Any
 from fake_pagerduty.domain.report_checks import FAIL, NOT_SEEN, PASS, WARN, Check, Sent, plural
 
 STEP_KINDS = ("429", "500", "502", "503", "cut", "latency", "burst")
-LATENCY_MS = 2000
+LATENCY_MS, MIN_LATENCY_MS, MAX_LATENCY_MS = 2000, 100, 30_000  # how late the late answer is (ms)
 BURST = 3
 SANE_TOTAL_SECONDS = 60.0  # an event should be through within this, however many faults it met
 SANE_ATTEMPTS = 10
@@ -37,29 +37,29 @@ class Step:
         return {"kind": self.kind, "rule": self.rule, "count": self.count}
 
 
-def _step(kind: str) -> Step:
+def _step(kind: str, latency_ms: int) -> Step:
     if kind == "cut":
         return Step(kind, {"disconnect": True, "count": 1, "label": "exam: cut connection"}, 1)
     if kind == "latency":
-        return Step(kind, {"latency_ms": LATENCY_MS, "count": 1, "label": f"exam: {LATENCY_MS} ms late"}, 1)
+        return Step(kind, {"latency_ms": latency_ms, "count": 1, "label": f"exam: {latency_ms} ms late"}, 1)
     if kind == "burst":
         return Step(kind, {"status": 503, "count": BURST, "label": f"exam: {BURST} x 503"}, BURST)
     return Step(kind, {"status": int(kind), "count": 1, "label": f"exam: {kind}"}, 1)
 
 
-def plan(seed: int) -> list[Step]:
+def plan(seed: int, latency_ms: int = LATENCY_MS) -> list[Step]:
     """The steps in the order this seed gives (the same seed, the same exam)."""
     kinds = list(STEP_KINDS)
     random.Random(seed).shuffle(kinds)
-    return [_step(kind) for kind in kinds]
+    return [_step(kind, latency_ms) for kind in kinds]
 
 
 def parse_request(doc: Any) -> dict | list[str]:
-    """`POST /_sandbox/exam`'s body: routing_key, duration_seconds, seed, vendor_key (optional)."""
+    """`POST /_sandbox/exam`'s body: routing_key, duration_seconds, seed, latency_ms, vendor_key (optional)."""
     if not isinstance(doc, dict):
         return ["the body must be a JSON object like {\"routing_key\": \"…\", \"duration_seconds\": 60}"]
     errors = []
-    unknown = sorted(set(doc) - {"routing_key", "duration_seconds", "seed", "vendor_key"})
+    unknown = sorted(set(doc) - {"routing_key", "duration_seconds", "seed", "latency_ms", "vendor_key"})
     if unknown:
         errors.append("unknown field(s): " + ", ".join(unknown))
     key = doc.get("routing_key")
@@ -72,12 +72,15 @@ def parse_request(doc: Any) -> dict | list[str]:
     seed = doc.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         errors.append(f"'seed' must be a whole number between 0 and {MAX_SEED}")
+    latency = doc.get("latency_ms", LATENCY_MS)
+    if isinstance(latency, bool) or not isinstance(latency, int) or not MIN_LATENCY_MS <= latency <= MAX_LATENCY_MS:
+        errors.append(f"'latency_ms' must be a whole number between {MIN_LATENCY_MS} and {MAX_LATENCY_MS}")
     vendor_key = doc.get("vendor_key")
     if vendor_key is not None and not (isinstance(vendor_key, str) and vendor_key.strip()):
         errors.append("'vendor_key' must be a partner app's vendor key")
     if errors:
         return errors
-    return {"routing_key": key.strip(), "duration_seconds": float(duration), "seed": seed,
+    return {"routing_key": key.strip(), "duration_seconds": float(duration), "seed": seed, "latency_ms": latency,
             "vendor_key": vendor_key}
 
 
@@ -145,7 +148,7 @@ def _what(f: Faulted) -> str:
     return {"cut": "a cut connection", "latency": "a slow answer"}.get(f.kind, f"a {f.hits[0].status or f.kind}")
 
 
-def survives_latency(faults: list[Faulted]) -> Check:
+def survives_latency(faults: list[Faulted], latency_ms: int) -> Check:
     name = "Copes with a slow answer"
     met = [f for f in faults if f.kind == "latency"]
     if not met:
@@ -156,9 +159,9 @@ def survives_latency(faults: list[Faulted]) -> Check:
     if duplicates:
         return Check("survives_latency", name, FAIL, "A retry after the slow answer opened a second incident.", ids)
     if f.delivered is None:
-        return Check("survives_latency", name, FAIL, f"The answer came {LATENCY_MS} ms late and the event never got"
+        return Check("survives_latency", name, FAIL, f"The answer came {latency_ms} ms late and the event never got"
                      " through.", ids)
-    return Check("survives_latency", name, PASS, f"The answer came {LATENCY_MS} ms late; the event got through once.",
+    return Check("survives_latency", name, PASS, f"The answer came {latency_ms} ms late; the event got through once.",
                  ids)
 
 
@@ -246,10 +249,11 @@ def delivered_once_in_order(faults: list[Faulted], sent: list[Sent]) -> Check:
                  [f.delivered.id for f in faults if f.delivered])
 
 
-def grade_events(steps_fired: list[tuple[str, list[int]]], sent: list[Sent]) -> list[Check]:
+def grade_events(steps_fired: list[tuple[str, list[int]]], sent: list[Sent], *,
+                 latency_ms: int = LATENCY_MS) -> list[Check]:
     faults = faulted(steps_fired, sent)
     return [_retried("retries_429", faults), _retried("retries_5xx", faults),
-            _retried("retries_cut_connection", faults), survives_latency(faults), backoff_grows(faults),
+            _retried("retries_cut_connection", faults), survives_latency(faults, latency_ms), backoff_grows(faults),
             sane_total(faults), delivered_once_in_order(faults, sent)]
 
 

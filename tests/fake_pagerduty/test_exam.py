@@ -15,14 +15,15 @@ from demo_monitor.domain.webhooks import is_replay, verify_signature
 from tests.conftest import SAMPLE_KEY
 from tests.fake_pagerduty.exam_clients import Client
 
-SEED = 1  # the schedule this seed gives: 503, 3 x 503, 2 s late, 502, 429, cut, 500
+SEED = 1  # the schedule this seed gives: 503, 3 x 503, late, 502, 429, cut, 500
+LATENCY_MS = 300  # the late answer: short, so the tests are quick
 EVENT_CHECKS = ["retries_429", "retries_5xx", "retries_cut_connection", "survives_latency", "backoff_grows",
                 "sane_total", "delivered_once_in_order"]
 
 
 async def _start(sandbox, **body) -> dict:
     response = await sandbox.post("/_sandbox/exam", json={"routing_key": SAMPLE_KEY, "duration_seconds": 4,
-                                                          "seed": SEED, **body})
+                                                          "seed": SEED, "latency_ms": LATENCY_MS, **body})
     assert response.status_code == 202, response.text
     exam = response.json()["exam"]
     assert response.headers["location"] == f"/_sandbox/exam/{exam['id']}"
@@ -142,7 +143,8 @@ async def test_bad_exam_requests_get_a_400_and_an_unknown_exam_a_404(sandbox):
     for body in ({}, {"routing_key": ""}, {"routing_key": SAMPLE_KEY, "duration_seconds": 0},
                  {"routing_key": SAMPLE_KEY, "seed": "x"}, {"routing_key": SAMPLE_KEY, "minutes": 1}, [],
                  {"routing_key": SAMPLE_KEY, "seed": 2**64}, {"routing_key": SAMPLE_KEY, "seed": -1},
-                 {"routing_key": 7}, {"routing_key": SAMPLE_KEY, "vendor_key": ""}):
+                 {"routing_key": 7}, {"routing_key": SAMPLE_KEY, "vendor_key": ""},
+                 {"routing_key": SAMPLE_KEY, "latency_ms": 99}, {"routing_key": SAMPLE_KEY, "latency_ms": 1.5}):
         response = await sandbox.post("/_sandbox/exam", json=body)
         assert response.status_code == 400, body
         assert response.json()["error"]["message"] == "Invalid exam"

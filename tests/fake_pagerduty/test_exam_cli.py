@@ -57,7 +57,7 @@ def test_the_exam_command_needs_a_url_and_a_routing_key():
 
 async def test_a_passing_integration_exits_0_and_json_prints_the_exam(sandbox, sandbox_app):
     code, out, err = await _run(sandbox, sandbox_app, ["--routing-key", SAMPLE_KEY, "--duration", "4", "--seed", "1",
-                                                       "--json"], Client(sandbox))
+                                                       "--latency-ms", "300", "--json"], Client(sandbox))
     assert code == 0, out + err
     exam = json.loads(out)
     assert (exam["status"], exam["routing_key"], exam["seed"]) == ("passed", SAMPLE_KEY, 1)
@@ -66,7 +66,8 @@ async def test_a_passing_integration_exits_0_and_json_prints_the_exam(sandbox, s
 
 
 async def test_a_failing_integration_exits_1_and_names_each_fail_with_its_evidence(sandbox, sandbox_app):
-    code, out, err = await _run(sandbox, sandbox_app, ["--routing-key", SAMPLE_KEY, "--duration", "4", "--seed", "1"],
+    code, out, err = await _run(sandbox, sandbox_app, ["--routing-key", SAMPLE_KEY, "--duration", "4", "--seed", "1",
+                                                       "--latency-ms", "300"],
                                 Client(sandbox, backoff=lambda attempt: 0))
     assert code == 1
     assert err.startswith("Exam E")
