@@ -99,11 +99,13 @@ def _problems(url: str, routing_key: str, *, retries: bool, count: int = 12) -> 
 
 def test_the_pytest_plugins_exam_passes_a_good_client_and_names_a_bad_ones_fails(fake_pagerduty):
     fake = fake_pagerduty
-    exam = fake.exam(drive=lambda: _problems(fake.events_v2_url, fake.routing_key, retries=True), duration=10, seed=1)
+    exam = fake.exam(drive=lambda: _problems(fake.events_v2_url, fake.routing_key, retries=True), duration=10, seed=1,
+                     latency_ms=300)
     assert exam["status"] == "passed"
     assert all(step["hits"] for step in exam["progress"]["steps"])
     with pytest.raises(AssertionError) as failed:
-        fake.exam(drive=lambda: _problems(fake.events_v2_url, fake.routing_key, retries=False), duration=6, seed=1)
+        fake.exam(drive=lambda: _problems(fake.events_v2_url, fake.routing_key, retries=False), duration=6, seed=1,
+                  latency_ms=300)
     report = str(failed.value)
     assert report.splitlines()[0].endswith(f"for routing key {fake.routing_key}: failed")
     assert "  FAIL  Retries a 429 (throttled)" in report
