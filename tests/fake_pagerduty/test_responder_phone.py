@@ -93,3 +93,28 @@ async def test_the_top_bar_links_to_the_signed_in_persons_phone(sandbox):
     await sign_in(sandbox)
     page = (await sandbox.get("/incidents")).text
     assert '<a href="/responders/PDANA00" class="phone-link" target="_blank" rel="noopener">On-call phone</a>' in page
+
+
+async def test_the_console_incident_page_shows_who_it_is_with_notes_and_notifications(sandbox):
+    await trigger(sandbox, "disk", summary="Disk full on web-1")
+    incident = await incident_by_key(sandbox, "disk")
+    await sign_in(sandbox)
+    url = f"/incidents/{incident['id']}"
+    page = (await sandbox.get(url)).text
+    words = text(page)
+    assert "Assigned to Dana Demo Escalation policy Acme Website On-Call, level 1" in words
+    assert '<a href="/responders/PDANA00" title="Dana Demo\'s on-call phone">Dana Demo</a>' in page
+    assert "Notified Dana Demo by push notification" in words and "Notified Dana Demo by SMS" in words
+    assert f"Dana Demo by SMS: {SMS_TEXT}" in words
+    assert "No notes yet." in words
+    answer = await sandbox.post(f"{url}/notes", data={"csrf_token": csrf(page, f"{url}/notes"),
+                                                      "content": "Rotating logs <now>"})
+    assert (answer.status_code, answer.headers["location"]) == (303, f"{url}#notes")
+    page = (await sandbox.get(url)).text
+    assert "Rotating logs &lt;now&gt;" in page and "Note added by Dana Demo" in text(page)
+    blank = await sandbox.post(f"{url}/notes", data={"csrf_token": csrf(page, f"{url}/notes"), "content": " "})
+    assert blank.status_code == 400 and "Content can&#39;t be blank" in blank.text
+    await sandbox.post("/_sandbox/clock", json={"advance_seconds": 301})
+    words = text((await sandbox.get(url)).text)
+    assert "Assigned to Sam Rivera Escalation policy Acme Website On-Call, level 2" in words
+    assert "Escalated to Sam Rivera by timeout" in words
