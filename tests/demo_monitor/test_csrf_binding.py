@@ -92,6 +92,26 @@ async def test_a_session_id_of_32_to_64_safe_characters_is_kept_and_any_other_re
     async with browser(app) as visitor:  # a cookie header that does not parse is ignored, not an error
         answer = await visitor.get("/", headers={"cookie": f'{COOKIE_NAME}="{"a" * 40}; x=\\'})
         assert answer.status_code == 200 and "set-cookie" in answer.headers
+        # ... and a well-formed one after it (HTTP/2 sends cookies in several headers) still counts
+        answer = await visitor.get("/", headers=[("cookie", f'{COOKIE_NAME}="{"a" * 40}; x=\\'),
+                                                 ("cookie", f"{COOKIE_NAME}={'b' * 40}")])
+        assert answer.status_code == 200 and "set-cookie" not in answer.headers
+
+
+async def test_the_monitor_starts_and_stops_through_its_session_middleware(make_app):
+    """An ASGI server sends the lifespan through the whole stack, the session middleware included."""
+    app = make_app()
+    incoming = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+    sent: list[str] = []
+
+    async def receive() -> dict:
+        return incoming.pop(0)
+
+    async def send(message: dict) -> None:
+        sent.append(message["type"])
+
+    await app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send)
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
 async def test_a_refused_form_says_why(app, client):
@@ -99,7 +119,8 @@ async def test_a_refused_form_says_why(app, client):
     await client.get("/")
     refused = await client.post(DISCONNECT, data={"csrf_token": "forged"})
     assert refused.status_code == 403
-    assert "security token is missing or out of date. Go back, reload the page and try again." in refused.text
+    assert ('<p class="big">The form&#39;s security token is missing or out of date. Go back, reload the page and'
+            ' try again.</p>') in refused.text
     unreadable = await client.post(DISCONNECT, content=b"csrf_token=x", headers={"content-type": "multipart/form-data"})
-    assert unreadable.status_code == 400 and "The form could not be read." in unreadable.text
+    assert unreadable.status_code == 400 and '<p class="big">The form could not be read.</p>' in unreadable.text
     assert await connected(client)
