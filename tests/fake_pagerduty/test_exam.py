@@ -216,3 +216,20 @@ def test_backoff_grows_over_a_run_of_failures_or_fails():
     assert grade(0, 1, 2, 3)[0] == "fail"  # a constant second
     assert grade(0, 0.001, 0.002, 0.004)[1].startswith("It retried at once (0.00 s, 0.00 s, 0.00 s")
     assert grade(0, 0.3, 0.6) == ("fail", "It stopped retrying during a run of failures.")
+
+
+def test_a_resolve_that_overtakes_its_retried_trigger_fails_delivered_in_order():
+    from fake_pagerduty.domain import exam
+    from fake_pagerduty.domain.report_checks import Sent
+
+    def sent(id: int, action: str, status: int, outcome: str) -> Sent:
+        return Sent(id=id, at=float(id), api="v2", action=action, dedup_key="k", status=status, outcome=outcome,
+                    fault_id="f" if outcome == "fault" else None, body={"dedup_key": "k"}, body_hash=action,
+                    size=1)
+
+    rows = [sent(1, "trigger", 503, "fault"), sent(2, "resolve", 202, "dropped"), sent(3, "trigger", 202, "created")]
+    check = exam.delivered_once_in_order(exam.faulted([("503", [1])], rows), rows)
+    assert (check.status, check.evidence) == ("fail", [2])
+    assert check.reason == "An acknowledge or resolve got through before its trigger, so PagerDuty dropped it."
+    in_order = [rows[0], sent(2, "trigger", 202, "created"), sent(3, "resolve", 202, "resolved")]
+    assert exam.delivered_once_in_order(exam.faulted([("503", [1])], in_order), in_order).status == "pass"
