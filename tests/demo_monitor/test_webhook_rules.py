@@ -79,6 +79,10 @@ def test_an_event_is_read_field_by_field_and_odd_values_are_dropped():
         "data": {"incident_key": 1, "status": ["resolved"], "html_url": "javascript:alert(1)"}},
     }) == {"id": "E1", "event_type": "incident.resolved", "occurred_at": None, "incident_key": None,
            "status": None, "agent": None, "html_url": None}
+    assert parse_event({"event": {"id": "E1", "event_type": "incident.resolved", "agent": {"summary": 5},
+                                  "data": ["not", "an", "object"]}}) == {
+        "id": "E1", "event_type": "incident.resolved", "occurred_at": None, "incident_key": None, "status": None,
+        "agent": None, "html_url": None}
     # an integration acted: the monitor's own, whatever PagerDuty calls it
     assert _event("incident.resolved", {"type": "generic_events_api_inbound_integration_reference",
                                         "summary": "Demo Monitor (Events API v2)"})["agent"] == "Demo Monitor"
