@@ -233,3 +233,23 @@ def test_a_resolve_that_overtakes_its_retried_trigger_fails_delivered_in_order()
     assert check.reason == "An acknowledge or resolve got through before its trigger, so PagerDuty dropped it."
     in_order = [rows[0], sent(2, "trigger", 202, "created"), sent(3, "resolve", 202, "resolved")]
     assert exam.delivered_once_in_order(exam.faulted([("503", [1])], in_order), in_order).status == "pass"
+
+
+def test_an_event_that_takes_more_than_ten_attempts_or_a_minute_fails_the_sane_total():
+    from fake_pagerduty.domain import exam
+    from fake_pagerduty.domain.report_checks import Sent
+
+    def attempts(times: list[float]) -> list[Sent]:
+        last = len(times) - 1
+        return [Sent(id=i + 1, at=t, api="v2", action="trigger", dedup_key="k", status=202 if i == last else 503,
+                     outcome="created" if i == last else "fault", fault_id=None if i == last else "f",
+                     body={"dedup_key": "k"}, body_hash="h", size=1) for i, t in enumerate(times)]
+
+    def grade(times: list[float]) -> tuple[str, str]:
+        rows = attempts(times)
+        check = exam.sane_total(exam.faulted([("503", [1])], rows))
+        return check.status, check.reason
+
+    assert grade([0, 1, 3, 7]) == ("pass", "The slowest event took 7.0 s to get through.")
+    assert grade([0, 30, 61]) == ("fail", "One event took 3 attempts and 61.0 s (at most 10 and 60 s is sane).")
+    assert grade([i * 0.1 for i in range(11)])[0] == "fail"
