@@ -227,3 +227,27 @@ async def test_a_new_dedup_key_after_someone_resolved_the_incident_is_a_new_prob
     # the one a person resolved is not "still open"; the new one is
     assert checks["resolves_what_it_opens"]["status"] == "warn"
     assert [e["event_id"] for e in checks["resolves_what_it_opens"]["evidence"]] == [2]
+
+
+def test_strict_warnings_are_counted_but_a_latency_faults_note_is_not():
+    def with_warnings(id: int, *warnings: str) -> Sent:
+        row = {"id": id, "received_at": "2026-12-01T10:00:00Z", "api": "v2", "action": "trigger",
+               "response_status": 202, "outcome": "created", "fault_id": None, "raw_body": b"{}",
+               "warnings": json.dumps(list(warnings)), "dedup_key": "k"}
+        return Sent.from_row(row)
+
+    rows = [with_warnings(1, "payload.severity: 'urgent' is not one of …", "unknown field 'x'"),
+            with_warnings(2, "fault F1: delayed 2000 ms"), with_warnings(3)]
+    check = report_checks.strict_warnings(rows, strict=True)
+    assert (check.status, check.evidence) == ("warn", [1])
+    assert check.reason.startswith("2 strict-mode warnings on 1 request: ")
+    assert report_checks.strict_warnings(rows[1:], strict=True).status == "pass"
+    assert report_checks.strict_warnings(rows, strict=False).status == "not_seen"
+
+
+def test_big_custom_details_warn_and_an_event_over_512_kb_fails():
+    assert report_checks.custom_details_size([_trigger(1, custom_details={"x": "y" * 40_000})]).status == "warn"
+    huge = _row(2, {"event_action": "trigger", "payload": {"summary": "s", "source": "h", "severity": "info",
+                                                           "custom_details": {"x": "y" * 600_000}}})
+    check = report_checks.custom_details_size([huge])
+    assert (check.status, check.evidence) == ("fail", [2])
