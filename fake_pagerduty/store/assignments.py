@@ -59,28 +59,43 @@ def step_rows(step: escalation.Step | None, *, log_type: str, summary: str, agen
     delay = plan.levels[step.level - 1].escalation_delay_in_minutes if plan is not None and level else None
     columns = (dumps([{"at": stamp, "assignee": a} for a in assignees]), via, policy, level, step.loops, delay,
                iso(step.next_at) if step.next_at else None)
-    logs = [(log_type, summary, agent_json, dumps(channel), dumps({"assignees": assignees}))]
-    notifications = []
-    for note in step.notifications:
+    logs, notifications = _notify_rows(step.notifications, agent_json, stamp)
+    return StepRows(columns, ((log_type, summary, agent_json, dumps(channel), dumps({"assignees": assignees})),
+                              *logs), notifications)
+
+
+def _notify_rows(notes: tuple[escalation.Notification, ...], agent_json: str,
+                 stamp: str) -> tuple[tuple[tuple, ...], tuple[tuple[str, str, str, str], ...]]:
+    """A notify log entry and a notification per notification."""
+    logs, notifications = [], []
+    for note in notes:
         notification = {"type": note.type, "status": "success", "started_at": stamp}
         if note.type != "push_notification":  # a push goes to a device, not an address (rest.json)
             notification["address"] = note.address
         logs.append(("notify_log_entry", note.summary, agent_json, dumps({"type": "auto", "notification": notification}),
                      dumps({"user": user_reference(note.user_id, note.user_name)})))
         notifications.append((note.user_id, note.type, note.address, note.text))
-    return StepRows(columns, tuple(logs), tuple(notifications))
+    return tuple(logs), tuple(notifications)
+
+
+def notify_statements(account_id: str, incident_id: str, notes: tuple[escalation.Notification, ...], agent_json: str,
+                      stamp: str) -> list[tuple[str, tuple]]:
+    """Notifications alone (the people an incident is assigned to, told again when it returns to triggered)."""
+    logs, sent = _entries(account_id, incident_id, StepRows((), *_notify_rows(notes, agent_json, stamp)), stamp)
+    return [(INSERT_LOG, p) for p in logs] + [(INSERT_NOTIFICATION, p) for p in sent]
 
 
 def _entries(account_id: str, incident_id: str, rows: StepRows, stamp: str,
              about: escalation.About | None = None) -> tuple[list[tuple], list[tuple]]:
     """INSERT_LOG's and INSERT_NOTIFICATION's parameters for one incident (texts made for `about` if given)."""
     logs, sent = [], []
+    first_notify = len(rows.logs) - len(rows.notifications)  # the notify entries come last
     for i, (kind, summary, agent_json, channel_json, extra_json) in enumerate(rows.logs):
         entry_id = ids.log_entry_id()
         logs.append((entry_id, incident_id, account_id, incident_id, None, kind, summary, agent_json, channel_json,
                      None, stamp, extra_json))
-        if i:
-            user_id, kind, address, text = rows.notifications[i - 1]
+        if i >= first_notify:
+            user_id, kind, address, text = rows.notifications[i - first_notify]
             sent.append((account_id, incident_id, user_id, kind, address,
                          escalation.text(kind, about) if about else text, entry_id, stamp))
     return logs, sent

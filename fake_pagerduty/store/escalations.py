@@ -11,7 +11,7 @@ from fake_pagerduty.domain import escalation
 from fake_pagerduty.domain.clock import iso, parse_iso
 from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.store import escalation_plans
-from fake_pagerduty.store.assignments import AUTO, step_statements
+from fake_pagerduty.store.assignments import AUTO, notify_statements, step_statements
 from fake_pagerduty.store.database import Database, dumps, loads
 from fake_pagerduty.store.webhooks import Webhooks
 
@@ -91,6 +91,29 @@ class Escalations:
     async def responder(self, user_id: str) -> dict | None:
         """A user (any account's: the on-call phone has no session) with their account's id."""
         return await self._db.first("SELECT id, name, email, account_id FROM users WHERE id = ?", (user_id,))
+
+    async def renotify(self, changes: list[IncidentChange], now: datetime) -> None:
+        """Incidents back to triggered (an acknowledgement timeout ran out, a snooze ended): the people they are
+        assigned to are notified again, as at PagerDuty."""
+        back = [c.incident_id for c in changes if c.event_type == "incident.unacknowledged"]
+        if not back:
+            return
+        rows = await self._db.all(
+            "SELECT i.id, i.account_id, i.service_id, i.incident_number, i.title, i.urgency, i.assignments,"
+            " s.name AS service_name FROM incidents i JOIN services s ON s.id = i.service_id"
+            f" WHERE i.status = 'triggered' AND i.id IN ({', '.join('?' * len(back))})", tuple(back))
+        wanted = {row["id"]: [a["assignee"]["id"] for a in loads(row["assignments"]) or []] for row in rows}
+        users = await escalation_plans.run_async(
+            self._db, escalation_plans.load_plan_users([uid for ids in wanted.values() for uid in ids]))
+        stamp, statements = iso(now), []
+        for row in rows:
+            notes = escalation.notifications([users[uid] for uid in wanted[row["id"]] if uid in users], about(row))
+            agent = dumps({"id": row["service_id"], "type": "service_reference", "summary": row["service_name"]})
+            statements += notify_statements(row["account_id"], row["id"], notes, agent, stamp)
+        if statements:
+            async with self._db.transaction() as db:
+                for sql, params in statements:
+                    await db.execute(sql, params)
 
     async def for_user(self, user_id: str, limit: int = 60) -> list[dict]:
         """A user's notifications, newest first, with their incident's number, title, status, who changed its

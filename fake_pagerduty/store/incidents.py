@@ -203,8 +203,10 @@ class Incidents:
 
     async def apply_due_timeouts(self, now: datetime) -> list[IncidentChange]:
         """Acknowledgement timeouts return incidents to triggered; auto-resolve timeouts resolve them; then
-        triggered incidents whose escalation level's delay ran out escalate (`escalations.apply_due`)."""
+        triggered incidents whose escalation level's delay ran out escalate (`escalations.apply_due`), and the
+        people of incidents back to triggered are notified again."""
         changes = await self._service_timeouts(now)
+        await self.escalations.renotify(changes, now)  # back to triggered: its people are told again
         return changes + await self.escalations.apply_due(now)
 
     async def _service_timeouts(self, now: datetime) -> list[IncidentChange]:

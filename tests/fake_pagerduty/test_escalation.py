@@ -165,6 +165,12 @@ async def test_after_the_acknowledgement_timeout_the_escalation_clock_starts_aga
                                             "dedup_key": "disk"})
     applied = await advance(sandbox, 1801)  # the service's acknowledgement timeout
     assert applied == [{"incident_id": incident["id"], "event_type": "incident.unacknowledged"}]
+    # Dana is told again: a push and an SMS after the unacknowledge entry
+    assert [(e["type"], e["summary"]) for e in (await log_entries(sandbox, incident["id"]))[-3:]] == [
+        ("unacknowledge_log_entry", "Unacknowledged due to timeout."),
+        ("notify_log_entry", "Notified Dana Demo by push notification."),
+        ("notify_log_entry", "Notified Dana Demo by SMS.")]
+    assert len(rows(sandbox_settings, "SELECT * FROM notifications WHERE user_id = 'PDANA00'")) == 4
     assert await advance(sandbox, 299) == []
     assert await advance(sandbox, 2) == [{"incident_id": incident["id"], "event_type": "incident.escalated"}]
 

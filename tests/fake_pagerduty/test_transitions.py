@@ -135,6 +135,7 @@ async def test_every_way_leaves_the_same_incidents_log_entries_and_webhooks(tmp_
         assert [e[1] for e in story["log_entries"] if e[0]] == [
             "trigger_log_entry", "assign_log_entry", "notify_log_entry", "notify_log_entry",  # Dana: push, SMS
             "acknowledge_log_entry", "acknowledge_log_entry", "unacknowledge_log_entry",
+            "notify_log_entry", "notify_log_entry",  # back to triggered: Dana is told again
             "acknowledge_log_entry", "resolve_log_entry"], way
         assert story["pending_changes"] == [], way
     assert stories["rest"] == stories["events"]
