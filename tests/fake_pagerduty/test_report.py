@@ -54,7 +54,7 @@ async def test_a_good_client_fails_nothing_and_every_check_has_a_row(sandbox):
 
 
 async def test_a_client_that_retries_400s_fails_only_no_repeated_4xx(sandbox):
-    client = Client(sandbox, retry_4xx=True, max_attempts=4)
+    client = Client(sandbox, retry_4xx=True, max_attempts=4, backoff=lambda attempt: 0)
     await client.problem(0)
     answer = await client.send({"routing_key": SAMPLE_KEY, "event_action": "retrigger", "dedup_key": "disk-0"})
     assert answer.status_code == 400
