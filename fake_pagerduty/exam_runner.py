@@ -27,7 +27,7 @@ from fake_pagerduty.domain import exam as rules
 from fake_pagerduty.domain import ids, report_checks
 from fake_pagerduty.domain import webhooks as webhook_rules
 from fake_pagerduty.domain.clock import iso
-from fake_pagerduty.domain.faults import FaultRule, parse_rule
+from fake_pagerduty.domain.faults import parse_rule
 from fake_pagerduty.webhook_guard import OwnAddressGuard
 from fake_pagerduty.webhooks import _StateTransport
 
@@ -37,6 +37,11 @@ MAX_QUIET_SECONDS = 10.0
 TICK_SECONDS = 0.5  # re-read the journal at least this often (a signal missed costs no more than this)
 STOPPED = "stopped"
 STOPPED_NOTE = "the exam was stopped (the sandbox stopped or was reset)"
+
+
+def _rule_id(exam_id: str, number: int) -> str:
+    """The fault rule of the exam's step `number` (its journal entries carry this fault_id)."""
+    return f"exam-{exam_id}-{number}"
 
 
 def grace_seconds(duration: float) -> float:
@@ -218,15 +223,16 @@ class ExamRunner:
         state = self._state
         fired: list[tuple[str, list[int]]] = []
         for number, step in enumerate(progress["steps"], start=1):
-            rule = await self._put_in_force(exam, progress, number) if number > 1 else state.faults.get(
-                f"exam-{exam['id']}-1")
+            rule_id = _rule_id(exam["id"], number)
+            if number > 1:  # the first was put in force before the exam was answered (begin)
+                await self._put_in_force(exam, progress, number)
 
-            def hits(rule_id: str = rule.id) -> list[int]:
+            def hits(rule_id: str = rule_id) -> list[int]:
                 return [row["id"] for row in watch.rows if row["fault_id"] == rule_id]
 
             complete = await watch.until(lambda count=step["count"]: len(hits()) >= count, window_end)
-            await state.store.sandbox.delete_fault_rule(rule.id)
-            state.faults.remove(rule.id)
+            await state.store.sandbox.delete_fault_rule(rule_id)  # (gone already if someone cleared the faults)
+            state.faults.remove(rule_id)
             step["hits"] = hits()
             if step["hits"]:
                 fired.append((step["kind"], step["hits"]))
@@ -241,18 +247,17 @@ class ExamRunner:
                 break
         return fired
 
-    async def _put_in_force(self, exam: dict, progress: dict, number: int) -> FaultRule:
+    async def _put_in_force(self, exam: dict, progress: dict, number: int) -> None:
         """Step `number`'s fault rule in force for the exam's key (and the progress saying so)."""
         state = self._state
         step = progress["steps"][number - 1]
-        rule = parse_rule({**step["rule"], "routing_key": exam["routing_key"]}, id=f"exam-{exam['id']}-{number}",
+        rule = parse_rule({**step["rule"], "routing_key": exam["routing_key"]}, id=_rule_id(exam["id"], number),
                           created_at=iso(state.clock.now()))
         assert not isinstance(rule, list), rule  # the schedule's own rules are valid
         await state.store.sandbox.add_fault_rule(rule)
         state.faults.add(rule)
         progress.update(step=number, note=f"fault in force: {step['rule']['label'].removeprefix('exam: ')}")
         await state.store.exams.progress(exam["id"], progress)
-        return rule
 
     # ---- the webhook probes --------------------------------------------------------------------------------
 
