@@ -110,6 +110,15 @@ HOLES: list[Hole] = [
       for field, full, include in (("user", "User", "users"), ("escalation_policy", "EscalationPolicy",
                                                                 "escalation_policies"),
                                    ("schedule", "Schedule", "schedules"))],
+    Hole("one vendor", ("paths", "/vendors/{id}", "get", "responses", "200", "content", "application/json",
+                        "schema", "properties", "vendor"), or_full="Vendor",
+         reason="GET /vendors/{id} types `vendor` as an array (its example too), but PagerDuty answers the one vendor"
+                " as an object, which is what go-pagerduty's GetVendor and the Terraform provider decode"),
+    Hole("team member user expanded", ("paths", "/teams/{id}/members", "get", "responses", "200", "content",
+                                       "application/json", "schema", "allOf", "1", "properties", "members", "items",
+                                       "properties", "user"), or_full="User",
+         reason="GET /teams/{id}/members documents include[]=users, but a member's user is typed as the reference"
+                " only"),
     Hole("service escalation_policy expanded", _prop("Service", "escalation_policy"), or_full="EscalationPolicy",
          reason="GET /services documents include[]=escalation_policies, but Service.escalation_policy is typed as"
                 " the reference only"),

@@ -117,9 +117,13 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/users/{id}/contact_methods"): Endpoint(),
     ("GET", "/users/{id}/notification_rules"): Endpoint(honoured=("urgency",), include=("contact_methods",),
                                                         expands=("contact_methods",)),
+    ("GET", "/users/{id}/contact_methods/{contact_method_id}"): Endpoint(),
+    ("GET", "/users/{id}/notification_rules/{notification_rule_id}"): Endpoint(include=("contact_methods",),
+                                                                               expands=("contact_methods",)),
     ("GET", "/teams"): Endpoint(honoured=(*PAGING, "query")),
     ("POST", "/teams"): Endpoint(),
     ("GET", "/teams/{id}"): Endpoint(include=("privileges",)),
+    ("GET", "/teams/{id}/members"): Endpoint(honoured=PAGING, include=("users",), expands=("users",)),
     ("GET", "/schedules"): Endpoint(
         honoured=(*PAGING, "query", "time_zone"),
         refused=("include_next_oncall_for_user", "since", "until", "team_ids[]"),
@@ -150,6 +154,7 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/abilities"): Endpoint(),
     ("GET", "/abilities/{id}"): Endpoint(),
     ("GET", "/vendors"): Endpoint(honoured=PAGING),
+    ("GET", "/vendors/{id}"): Endpoint(),
 }
 
 

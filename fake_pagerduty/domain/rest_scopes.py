@@ -39,9 +39,12 @@ REQUIRED: dict[tuple[str, str], str] = {
     ("DELETE", "/users/{id}"): "users.write",
     ("GET", "/users/{id}/contact_methods"): "users:contact_methods.read",
     ("GET", "/users/{id}/notification_rules"): "users:contact_methods.read",
+    ("GET", "/users/{id}/contact_methods/{contact_method_id}"): "users:contact_methods.read",
+    ("GET", "/users/{id}/notification_rules/{notification_rule_id}"): "users:contact_methods.read",
     ("GET", "/teams"): "teams.read",
     ("POST", "/teams"): "teams.write",
     ("GET", "/teams/{id}"): "teams.read",
+    ("GET", "/teams/{id}/members"): "teams.read",
     ("GET", "/schedules"): "schedules.read",
     ("POST", "/schedules"): "schedules.write",
     ("GET", "/schedules/{id}"): "schedules.read",
@@ -60,6 +63,7 @@ REQUIRED: dict[tuple[str, str], str] = {
     ("GET", "/abilities"): "abilities.read",
     ("GET", "/abilities/{id}"): "abilities.read",
     ("GET", "/vendors"): "vendors.read",
+    ("GET", "/vendors/{id}"): "vendors.read",
 }
 
 

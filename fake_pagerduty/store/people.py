@@ -79,6 +79,12 @@ class People(PeopleWrites):
     async def team(self, account_id: str, team_id: str) -> dict | None:
         return await self._db.first("SELECT * FROM teams WHERE account_id = ? AND id = ?", (account_id, team_id))
 
+    async def team_members(self, team_id: str) -> list[dict]:
+        """A team's members (id, name, role), by name."""
+        return [dict(row) for row in await self._db.all(
+            "SELECT u.id, u.name, m.role FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = ?"
+            " ORDER BY u.name COLLATE NOCASE, u.id", (team_id,))]
+
     async def teams_page(self, account_id: str, page: rest_query.Page,
                          query: str | None = None) -> tuple[list[dict], bool, int | None]:
         where = Where(("account_id = ?", account_id))

@@ -142,6 +142,32 @@ async def user_notification_rules(request: Request) -> JSONResponse:
         for r in rules]})
 
 
+async def user_contact_method(request: Request) -> JSONResponse:
+    account = await rest_common.account(request)
+    row = await _user_row(request, account)
+    methods = (await request.app.state.store.people.contact_methods([row["id"]]))[row["id"]]
+    found = next((m for m in methods if m["id"] == request.path_params["contact_method_id"]), None)
+    if found is None:
+        raise RestError.not_found()
+    return JSONResponse({"contact_method": people_objects.contact_method(rest_common.base_url(request), found)})
+
+
+async def user_notification_rule(request: Request) -> JSONResponse:
+    account = await rest_common.account(request)
+    row = await _user_row(request, account)
+    people = request.app.state.store.people
+    rule = next((r for r in (await people.notification_rules([row["id"]]))[row["id"]]
+                 if r["id"] == request.path_params["notification_rule_id"]), None)
+    if rule is None:
+        raise RestError.not_found()
+    method = None
+    if "contact_methods" in rest_common.includes(request):
+        method = next(m for m in (await people.contact_methods([row["id"]]))[row["id"]]
+                      if m["id"] == rule["contact_method_id"])
+    return JSONResponse({"notification_rule": people_objects.notification_rule(rest_common.base_url(request), rule,
+                                                                               method)})
+
+
 # ---- teams ----------------------------------------------------------------------------------------------
 
 async def list_teams(request: Request) -> JSONResponse:
@@ -159,6 +185,24 @@ async def get_team(request: Request) -> JSONResponse:
     if row is None:
         raise RestError.not_found()
     return JSONResponse({"team": people_objects.team(rest_common.base_url(request), row)})
+
+
+async def team_members(request: Request) -> JSONResponse:
+    """A team's members with their roles, by name; `include[]=users` gives each user whole."""
+    account = await rest_common.account(request)
+    page = rest_common.page(request)
+    people = request.app.state.store.people
+    if await people.team(account["id"], request.path_params["id"]) is None:
+        raise RestError.not_found()
+    members = await people.team_members(request.path_params["id"])
+    base = rest_common.base_url(request)
+    users = {}
+    if "users" in rest_common.includes(request):
+        rows = (await people.users_by_ids([m["id"] for m in members])).values()
+        users = {user["id"]: user for user in await user_objects(request, list(rows))}
+    return listing_in_memory("members", [
+        {"user": users.get(m["id"]) or people_objects.user_ref(base, m["id"], m["name"]), "role": m["role"]}
+        for m in members], page)
 
 
 async def create_team(request: Request) -> JSONResponse:
@@ -201,6 +245,15 @@ async def get_ability(request: Request) -> Response:
     if request.path_params["id"] not in people_objects.ABILITIES:
         raise RestError.not_found()
     return Response(status_code=204)
+
+
+async def get_vendor(request: Request) -> JSONResponse:
+    await rest_common.account(request)
+    app = next((a for a in await request.app.state.store.partner_apps.all() if a["app_id"] == request.path_params["id"]),
+               None)
+    if app is None:
+        raise RestError.not_found()
+    return JSONResponse({"vendor": people_objects.vendor(rest_common.base_url(request), app)})
 
 
 async def list_vendors(request: Request) -> JSONResponse:

@@ -122,6 +122,7 @@ async def world_of(sandbox) -> World:
             "type": "http_delivery_method", "url": "https://example.test/hook"},
             "events": ["incident.triggered"], "filter": {"type": "account_reference"}}}))
     world.ids["subscription"] = sub["webhook_subscription"]["id"]
+    world.ids.update(contact_method_id="PDANACE", notification_rule_id="PDANARN")  # Dana's (the first user's)
     for collection in {path.split("/")[1] for method, path in served() if "{id}" in path}:
         listed = await sandbox.get(f"/api/{collection}", headers=REST_HEADERS)
         try:
@@ -571,6 +572,18 @@ def _rules_with_whole_contact_methods(plain: dict, answer: dict) -> None:
         assert "address" in new["contact_method"] and "address" not in old["contact_method"]
 
 
+def _rule_with_its_contact_method(plain: dict, answer: dict) -> None:
+    _rules_with_whole_contact_methods({"notification_rules": [plain["notification_rule"]]},
+                                      {"notification_rules": [answer["notification_rule"]]})
+
+
+def _members_whole(plain: dict, answer: dict) -> None:
+    assert plain["members"] and [m["role"] for m in plain["members"]] == [m["role"] for m in answer["members"]]
+    for old, new in zip(plain["members"], answer["members"], strict=True):
+        assert (old["user"]["type"], new["user"]["type"], new["user"]["id"]) == ("user_reference", "user",
+                                                                                 old["user"]["id"])
+
+
 def _whole_schedules(plain: dict, answer: dict) -> None:
     """On-calls through a schedule carry it whole; those of a user named by a level have none."""
     pairs = list(zip(plain["oncalls"], answer["oncalls"], strict=True))
@@ -585,6 +598,8 @@ EXPANSIONS.update({
     **{("GET", path, key): _full_items(key) for path in ("/users", "/users/{id}", "/users/me")
        for key in ("contact_methods", "notification_rules", "teams")},
     ("GET", "/users/{id}/notification_rules", "contact_methods"): _rules_with_whole_contact_methods,
+    ("GET", "/users/{id}/notification_rules/{notification_rule_id}", "contact_methods"): _rule_with_its_contact_method,
+    ("GET", "/teams/{id}/members", "users"): _members_whole,
     ("GET", "/services", "escalation_policies"): _full("escalation_policy", "escalation_policy", many=True),
     ("GET", "/oncalls", "users"): _full("user", "user", many=True),
     ("GET", "/oncalls", "escalation_policies"): _full("escalation_policy", "escalation_policy", many=True),

@@ -128,6 +128,27 @@ async def test_a_user_its_contact_methods_and_rules_and_404s(sandbox):
     assert await get(sandbox, "/api/users/PNOBODY/contact_methods", 404) == NOT_FOUND
 
 
+async def test_one_contact_method_one_rule_team_members_and_a_vendor(sandbox):
+    method = (await get(sandbox, f"/api/users/{SAM}/contact_methods/PSAMRCS"))["contact_method"]
+    assert (method["type"], method["address"], method["country_code"]) == ("sms_contact_method", "5550100002", 1)
+    assert method["self"] == f"{BASE}/api/users/{SAM}/contact_methods/PSAMRCS"
+    check("PhoneContactMethod", method)
+    assert await get(sandbox, f"/api/users/{DANA}/contact_methods/PSAMRCS", 404) == NOT_FOUND  # Sam's, not Dana's
+    rule = (await get(sandbox, f"/api/users/{SAM}/notification_rules/PSAMRRP?include[]=contact_methods"))[
+        "notification_rule"]
+    assert (rule["start_delay_in_minutes"], rule["contact_method"]["type"], rule["contact_method"]["address"]) == (
+        5, "phone_contact_method", "5550100002")
+    assert await get(sandbox, f"/api/users/{SAM}/notification_rules/PNORULE", 404) == NOT_FOUND
+    members = await get(sandbox, "/api/teams/PTEAM00/members?total=true")
+    assert [(m["user"]["summary"], m["role"]) for m in members["members"]] == [
+        ("Dana Demo", "manager"), ("Priya Patel", "responder"), ("Sam Rivera", "responder")]
+    assert members["total"] == 3
+    assert await get(sandbox, "/api/teams/PNOTEAM/members", 404) == NOT_FOUND
+    vendor = (await get(sandbox, "/api/vendors/PDEMOMN"))["vendor"]
+    assert (vendor["id"], vendor["name"]) == ("PDEMOMN", "Demo Monitor")
+    assert await get(sandbox, "/api/vendors/PNOVEND", 404) == NOT_FOUND
+
+
 async def user_token(sandbox) -> str:
     answer = await sandbox.post("/oauth/token", data=token_form(await code(sandbox, scope="incidents.read")))
     assert answer.status_code == 200, answer.text
