@@ -253,3 +253,14 @@ def test_an_event_that_takes_more_than_ten_attempts_or_a_minute_fails_the_sane_t
     assert grade([0, 1, 3, 7]) == ("pass", "The slowest event took 7.0 s to get through.")
     assert grade([0, 30, 61]) == ("fail", "One event took 3 attempts and 61.0 s (at most 10 and 60 s is sane).")
     assert grade([i * 0.1 for i in range(11)])[0] == "fail"
+
+
+async def test_an_exam_whose_faults_someone_cleared_still_ends_graded(sandbox, sandbox_app):
+    exam = await _start(sandbox, duration_seconds=1)
+    assert (await sandbox.delete("/_sandbox/faults")).json() == {"deleted": 1}
+    await Client(sandbox).problem(0)  # meets no fault now
+    async with asyncio.timeout(10):
+        await sandbox_app.state.exams.wait(exam["id"])
+    graded = (await sandbox.get(exam["url"])).json()["exam"]
+    assert (graded["status"], graded["progress"]["note"]) == ("passed", "graded")
+    assert _statuses(graded, "events") == dict.fromkeys(EVENT_CHECKS, "not_seen")
