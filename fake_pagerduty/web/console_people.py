@@ -37,13 +37,11 @@ def _now_and_next(schedule: oncall.Schedule, now: datetime) -> tuple[oncall.Entr
     return current, later[0] if later else None
 
 
-def _on_call_words(found: list[tuple], names: dict[str, dict], time_zone: str) -> dict[str, list[dict]]:
-    """Per user: the policies and levels they are on call for (and until when)."""
+def _on_call_now(found: list[tuple]) -> dict[str, list[dict]]:
+    """Per user: the policies and levels they are on call for."""
     out: dict[str, list[dict]] = {}
-    for policy, level, uid, sid, _start, end in found:
-        out.setdefault(uid, []).append({"policy": policy, "level": level, "until": people_view.local(end, time_zone)
-                                        if end else None, "via_schedule": sid is not None,
-                                        "name": names.get(uid, {}).get("name", uid)})
+    for policy, level, uid, *_ in found:
+        out.setdefault(uid, []).append({"policy": policy, "level": level})
     return out
 
 
@@ -55,7 +53,7 @@ async def users(request: Request) -> Response:
     rows, _, _ = await people.users_page(session["account_id"], EVERYONE)
     teams = await people.teams_of([row["id"] for row in rows])
     found, _ = await find_oncalls(people, session["account_id"], now, now)
-    on_call = _on_call_words(found, {}, "UTC")
+    on_call = _on_call_now(found)
     return _render(request, "users.html", {"nav": "users", "users": [
         {**row, "role_words": people_view.role(row["role"]), "teams": teams[row["id"]],
          "on_call": on_call.get(row["id"], [])} for row in rows]})
