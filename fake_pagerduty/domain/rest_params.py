@@ -129,10 +129,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         refused=("include_next_oncall_for_user", "since", "until", "team_ids[]"),
         include=("schedule_layers", "overrides_subschedule", "final_schedule"),
     ),
-    ("POST", "/schedules"): Endpoint(refused=("overflow",)),
+    ("POST", "/schedules"): Endpoint(honoured=("overflow",)),  # the answer renders no entries to overflow
     ("GET", "/schedules/{id}"): Endpoint(honoured=("since", "until", "overflow", "time_zone"),
                                          refused=("include_next_oncall_for_user",)),
-    ("PUT", "/schedules/{id}"): Endpoint(refused=("overflow",)),
+    ("PUT", "/schedules/{id}"): Endpoint(honoured=("overflow",)),
     ("DELETE", "/schedules/{id}"): Endpoint(),
     ("GET", "/schedules/{id}/overrides"): Endpoint(honoured=("since", "until"), refused=("editable", "overflow")),
     ("POST", "/schedules/{id}/overrides"): Endpoint(),

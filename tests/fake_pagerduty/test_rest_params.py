@@ -675,6 +675,22 @@ async def _schedule_range(sandbox, world):
     assert start < "2030-01-01T10:00:00Z" and end > "2030-01-01T12:00:00Z"
 
 
+@probe("POST", "/schedules", "overflow")
+@probe("PUT", "/schedules/{id}", "overflow")
+async def _overflow_on_writes(sandbox, world):
+    """Terraform's provider sends overflow=true when it creates or updates a schedule: taken, and the schedule is
+    the same (their answers render no entries that could overflow)."""
+    layer = {"start": "2030-01-01T00:00:00Z", "rotation_virtual_start": "2030-01-01T00:00:00Z",
+             "rotation_turn_length_seconds": 86400, "users": [{"user": {"id": "PDANA00"}}]}
+    made = await _ok(await sandbox.post("/api/schedules?overflow=true", headers=REST_HEADERS, json={"schedule": {
+        "name": "Nights", "time_zone": "UTC", "schedule_layers": [layer]}}), 201)
+    url = f"/api/schedules/{made['schedule']['id']}"
+    assert (await _ok(await sandbox.get(url, headers=REST_HEADERS)))["schedule"] == made["schedule"]
+    changed = await _ok(await sandbox.put(url + "?overflow=true", headers=REST_HEADERS,
+                                          json={"schedule": {"name": "Late nights"}}))
+    assert changed["schedule"] == {**made["schedule"], "name": "Late nights", "summary": "Late nights"}
+
+
 @probe("GET", "/schedules/{id}/overrides", "since", "until")
 @probe("GET", "/schedules/{id}/users", "since", "until")
 async def _override_range(sandbox, world):
