@@ -110,6 +110,14 @@ HOLES: list[Hole] = [
       for field, full, include in (("user", "User", "users"), ("escalation_policy", "EscalationPolicy",
                                                                 "escalation_policies"),
                                    ("schedule", "Schedule", "schedules"))],
+    *[Hole(f"escalation policy {field} expanded", (*_prop("EscalationPolicy", field), "items"), or_full=full,
+           reason=f"the escalation policy endpoints document include[]={field}, expanding each reference into the"
+                  f" full {full}, but EscalationPolicy.{field} items are typed as references only")
+      for field, full in (("services", "Service"), ("teams", "Team"))],
+    *[Hole(f"escalation rule target expanded ({full})", (*_prop("EscalationRule", "targets"), "items"), or_full=full,
+           reason="the escalation policy endpoints document include[]=targets, expanding each target into the whole"
+                  f" user or schedule, but EscalationRule.targets items are typed as references only ({full})")
+      for full in ("User", "Schedule")],
     Hole("one vendor", ("paths", "/vendors/{id}", "get", "responses", "200", "content", "application/json",
                         "schema", "properties", "vendor"), or_full="Vendor",
          reason="GET /vendors/{id} types `vendor` as an array (its example too), but PagerDuty answers the one vendor"

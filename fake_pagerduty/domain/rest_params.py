@@ -47,6 +47,7 @@ _INCIDENT_EXPANDS = ("acknowledgers", "agents", "assignees", "escalation_policie
 _USER_INCLUDES = ("contact_methods", "notification_rules", "teams", "subdomains")
 _USER_EXPANDS = ("contact_methods", "notification_rules", "teams")
 _POLICY_INCLUDES = ("services", "teams", "targets", "escalation_rule_assignment_strategies")
+_POLICY_EXPANDS = ("services", "teams", "targets")
 
 ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/incidents"): Endpoint(
@@ -139,10 +140,10 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/schedules/{id}/users"): Endpoint(honoured=("since", "until")),
     ("GET", "/escalation_policies"): Endpoint(
         honoured=(*PAGING, "query", "user_ids[]", "team_ids[]", "sort_by"),
-        include=_POLICY_INCLUDES,
+        include=_POLICY_INCLUDES, expands=_POLICY_EXPANDS,
     ),
     ("POST", "/escalation_policies"): Endpoint(),
-    ("GET", "/escalation_policies/{id}"): Endpoint(include=_POLICY_INCLUDES),
+    ("GET", "/escalation_policies/{id}"): Endpoint(include=_POLICY_INCLUDES, expands=_POLICY_EXPANDS),
     ("PUT", "/escalation_policies/{id}"): Endpoint(),
     ("DELETE", "/escalation_policies/{id}"): Endpoint(),
     ("GET", "/oncalls"): Endpoint(

@@ -250,6 +250,9 @@ async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
     return services
 
 
+service_objects = _service_objects  # for other modules' include[]=services (escalation policies)
+
+
 async def list_services(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
     query, page = rest_common.parsed(rest_query.service_query, request)

@@ -90,13 +90,47 @@ async def list_policies(request: Request) -> JSONResponse:
     rows, more, total = await request.app.state.store.people.policies_page(
         account["id"], page, params.get("query") or None, tuple(rest_query.values(params, "user_ids")),
         tuple(rest_query.values(params, "team_ids")), descending=SORTS[sort] == "desc")
-    return rest_common.listing("escalation_policies", await policy_objects(request, account, rows), page, more, total)
+    policies = await policy_objects(request, account, rows)
+    await _expand(request, account, policies)
+    return rest_common.listing("escalation_policies", policies, page, more, total)
 
 
 async def get_policy(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
-    (policy,) = await policy_objects(request, account, [await _policy_row(request, account)])
-    return JSONResponse({"escalation_policy": policy})
+    policies = await policy_objects(request, account, [await _policy_row(request, account)])
+    await _expand(request, account, policies)
+    return JSONResponse({"escalation_policy": policies[0]})
+
+
+async def _expand(request: Request, account: dict, policies: list[dict]) -> None:
+    """`include[]=services|teams|targets`: those references in the policies become the whole objects."""
+    from fake_pagerduty.web import rest_api, rest_people, rest_schedules  # they use this module
+
+    wanted, store = rest_common.includes(request), request.app.state.store
+    if "services" in wanted:
+        rows = [await store.services.get(account["id"], sid)
+                for sid in dict.fromkeys(s["id"] for p in policies for s in p["services"])]
+        full = {service["id"]: service for service in await rest_api.service_objects(request, [r for r in rows if r])}
+        for policy in policies:
+            policy["services"] = [full.get(s["id"], s) for s in policy["services"]]
+    if "teams" in wanted:
+        base = rest_common.base_url(request)
+        for policy in policies:
+            policy["teams"] = [people_objects.team(base, row) for row in
+                               [await store.people.team(account["id"], t["id"]) for t in policy["teams"]] if row]
+    if "targets" in wanted:
+        targets = [t for p in policies for r in p["escalation_rules"] for t in r["targets"]]
+        users = {u["id"]: u for u in await rest_people.user_objects(request, list((await store.people.users_by_ids(
+            [t["id"] for t in targets if t["type"] == "user_reference"])).values()))}
+        schedules = {}
+        for sid in dict.fromkeys(t["id"] for t in targets if t["type"] == "schedule_reference"):
+            row = await store.people.schedule_row(account["id"], sid)
+            if row:
+                schedules[sid] = await rest_schedules.schedule_object(request, row)
+        for policy in policies:
+            for rule in policy["escalation_rules"]:
+                rule["targets"] = [users.get(t["id"], t) if t["type"] == "user_reference" else schedules.get(t["id"], t)
+                                   for t in rule["targets"]]
 
 
 async def create_policy(request: Request) -> JSONResponse:

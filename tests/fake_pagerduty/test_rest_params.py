@@ -577,6 +577,16 @@ def _rule_with_its_contact_method(plain: dict, answer: dict) -> None:
                                       {"notification_rules": [answer["notification_rule"]]})
 
 
+def _whole_targets(plain: dict, answer: dict) -> None:
+    """Each level's targets (users, schedules) whole, in order."""
+    before, after = (_listed(doc) if "escalation_policies" in doc else [doc["escalation_policy"]]
+                     for doc in (plain, answer))
+    olds = [t for p in before for r in p["escalation_rules"] for t in r["targets"]]
+    news = [t for p in after for r in p["escalation_rules"] for t in r["targets"]]
+    assert olds and [t["id"] for t in olds] == [t["id"] for t in news]
+    assert [t["type"] + "_reference" for t in news] == [t["type"] for t in olds]
+
+
 def _members_whole(plain: dict, answer: dict) -> None:
     assert plain["members"] and [m["role"] for m in plain["members"]] == [m["role"] for m in answer["members"]]
     for old, new in zip(plain["members"], answer["members"], strict=True):
@@ -600,6 +610,9 @@ EXPANSIONS.update({
     ("GET", "/users/{id}/notification_rules", "contact_methods"): _rules_with_whole_contact_methods,
     ("GET", "/users/{id}/notification_rules/{notification_rule_id}", "contact_methods"): _rule_with_its_contact_method,
     ("GET", "/teams/{id}/members", "users"): _members_whole,
+    **{("GET", path, key): check for path in ("/escalation_policies", "/escalation_policies/{id}")
+       for key, check in (("services", _full_items("services")), ("teams", _full_items("teams")),
+                          ("targets", _whole_targets))},
     ("GET", "/services", "escalation_policies"): _full("escalation_policy", "escalation_policy", many=True),
     ("GET", "/oncalls", "users"): _full("user", "user", many=True),
     ("GET", "/oncalls", "escalation_policies"): _full("escalation_policy", "escalation_policy", many=True),

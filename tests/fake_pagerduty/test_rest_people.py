@@ -399,6 +399,11 @@ async def test_the_seeded_policy(sandbox):
     assert (policy["num_loops"], policy["services"], policy["teams"]) == (
         0, [ref("service", "PWEBS00", "Acme Website")], [ref("team", "PTEAM00", "Acme Web Team")])
     assert await get(sandbox, "/api/escalation_policies/PNOPOLI", 404) == NOT_FOUND
+    whole = (await get(sandbox, "/api/escalation_policies/PPOLI00?include[]=targets&include[]=services"
+                                "&include[]=teams"))["escalation_policy"]
+    assert [(r["targets"][0]["type"], r["targets"][0]["name"]) for r in whole["escalation_rules"]] == [
+        ("schedule", "Acme Primary"), ("user", "Sam Rivera")]
+    assert (whole["services"][0]["type"], whole["teams"][0]["type"]) == ("service", "team")
 
 
 async def test_create_list_update_and_delete_a_policy(sandbox):
