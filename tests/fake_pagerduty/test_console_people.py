@@ -33,7 +33,10 @@ async def test_the_people_page_lists_everyone_and_who_is_on_call(sandbox):
     assert "Sam Rivera sam@acme.test · Backend Engineer Responder Acme Web Team Acme Website On-Call, level 2" in words
     assert "Priya Patel priya@acme.test · Engineering Manager Admin Acme Web Team Not on call" in words
     assert 'href="/responders/PSAMR00"' in page.text
-    assert '<a href="/users" aria-current="page">People</a>' in page.text
+    assert '<a href="/users" aria-current="page">People</a>' in page.text  # the top bar's section, and its tab
+    schedules = (await sandbox.get("/schedules")).text
+    assert '<a href="/users" aria-current="page">People</a>' in schedules
+    assert '<a href="/schedules" aria-current="page">Schedules</a>' in schedules
 
 
 async def test_a_person_shows_contact_methods_rules_shifts_and_the_phone(sandbox):
