@@ -3,7 +3,7 @@
 For one routing key, the runner puts the seeded schedule's fault rules in force one at a time (each on the key's
 next requests, `domain/exam.py`), waits until the sender got an event through again before the next one, and
 stamps every journal row of the key as it appears (woken by the journal signal: the waits between a failure
-and its retry, to the millisecond). Meanwhile it probes the partner app's webhook URL, if there is one, with a
+and its retry, to within the few milliseconds a wake-up takes). Meanwhile it probes the partner app's webhook URL, if there is one, with a
 genuine delivery, a forged one and a replayed one. When the schedule is done and every faulted event got
 through (or the time is up), it grades the lot (`domain/exam.py`, `domain/report_checks.py`) and keeps the
 result in the `exams` table. Progress is kept there too, so `GET /_sandbox/exam/{id}` works after a reload.
@@ -65,8 +65,8 @@ class _Watch:
         self.last_seen = asyncio.get_running_loop().time()  # loop time of the newest row's arrival
 
     async def refresh(self) -> None:
+        now = time.time()  # woken by the row's journaling: before the read, which may wait for a reader
         rows = await self._state.store.exams.journal_rows(self.key, self.last_id)
-        now = time.time()
         if rows:
             self.last_seen = asyncio.get_running_loop().time()
         for row in rows:
