@@ -164,12 +164,13 @@ async def escalation_policy_detail(request: Request) -> Response:
                                   [t.id for t in targets if t.type == "user_reference"])
     schedules = await people.existing(session["account_id"], "schedules",
                                       [t.id for t in targets if t.type == "schedule_reference"])
-    levels = [{"number": level.level, "delay": level.escalation_delay_in_minutes,
+    reached = {level.rule_id: level.users for level in (plan.levels if plan else ())}  # matched by id
+    levels = [{"number": number, "delay": rule.escalation_delay_in_minutes,
                "targets": [{"kind": "schedule" if t.type == "schedule_reference" else "user", "id": t.id,
                             "name": (schedules if t.type == "schedule_reference" else users).get(t.id, {}).get("name", t.id)}
                            for t in rule.targets],
-               "on_call": [{"id": u.id, "name": u.name} for u in level.users]}
-              for level, rule in zip(plan.levels, rules, strict=True)]
+               "on_call": [{"id": u.id, "name": u.name} for u in reached.get(rule.id, ())]}
+              for number, rule in enumerate(rules, start=1)]
     return _render(request, "escalation_policy.html", {
         "nav": "escalation_policies", "policy": row, "levels": levels,
         "services": (await people.policy_services([row["id"]]))[row["id"]],
