@@ -112,8 +112,9 @@ class People(PeopleWrites):
     async def schedules(self, schedule_ids: list[str] | tuple[str, ...], since: datetime,
                         until: datetime) -> dict[str, oncall.Schedule]:
         """The schedules as `oncall.Schedule`s (layers, users, restrictions, the overrides touching
-        [since, until))."""
-        return await plans.run_async(self._db, plans.load_schedules(schedule_ids, since, until))
+        [since, until)); an id with no schedule (deleted meanwhile) as an empty one, on call nobody."""
+        found = await plans.run_async(self._db, plans.load_schedules(schedule_ids, since, until))
+        return {sid: found.get(sid) or oncall.Schedule(sid, "UTC", ()) for sid in dict.fromkeys(schedule_ids)}
 
     async def schedule_ids(self, account_id: str) -> list[str]:
         return [row[0] for row in await self._db.all(
