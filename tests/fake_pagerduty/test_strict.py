@@ -143,8 +143,17 @@ SCHEMA = {
             {"type": "object", "properties": {"shape": {"enum": ["c"]}}}]},
         "level": {"type": "string", "const": "high"},
         "note": {"type": ["string", "null"]},
+        "choice": {"oneOf": [{"type": "string"}, {"type": "integer"}]},  # a oneOf without a discriminator
+        "bare": {"discriminator": {"propertyName": "k"}, "oneOf": [{"type": "object"}, {"type": "string"}]},
+        "other": {"discriminator": {"propertyName": "k"}, "oneOf": [
+            {"type": "object", "properties": {"x": {"type": "string"}}}, {"type": "string"}]},
+        "outer": {"$ref": "#/components/schemas/outer"},  # a $ref inside a $ref
     },
 }
+
+
+COMPONENTS = {"a/b~c": {"enum": ["x", "y"]},
+              "outer": {"type": "object", "properties": {"inner": {"$ref": "#/components/schemas/a~1b~0c"}}}}
 
 
 def made_up_specs(schema: dict, components: dict | None = None) -> dict[str, dict]:
@@ -162,7 +171,7 @@ def made_up_specs(schema: dict, components: dict | None = None) -> dict[str, dic
 
 @pytest.fixture
 def made_up() -> StrictChecker:
-    return StrictChecker(made_up_specs(SCHEMA, {"a/b~c": {"enum": ["x", "y"]}}))
+    return StrictChecker(made_up_specs(SCHEMA, COMPONENTS))
 
 
 @pytest.mark.parametrize(("doc", "expected"), [
@@ -174,6 +183,14 @@ def made_up() -> StrictChecker:
     ({"thing": {"shape": "square", "r": 1}}, ["unknown field 'thing.r' (not in PagerDuty's Events API v2 schema)"]),
     ({"thing": {"shape": "circle", "r": 1}}, []),
     ({"thing": {}}, ["'thing.shape' is required by PagerDuty's Events API v2 schema"]),  # the allOf it had stays
+    ({"thing": {"r": 1}}, ["'thing.shape' is required by PagerDuty's Events API v2 schema"]),  # no branch chosen
+    ({"choice": 1.5}, ["'choice' does not match PagerDuty's Events API v2 schema: 1.5 is not valid under any of"
+                       " the given schemas"]),
+    ({"bare": {}, "other": "s"}, []),  # branches without the discriminator's property: left a oneOf
+    ({"outer": {"inner": "z"}}, ["'outer.inner' should be one of: x y (PagerDuty's Events API v2 schema),"
+                                 " got \"z\""]),
+    ({"kind": "z" * 100}, ["'kind' should be one of: x y (PagerDuty's Events API v2 schema), got \""
+                           + "z" * 79]),
     ({"loose": {"shape": "z"}}, ["'loose' does not match PagerDuty's Events API v2 schema: {'shape': 'z'} is not"
                                  " valid under any of the given schemas"]),  # a branch of two values: left a oneOf
     ({"level": 5}, ["'level' should be one of: high (PagerDuty's Events API v2 schema), got 5",
@@ -187,7 +204,7 @@ def test_schema_rules_on_a_made_up_spec(made_up, doc, expected):
 
 
 def test_documented_extras_are_added_where_the_spec_lists_no_properties_and_the_specs_are_left_alone():
-    specs = made_up_specs(SCHEMA, {"a/b~c": {"enum": ["x"]}})
+    specs = made_up_specs(SCHEMA, COMPONENTS)
     before = json.dumps(specs, sort_keys=True)
     checker = StrictChecker(specs)
     assert checker.body_warnings("v1", {"contexts": [{"text": "shown", "src": "x.png"}]}) == [
