@@ -171,6 +171,11 @@ class Webhooks:
         # The incident as the event left it, even if it has changed again since.
         row = {**incident, "status": rules.STATUS_AFTER.get(change.event_type, incident["status"])}
         counts = await store.incidents.alert_counts([incident["id"]])
+        shown = rest_objects.incident(base_url, row, counts.get(incident["id"]))  # as GET /incidents/{id} shows it
+        first = (await store.incidents.first_trigger_log_entries([incident["id"]])).get(incident["id"])
+        policy_id = shown["escalation_policy"]["id"]
+        team = (await store.services.policy_teams([policy_id])).get(policy_id)
+        shown.update(rest_objects.incident_extras(base_url, first, team))
         event_id = ids.uuid()
         body = rules.event_body(
             event_id=event_id,
@@ -178,7 +183,7 @@ class Webhooks:
             occurred_at=entry["created_at"] if entry else incident["updated_at"],
             agent=rest_objects.agent_reference(base_url, agent, service_id),
             client=rules.client_of(entry["channel"] if entry else None),
-            data=rules.event_data(rest_objects.incident(base_url, row, counts.get(incident["id"]))),
+            data=rules.event_data(shown),
         )
         deliveries = []
         for target in targets:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from fake_pagerduty.domain import people_objects
+
 # The sandbox has no escalation policies; every service and incident names this fixed one.
 ESCALATION_POLICY_ID = "PSANDEP"
 ESCALATION_POLICY_NAME = "Default"
@@ -286,6 +288,13 @@ def _log_entry_extra(base: str, extra: dict | None) -> dict:
         else:
             out[name] = value
     return out
+
+
+def incident_extras(base: str, first_trigger: dict | None, team: dict | None) -> dict:
+    """What an incident shows beyond its own row: `first_trigger_log_entry` (a reference; `first_trigger` is a
+    log_entries row) and `teams` (its escalation policy's team: `team` has id and name)."""
+    return {"first_trigger_log_entry": log_entry_reference(base, first_trigger) if first_trigger else None,
+            "teams": [people_objects.team(base, team, reference=True)] if team else []}
 
 
 def log_entry_reference(base: str, row: dict) -> dict:

@@ -32,14 +32,12 @@ async def _incident_objects(request: Request, rows: list[dict]) -> list[dict]:
     counts = await store.incidents.alert_counts(ids)
     firsts = await store.incidents.first_trigger_log_entries(ids)
     base = rest_common.base_url(request)
-    objects = []
-    for row in rows:
-        incident = rest_objects.incident(base, row, counts.get(row["id"]))
-        incident["first_trigger_log_entry"] = _first_trigger(request, firsts.get(row["id"]))
-        objects.append(incident)
-    teams = await _teams(request, [incident["escalation_policy"]["id"] for incident in objects])
+    objects = [rest_objects.incident(base, row, counts.get(row["id"])) for row in rows]
+    teams = await store.services.policy_teams([incident["escalation_policy"]["id"] for incident in objects])
     for incident in objects:
-        incident["teams"] = teams.get(incident["escalation_policy"]["id"], [])
+        first = firsts.get(incident["id"])
+        incident.update(rest_objects.incident_extras(base, first, teams.get(incident["escalation_policy"]["id"])))
+        incident["first_trigger_log_entry"] = _first_trigger(request, first)
     if "services" in include:
         await _expand_services(request, objects)
     await rest_includes.expand_people(request, objects, include, _expand_services)
