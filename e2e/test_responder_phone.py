@@ -40,6 +40,7 @@ def test_dana_acknowledges_on_her_phone_and_the_console_and_monitor_show_it(page
     incident = stack.incident(alert["incident_key"])
     card = _incident_on_the_phone(page, incident["incident_number"])  # arrives live: no reload
     expect(card).to_contain_text(f"#{incident['incident_number']} {SERVICE}: {incident['title']}")
+    expect(page.locator("#phone")).to_have_class(re.compile(r"\bbuzz\b"))  # it buzzed
     expect(card).to_contain_text(SMS)
     expect(card).to_contain_text("Triggered")
     screens.take(page, "50-on-call-phone-paged")

@@ -1,17 +1,21 @@
-// The console's small behaviours: live incident rows, copy buttons, more service-name fields.
+// The console's small behaviours: live incident rows (and the on-call phone's feed), copy buttons, more
+// service-name fields.
 // No dependencies; everything degrades to plain forms and links without JavaScript.
 (function () {
   "use strict";
 
-  // Live incidents: ask every second whether the account changed (204 = no); swap the rows when it did.
-  var rows = document.getElementById("incident-rows");
+  // Live lists (the incidents, the on-call phone's feed): ask every second whether the account changed (204 =
+  // no); swap the contents when it did, and tell the page ("live:updated": the phone buzzes).
+  var rows = document.getElementById("incident-rows") || document.querySelector("[data-live-list]");
   if (rows && window.fetch) {
     var note = document.querySelector("[data-live-state]");
+    var liveText = note ? note.textContent : "";
     var busy = false;
     var timer = window.setInterval(function () {
       if (busy || document.hidden) return;
       busy = true;
-      var url = rows.dataset.liveUrl + "&v=" + encodeURIComponent(rows.dataset.version);
+      var base = rows.dataset.liveUrl;
+      var url = base + (base.indexOf("?") < 0 ? "?" : "&") + "v=" + encodeURIComponent(rows.dataset.version);
       fetch(url, { credentials: "same-origin", cache: "no-store" })
         .then(function (response) {
           if (response.status === 401) { window.clearInterval(timer); throw new Error("signed out"); }
@@ -21,9 +25,10 @@
           return response.text().then(function (html) {
             rows.innerHTML = html;
             if (version) rows.dataset.version = version;
+            rows.dispatchEvent(new CustomEvent("live:updated", { bubbles: true }));
           });
         })
-        .then(function () { if (note) { note.classList.remove("stale"); note.textContent = "Live: this list updates by itself."; } })
+        .then(function () { if (note) { note.classList.remove("stale"); note.textContent = liveText; } })
         .catch(function () { if (note) { note.classList.add("stale"); note.textContent = "Live updates paused; reload the page."; } })
         .then(function () { busy = false; });
     }, 1000);

@@ -31,7 +31,8 @@ async def test_the_phone_shows_the_persons_notifications_as_pagerduty_words_them
     assert f"SMS · just now {SMS_TEXT}" in words
     assert '<button type="submit" class="ack">Acknowledge</button>' in page.text
     assert '<button type="submit" class="resolve">Resolve</button>' in page.text
-    assert '<script src="/static/phone.js" defer></script>' in page.text
+    assert '<script src="/static/console.js" defer></script>' in page.text  # the live list, as the console's
+    assert '<script src="/static/phone.js" defer></script>' in page.text  # the buzz
     sam = text((await sandbox.get("/responders/PSAMR00")).text)
     assert "No notifications yet." in sam  # Sam is level 2: not paged yet
 
