@@ -150,9 +150,10 @@ class Incidents:
         object needs (as `log_entries_page` rows), in one query for a page of incidents."""
         if not incident_ids:
             return {}
-        rows = await self._db.all(
-            f"{_LOG_ENTRIES_PAGE} WHERE l.seq IN (SELECT MIN(seq) FROM log_entries WHERE type = 'trigger_log_entry'"
-            f" AND incident_id IN ({', '.join('?' * len(incident_ids))}) GROUP BY incident_id)", tuple(incident_ids))
+        rows = await self._db.all(  # seq orders entries within an account: the first is found per incident
+            f"{_LOG_ENTRIES_PAGE} WHERE l.incident_id IN ({', '.join('?' * len(incident_ids))})"
+            " AND l.type = 'trigger_log_entry' AND l.seq = (SELECT MIN(m.seq) FROM log_entries m"
+            " WHERE m.incident_id = l.incident_id AND m.type = 'trigger_log_entry')", tuple(incident_ids))
         return {row["incident_id"]: dict(row) for row in rows}
 
     async def change_status(
