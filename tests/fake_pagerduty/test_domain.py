@@ -217,6 +217,20 @@ def test_sliding_window_forgets_hits_older_than_the_window():
     assert (window.count("k", 200), window.count("other", 200)) == (0, 0)
 
 
+def test_the_rest_limiter_allows_960_a_minute_per_key_and_says_when_one_frees():
+    from fake_pagerduty.domain.rate_limits import RateLimitSettings, SlidingWindowLimiter
+
+    limiter = SlidingWindowLimiter()
+    assert limiter.allow_rest("k", 0) == (True, 960, 0)  # the switch off: nothing counted
+    limiter.configure(RateLimitSettings(enabled=True))
+    answers = [limiter.allow_rest("k", 10 + i / 100) for i in range(960)]
+    assert answers[:2] == [(True, 959, 60), (True, 958, 60)] and answers[-1] == (True, 0, 51)
+    assert limiter.allow_rest("k", 20) == (False, 0, 50)  # the oldest hit, at 10 s, frees one at 70 s
+    assert limiter.allow_rest("j", 20) == (True, 959, 60)  # per key
+    assert limiter.allow_rest("k", 70) == (True, 0, 1)  # the hit at 10 s slid out; the next frees within a second
+    assert limiter.allow_rest("k", 70) == (False, 0, 1)
+
+
 def test_the_events_rate_limiter_counts_per_key_only_when_enabled():
     from fake_pagerduty.domain.rate_limits import RateLimitSettings, SlidingWindowLimiter
 
