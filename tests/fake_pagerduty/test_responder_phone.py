@@ -14,7 +14,7 @@ SMS_TEXT = "ALRT #1 : You were assigned to an incident. Go to PagerDuty to learn
 
 
 def text(page: str) -> str:
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page))).strip()
+    return re.sub(r"\s+([,.])", r"\1", re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))).strip()
 
 
 async def test_the_phone_shows_the_persons_notifications_as_pagerduty_words_them(sandbox):
