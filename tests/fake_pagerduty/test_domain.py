@@ -217,6 +217,17 @@ def test_sliding_window_forgets_hits_older_than_the_window():
     assert (window.count("k", 200), window.count("other", 200)) == (0, 0)
 
 
+def test_webhook_event_data_adds_number_assignees_and_bridge_to_the_incident():
+    from fake_pagerduty.domain.webhooks import event_data
+
+    incident = {"id": "Q1", "incident_number": 7, "assignments": [{"assignee": {"id": "PDANA00"}}, {"at": "t"}]}
+    assert event_data(incident) == {**incident, "number": 7, "assignees": [{"id": "PDANA00"}],
+                                    "conference_bridge": None}
+    assert event_data({"id": "Q2"}) == {"id": "Q2", "number": None, "assignees": [], "conference_bridge": None}
+    shown = {"id": "Q3", "number": 3, "assignees": [{"id": "PSAM000"}], "conference_bridge": {"url": "x"}}
+    assert event_data(shown) == shown  # what the incident already shows is kept
+
+
 def test_the_rest_limiter_allows_960_a_minute_per_key_and_says_when_one_frees():
     from fake_pagerduty.domain.rate_limits import RateLimitSettings, SlidingWindowLimiter
 

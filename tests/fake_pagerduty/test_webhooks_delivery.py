@@ -152,6 +152,18 @@ async def test_trigger_delivers_one_signed_incident_triggered_event(app, client,
     assert data["alert_counts"] == {"all": 1, "triggered": 1, "resolved": 0}
 
 
+async def test_a_delivery_body_is_compact_utf8_json(app, client, receiver):
+    await subscribe(client)
+    event = trigger("disk-snow")
+    event["payload"]["summary"] = "Disk ☃ full on web-1"
+    await send(client, event)
+    await wait_delivered(app, 1)
+    [request] = receiver.requests
+    assert "Disk ☃ full on web-1".encode() in request.content and b"\\u2603" not in request.content  # UTF-8
+    assert json.dumps(json.loads(request.content), separators=(",", ":"), ensure_ascii=False).encode() == (
+        request.content)
+
+
 async def test_acknowledge_and_resolve_follow_in_order(app, client, receiver):
     sub = await subscribe(client)
     await send(client, trigger("disk-2"))
