@@ -90,12 +90,15 @@ def test_v1_keeps_every_context_field_and_the_client_as_source():
                          "client_url": "https://acme.test", "vendor": "Acme Monitor", "details": {"a": 1},
                          "incident_key": 42,
                          "contexts": [{"type": "image", "src": "https://b.test/c.png", "href": "https://b.test",
-                                       "alt": "c", "extra": "dropped"}]})
+                                       "alt": "c", "extra": "dropped"},
+                                      {"type": "link", "href": "https://a.test", "text": "runbook"}]})
     image = {"type": "image", "src": "https://b.test/c.png", "href": "https://b.test", "alt": "c"}
+    link = {"type": "link", "href": "https://a.test", "text": "runbook"}
     assert event == AlertEvent(
         api="v1", routing_key=KEY, action="trigger", dedup_key="42", summary="d", severity="error", source="Acme",
         custom_details={"a": 1}, client="Acme", client_url="https://acme.test",
-        images=[{"src": "https://b.test/c.png", "href": "https://b.test", "alt": "c"}], contexts=[image],
+        links=[{"href": "https://a.test", "text": "runbook"}],
+        images=[{"src": "https://b.test/c.png", "href": "https://b.test", "alt": "c"}], contexts=[image, link],
         vendor="Acme Monitor")
 
 
