@@ -231,3 +231,20 @@ async def test_a_seed_file_describes_an_accounts_people_too(tmp_path):
     (hank,) = plan.levels[0].users
     assert (hank.name, [(r.urgency, m.type, m.country_code) for r, m in hank.rules_for("high")]) == (
         "Hank", [("high", "sms_contact_method", 33)])
+
+
+async def test_services_a_handshake_makes_follow_the_accounts_default_policy():
+    now = datetime.now(UTC)
+    store = Store(":memory:", inline=True)
+    await store.open()
+    try:
+        await seed.seed_sandbox(store, None, now)
+        (made,) = await store.services.connect(account_id="PACME00", vendor_key="demo-monitor",
+                                               integration_name="Demo Monitor", new_names=["Monitor alerts"],
+                                               existing_ids=[], now=now)
+        service = await store.services.get("PACME00", made["service_id"])
+        plan = await store.people.service_plan(made["service_id"], now)
+    finally:
+        await store.close()
+    assert service["escalation_policy_id"] == seed_people.POLICY
+    assert [u.name for u in plan.levels[0].users] == ["Dana Demo"]
