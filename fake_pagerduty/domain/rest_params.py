@@ -126,13 +126,13 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/teams/{id}"): Endpoint(include=("privileges",)),
     ("GET", "/teams/{id}/members"): Endpoint(honoured=PAGING, include=("users",), expands=("users",)),
     ("GET", "/schedules"): Endpoint(
-        honoured=(*PAGING, "query", "time_zone"),
-        refused=("include_next_oncall_for_user", "since", "until", "team_ids[]"),
+        honoured=(*PAGING, "query", "time_zone", "include_next_oncall_for_user"),
+        refused=("since", "until", "team_ids[]"),
         include=("schedule_layers", "overrides_subschedule", "final_schedule"),
     ),
     ("POST", "/schedules"): Endpoint(honoured=("overflow",)),  # the answer renders no entries to overflow
-    ("GET", "/schedules/{id}"): Endpoint(honoured=("since", "until", "overflow", "time_zone"),
-                                         refused=("include_next_oncall_for_user",)),
+    ("GET", "/schedules/{id}"): Endpoint(honoured=("since", "until", "overflow", "time_zone",
+                                                   "include_next_oncall_for_user")),
     ("PUT", "/schedules/{id}"): Endpoint(honoured=("overflow",)),
     ("DELETE", "/schedules/{id}"): Endpoint(),
     ("GET", "/schedules/{id}/overrides"): Endpoint(honoured=("since", "until"), refused=("editable", "overflow")),

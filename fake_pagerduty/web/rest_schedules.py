@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fake_pagerduty.domain import oncall, people_input, people_objects, rest_query
+from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.errors import RestError
 from fake_pagerduty.web import rest_common
 from fake_pagerduty.web.rest_people import body_of, deletion, invalid, listing_in_memory, user_objects
@@ -89,9 +90,29 @@ async def list_schedules(request: Request) -> JSONResponse:
     users = await people.schedule_users([row["id"] for row in rows])
     using = await people.policies_using([row["id"] for row in rows])
     base = rest_common.base_url(request)
-    return rest_common.listing("schedules", rest_common.in_time_zone(request, [
-        people_objects.schedule(base, row, users=users[row["id"]], policies=using[row["id"]]) for row in rows]),
-        page, more, total)
+    items = [people_objects.schedule(base, row, users=users[row["id"]], policies=using[row["id"]]) for row in rows]
+    await _next_oncall_for_user(request, items)
+    return rest_common.listing("schedules", rest_common.in_time_zone(request, items), page, more, total)
+
+
+async def _next_oncall_for_user(request: Request, items: list[dict]) -> None:
+    """`include_next_oncall_for_user=<user id>`: each schedule's next stretch of that user on call (the one under
+    way included), looked for up to 93 days ahead; none found, none shown."""
+    user_id = request.query_params.get("include_next_oncall_for_user")
+    if not user_id:
+        return
+    people, now = request.app.state.store.people, request.app.state.clock.now()
+    models = await people.schedules([item["id"] for item in items], now - oncall.MAX_RANGE, now + oncall.MAX_RANGE)
+    names = await people.users_by_ids([user_id])
+    base = rest_common.base_url(request)
+    for item in items:
+        entry = next((e for e in oncall.final_entries(models[item["id"]], now, now + oncall.MAX_RANGE)
+                      if e.user_id == user_id), None)
+        if entry is not None:
+            whole = oncall.stretches(models[item["id"]], entry.start, entry.start)  # not cut at now
+            entry = whole[0] if whole else entry
+            item["next_oncall_for_user"] = {"start": iso(entry.start), "end": iso(entry.end), "user": people_objects.user_ref(
+                base, user_id, names.get(user_id, {}).get("name"))}
 
 
 async def get_schedule(request: Request) -> JSONResponse:
@@ -101,8 +122,9 @@ async def get_schedule(request: Request) -> JSONResponse:
     if _asked_range(request):
         since, until = _window(request)
     overflow = people_input.flag(request.query_params, "overflow")
-    (schedule,) = rest_common.in_time_zone(request, [await schedule_object(request, row, since=since, until=until,
-                                                                          overflow=overflow)])
+    schedule = await schedule_object(request, row, since=since, until=until, overflow=overflow)
+    await _next_oncall_for_user(request, [schedule])
+    (schedule,) = rest_common.in_time_zone(request, [schedule])
     return JSONResponse({"schedule": schedule})
 
 

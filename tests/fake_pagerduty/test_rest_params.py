@@ -688,6 +688,20 @@ async def _schedule_range(sandbox, world):
     assert start < "2030-01-01T10:00:00Z" and end > "2030-01-01T12:00:00Z"
 
 
+@probe("GET", "/schedules", "include_next_oncall_for_user")
+@probe("GET", "/schedules/{id}", "include_next_oncall_for_user")
+async def _next_oncall(sandbox, world):
+    plain = await _ok(await sandbox.get("/api/schedules/PPRIM00", headers=REST_HEADERS))
+    assert "next_oncall_for_user" not in plain["schedule"]
+    dana = (await _ok(await sandbox.get("/api/schedules/PPRIM00?include_next_oncall_for_user=PDANA00",
+                                        headers=REST_HEADERS)))["schedule"]["next_oncall_for_user"]
+    sam = (await _ok(await sandbox.get("/api/schedules/PPRIM00?include_next_oncall_for_user=PSAMR00",
+                                       headers=REST_HEADERS)))["schedule"]["next_oncall_for_user"]
+    assert dana["user"]["id"] == "PDANA00" and dana["end"] == sam["start"]  # Dana's week now, then Sam's
+    listed = await _ok(await sandbox.get("/api/schedules?include_next_oncall_for_user=PSAMR00", headers=REST_HEADERS))
+    assert [s["next_oncall_for_user"]["user"]["id"] for s in listed["schedules"]] == ["PSAMR00", "PSAMR00"]
+
+
 @probe("POST", "/schedules", "overflow")
 @probe("PUT", "/schedules/{id}", "overflow")
 async def _overflow_on_writes(sandbox, world):
