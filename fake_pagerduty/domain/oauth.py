@@ -31,7 +31,7 @@ CLASSIC_ACCESS_LIFETIME = timedelta(days=30)
 REFRESH_LIFETIME = timedelta(days=30)
 DENIED = "The resource owner or authorization server denied the request."
 
-_RESOURCE_SCOPE = re.compile(r"^[a-z][a-z_]{0,63}\.(read|write)$")
+_RESOURCE_SCOPE = re.compile(r"^[a-z][a-z_]{0,63}(:[a-z][a-z_]{0,63})?\.(read|write)$")  # users:contact_methods.read
 _AS_ACCOUNT = re.compile(r"^as_account-(us|eu)\.([a-z0-9][a-z0-9-]{0,62})$")
 _VERIFIER = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 

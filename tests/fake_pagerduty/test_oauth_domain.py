@@ -50,8 +50,13 @@ def test_user_scopes_always_add_openid_and_refuse_unknown_ones():
     assert oauth.user_scopes("openid services.write openid", "scoped", allowed) == ["openid", "services.write"]
     assert oauth.user_scopes("", "scoped", allowed) == ["openid", *allowed]
     assert oauth.user_scopes("write", "classic", []) == ["openid", "write"]
+    people = ["users:contact_methods.read", "oncalls.read"]  # a scope of a resource's part (issue 15)
+    assert oauth.user_scopes("users:contact_methods.read", "scoped", people) == ["openid", "users:contact_methods.read"]
+    assert oauth.grants(["users:contact_methods.write"], "users:contact_methods.read")
+    assert not oauth.grants(["users.read"], "users:contact_methods.read")
     for requested, kind in [("incidents.write", "scoped"), ("read", "scoped"), ("incidents.read", "classic"),
-                            ("admin", "classic"), ("incidents.delete", "scoped")]:
+                            ("admin", "classic"), ("incidents.delete", "scoped"), ("users:.read", "scoped"),
+                            ("users:contact_methods:x.read", "scoped")]:
         with pytest.raises(oauth.OAuthError) as caught:
             oauth.user_scopes(requested, kind, allowed)
         assert caught.value.body() == {"error": "invalid_request", "error_description": "Invalid scope"}

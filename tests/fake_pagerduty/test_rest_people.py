@@ -166,6 +166,20 @@ async def test_users_me_needs_a_user_token(sandbox):
     assert me["user"]["contact_methods"][0]["address"] == "demo@acme.test"
 
 
+async def test_scoped_tokens_need_the_people_scopes(sandbox):
+    scopes = ["incidents.read", "users.read", "users:contact_methods.read"]
+    assert (await sandbox.put("/_sandbox/oauth-apps/demo-monitor-oauth", json={"scopes": scopes})).status_code == 200
+    answer = await sandbox.post("/oauth/token", data=token_form(await code(
+        sandbox, scope="users.read users:contact_methods.read")))
+    assert answer.status_code == 200, answer.text
+    bearer = {"Accept": REST_HEADERS["Accept"], "Authorization": f"Bearer {answer.json()['access_token']}"}
+    assert len((await get(sandbox, f"/api/users/{SAM}/contact_methods", headers=bearer))["contact_methods"]) == 4
+    assert len((await get(sandbox, "/api/users", headers=bearer))["users"]) == 3
+    refused = await sandbox.get("/api/oncalls", headers=bearer)
+    assert (refused.status_code, refused.json()) == (403, {"error": {
+        "message": "Token missing required scopes", "code": 0, "required_scopes": "oncalls.read"}})
+
+
 async def test_create_update_and_delete_a_user(sandbox):
     body = {"user": {"type": "user", "name": "Lee Chen", "email": "lee@acme.test", "time_zone": "Asia/Tokyo",
                      "role": "limited_user", "job_title": "SRE"}}
