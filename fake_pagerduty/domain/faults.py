@@ -133,7 +133,7 @@ def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
     status = doc.get("status")
     if status is not None and not (_int(status) and 400 <= status <= 599):
         errors.append("'status' must be an HTTP error status between 400 and 599")
-    latency = doc.get("latency_ms", 0)
+    latency = doc.get("latency_ms")
     if latency is None:
         latency = 0
     if not (_int(latency) and 0 <= latency <= MAX_LATENCY_MS):
@@ -141,7 +141,7 @@ def parse_rule(doc: Any, *, id: str, created_at: str) -> FaultRule | list[str]:
     disconnect = doc.get("disconnect") or False
     if not isinstance(disconnect, bool):
         errors.append("'disconnect' must be true or false")
-    probability = doc.get("probability", 1.0)
+    probability = doc.get("probability")
     if probability is None:
         probability = 1.0
     if not (isinstance(probability, int | float) and not isinstance(probability, bool) and 0 <= probability <= 1):

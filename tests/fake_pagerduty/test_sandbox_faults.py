@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from fake_pagerduty.app import create_app
+from fake_pagerduty.domain.clock import parse_iso
 from fake_pagerduty.settings import Settings
 from fake_pagerduty.web.sandbox_gate import ConnectionCut
 from tests.conftest import SAMPLE_KEY
@@ -137,6 +138,12 @@ async def test_probability_follows_the_rules_seeded_random_stream(sandbox):
 async def test_probability_zero_never_fires(sandbox):
     await _add(sandbox, {"status": 500, "probability": 0})
     assert [(await trigger(sandbox, f"k{i}")).status_code for i in range(5)] == [202] * 5
+
+
+async def test_a_rule_that_loses_its_roll_lets_the_next_one_match(sandbox):
+    await _add(sandbox, {"status": 500, "probability": 0})
+    await _add(sandbox, {"status": 503})
+    assert (await trigger(sandbox)).status_code == 503
 
 
 async def test_the_first_matching_rule_wins(sandbox):
@@ -289,6 +296,7 @@ async def test_rules_at_the_bounds_are_taken_and_nulls_mean_the_defaults(sandbox
     low = await _add(sandbox, {"status": 400, "latency_ms": None, "probability": None, "label": None})
     high = await _add(sandbox, {"status": 599, "latency_ms": 120000, "probability": 0.25})
     assert (low["status"], low["latency_ms"], low["probability"], low["label"]) == (400, 0, 1.0, "")
+    assert parse_iso(low["created_at"]) is not None  # stamped by the sandbox clock
     assert (high["status"], high["latency_ms"], high["probability"]) == (599, 120000, 0.25)
 
 
