@@ -181,6 +181,7 @@ def _invalid(*errors: str) -> dict:
         ({"delivery_method": {"url": "https://receiver.test:99999/x"}},
          ["Delivery method url must be a valid http or https URL"]),
         ({"delivery_method": {"url": "https:///x"}}, ["Delivery method url must be a valid http or https URL"]),
+        ({"delivery_method": {"url": 5}}, ["Delivery method url must be a valid http or https URL"]),
         ({"delivery_method": {"url": "https://receiver.test/" + "x" * 2028}},  # 2,049 characters
          ["Delivery method url must be a valid http or https URL"]),
         ({"delivery_method": {"url": "https://receiver.test/", "custom_headers": {"X-A": "b"}}},
@@ -328,6 +329,13 @@ async def test_an_update_names_every_problem_and_changes_nothing(sandbox):
     shown = (await sandbox.get(f"{URL}/{created['id']}", headers=REST_HEADERS)).json()["webhook_subscription"]
     assert (shown["description"], shown["active"], shown["events"]) == (
         created["description"], True, created["events"])
+
+
+async def test_an_http_url_of_2048_characters_and_ten_custom_headers_are_taken(sandbox):
+    url = "http://receiver.test/" + "x" * 2027
+    headers = [{"name": f"X-H{i}", "value": f"Xval {i}"} for i in range(10)]
+    created = await create(sandbox, delivery_method={"url": url, "custom_headers": headers})
+    assert (created["delivery_method"]["url"], created["delivery_method"]["custom_headers"]) == (url, headers)
 
 
 async def test_a_custom_header_name_may_use_every_token_character(sandbox):
