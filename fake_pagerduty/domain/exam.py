@@ -116,10 +116,25 @@ def faulted(steps_fired: list[tuple[str, list[int]]], sent: list[Sent]) -> list[
         for i in ids:  # a rule that fires several times may meet several events (a sender with many in flight)
             if i in by_id:
                 by_event.setdefault(by_id[i].identity, []).append(by_id[i])
-        for identity, hits in by_event.items():
-            after = [s for s in sent if s.id > hits[-1].id and s.identity == identity and s.id not in ids]
-            found.append(Faulted(kind, hits, after))
+        for hits in by_event.values():
+            found.append(Faulted(kind, hits, _retries(hits, sent, set(ids))))
     return found
+
+
+def _retries(hits: list[Sent], sent: list[Sent], fired: set[int]) -> list[Sent]:
+    """The same event's requests after the last hit, up to the first that got through. A resolve of its key that
+    resolved something ends the event: the same key triggered later is the next problem, not a retry."""
+    identity, key, after = hits[0].identity, hits[0].sent_key, []
+    for s in sent:
+        if s.id <= hits[-1].id or s.id in fired:
+            continue
+        if s.identity == identity:
+            after.append(s)
+            if s.accepted:
+                break
+        elif key and s.sent_key == key and s.action == "resolve" and s.outcome == "resolved":
+            break
+    return after
 
 
 _RETRY_KINDS = {
@@ -223,11 +238,15 @@ def delivered_once_in_order(faults: list[Faulted], sent: list[Sent]) -> Check:
         return Check("delivered_once_in_order", name, FAIL,
                      f"{plural(len(lost), 'event')} that met a fault never got through.",
                      [s.id for f in lost for s in f.attempts])
-    opened: dict[str, list[int]] = {}
+    # With a dedup key a repeat joins the open incident, so one key opening two incidents means the first was
+    # resolved in between (a new problem); without one, every copy of the same bytes opens an incident.
+    opened: dict[tuple, list[int]] = {}
     for s in sent:
-        if s.outcome == "created" and s.body is not None:
+        if s.outcome == "created" and s.body is not None and s.sent_key is None:
             opened.setdefault(s.identity, []).append(s.id)
     twice = [ids for ids in opened.values() if len(ids) > 1]
+    twice += [ids for f in faults if len(ids := [s.id for s in f.attempts if s.outcome == "created"]) > 1
+              and ids not in twice]
     if twice:
         return Check("delivered_once_in_order", name, FAIL,
                      "The same trigger opened more than one incident.", [i for ids in twice for i in ids])

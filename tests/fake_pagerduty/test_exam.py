@@ -264,3 +264,37 @@ async def test_an_exam_whose_faults_someone_cleared_still_ends_graded(sandbox, s
     graded = (await sandbox.get(exam["url"])).json()["exam"]
     assert (graded["status"], graded["progress"]["note"]) == ("passed", "graded")
     assert _statuses(graded, "events") == dict.fromkeys(EVENT_CHECKS, "not_seen")
+
+
+def test_a_dedup_key_used_again_after_its_incident_was_resolved_is_a_new_event_not_a_duplicate():
+    """Keys derived from the problem (host + check, as the docs advise) come back: trigger, resolve, and the
+    same key triggered again later opens a new incident at PagerDuty. That is not an event delivered twice, and
+    the later occurrence is not one more attempt of the event that met the fault."""
+    from fake_pagerduty.domain import exam
+    from fake_pagerduty.domain.report_checks import Sent
+
+    def sent(id: int, action: str, status: int, outcome: str) -> Sent:
+        return Sent(id=id, at=float(id), api="v2", action=action, dedup_key="host1-disk", status=status,
+                    outcome=outcome, fault_id="f" if outcome == "fault" else None,
+                    body={"dedup_key": "host1-disk", "event_action": action}, body_hash=action, size=1)
+
+    again = [sent(1, "trigger", 503, "fault"), sent(2, "trigger", 202, "created"),
+             sent(3, "resolve", 202, "resolved"), sent(4, "trigger", 202, "created"),
+             sent(5, "resolve", 202, "resolved")]
+    faults = exam.faulted([("503", [1])], again)
+    assert [s.id for s in faults[0].attempts] == [1, 2]
+    check = exam.delivered_once_in_order(faults, again)
+    assert (check.status, check.evidence) == ("pass", [2])
+
+    late = [sent(1, "trigger", 202, "created"), sent(2, "resolve", 202, "resolved"),
+            sent(3, "trigger", 202, "created")]  # the late answer's event, then the same key's next problem
+    assert exam.survives_latency(exam.faulted([("latency", [1])], late), 300).status == "pass"
+
+    # a keyless trigger sent again does open a second incident: that is still a duplicate
+    keyless = [Sent(id=i, at=float(i), api="v2", action="trigger", dedup_key=f"gen{i}", status=status,
+                    outcome=outcome, fault_id=None, body={"event_action": "trigger"}, body_hash="same", size=1)
+               for i, status, outcome in [(1, 202, "created"), (2, 202, "created")]]
+    check = exam.survives_latency(exam.faulted([("latency", [1])], keyless), 300)
+    assert (check.status, check.reason) == ("fail", "A retry after the slow answer opened a second incident.")
+    check = exam.delivered_once_in_order(exam.faulted([("latency", [1])], keyless), keyless)
+    assert (check.status, check.evidence) == ("fail", [1, 2])
