@@ -277,10 +277,10 @@ async def _insert(db: aiosqlite.Connection, table: str, missing_only: bool, row_
     whether it was inserted."""
     if not missing_only:
         await db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
-    columns = ["id", "account_id", *values]
+    columns = ", ".join(f'"{c}"' for c in ["id", "account_id", *values])  # quoted: priorities have an "order"
     cursor = await db.execute(
-        f"INSERT INTO {table} ({', '.join(f'{chr(34)}{c}{chr(34)}' for c in columns)})"
-        f" VALUES ({', '.join('?' * len(columns))}) ON CONFLICT DO NOTHING", (row_id, account_id, *values.values()))
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * (len(values) + 2))}) ON CONFLICT DO NOTHING",
+        (row_id, account_id, *values.values()))
     return cursor.rowcount > 0
 
 
