@@ -4,6 +4,7 @@ with the events writer in `escalation_plans.py`)."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 import aiosqlite
@@ -273,14 +274,21 @@ class People(PeopleWrites):
 
 async def _insert(db: aiosqlite.Connection, table: str, missing_only: bool, row_id: str, account_id: str,
                   values: dict) -> bool:
-    """Insert a seeded row (replacing the one with its id, and so its children, unless `missing_only`);
-    whether it was inserted."""
-    if not missing_only:
-        await db.execute(f"DELETE FROM {table} WHERE id = ?", (row_id,))
+    """Insert a seeded row, or with `missing_only` only when nothing by its id (or name) is there; whether its
+    children are to be (re)written. Without `missing_only` an existing row is updated in place, never deleted
+    and made again: services following a policy, and the account's default, keep pointing at it."""
     columns = ", ".join(f'"{c}"' for c in ["id", "account_id", *values])  # quoted: priorities have an "order"
-    cursor = await db.execute(
-        f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' * (len(values) + 2))}) ON CONFLICT DO NOTHING",
-        (row_id, account_id, *values.values()))
+    marks = ", ".join("?" * (len(values) + 2))
+    if missing_only:
+        conflict = "ON CONFLICT DO NOTHING"
+    else:
+        kept = [c for c in values if c != "created_at"]
+        conflict = "ON CONFLICT(id) DO UPDATE SET " + ", ".join(f'"{c}" = excluded."{c}"' for c in kept)
+    try:
+        cursor = await db.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks}) {conflict}",
+                                  (row_id, account_id, *values.values()))
+    except sqlite3.IntegrityError as exc:  # the name is another row's
+        raise ValueError(f"{table} {row_id}: {values.get('name')!r} is taken by another") from exc
     return cursor.rowcount > 0
 
 

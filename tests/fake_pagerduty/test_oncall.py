@@ -225,8 +225,14 @@ async def test_a_seed_file_describes_an_accounts_people_too(tmp_path):
         account = await store.accounts.by_subdomain("globex")
         (service,), _, _ = await store.services.page(account["id"], Page(10, 0, False))
         plan = await store.people.service_plan(service["id"], now)
+        (made,) = await store.services.connect(account_id=account["id"], vendor_key="demo-monitor",
+                                               integration_name="Demo Monitor", new_names=["Alerts"],
+                                               existing_ids=[], now=now)
+        await seed.seed_sandbox(store, seed_file, now, defaults=False)  # the file again, as at every start
+        again = await store.services.get(account["id"], made["service_id"])
     finally:
         await store.close()
+    assert again["escalation_policy_id"] == "PGLOBEP"  # the policy was updated in place, not made again
     assert (plan.policy_id, plan.levels[0].escalation_delay_in_minutes) == ("PGLOBEP", 10)
     (hank,) = plan.levels[0].users
     assert (hank.name, [(r.urgency, m.type, m.country_code) for r, m in hank.rules_for("high")]) == (
