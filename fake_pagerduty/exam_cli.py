@@ -1,6 +1,7 @@
 """`fake-pagerduty exam --url URL --routing-key KEY [--duration S] [--json]`: start an integration exam on a running
-sandbox (`POST /_sandbox/exam`), wait for its grade, print it, and exit 1 on any `fail` (2 when the exam could not
-be run). The pytest plugin's `fake_pagerduty.exam(...)` runs the same client (`ExamClient`)."""
+sandbox (`POST /_sandbox/exam`), wait for its grade, print it, and exit 1 on any `fail` or when no request of the key
+met a fault (nothing graded), 2 when the exam could not be run. The pytest plugin's `fake_pagerduty.exam(...)` runs
+the same client (`ExamClient`)."""
 
 from __future__ import annotations
 
@@ -78,16 +79,27 @@ def patience(duration: float) -> float:
     return duration + min(duration, 30.0) + 30.0
 
 
+def graded_nothing(exam: dict) -> bool:
+    """No request of the key met a fault: the client under test sent nothing (a wrong URL or key?)."""
+    result = exam.get("result")
+    return result is not None and all(c["status"] == "not_seen" for c in result["checks"] if c.get("group") == "events")
+
+
 def failed(exam: dict) -> bool:
-    return exam["status"] != "passed" or exam["result"] is None or exam["result"]["status"] == "fail"
+    return (exam["status"] != "passed" or exam["result"] is None or exam["result"]["status"] == "fail"
+            or graded_nothing(exam))
 
 
 def format_exam(exam: dict, base_url: str) -> str:
     """The exam for people: one line a check, and under each fail its evidence as URLs."""
-    lines = [f"Integration exam {exam['id']} for routing key {exam['routing_key']}: {exam['status']}"]
+    status = "nothing graded" if graded_nothing(exam) else exam["status"]
+    lines = [f"Integration exam {exam['id']} for routing key {exam['routing_key']}: {status}"]
     if exam["result"] is None:
         lines.append(f"  {exam['progress'].get('note')}")
         return "\n".join(lines)
+    if graded_nothing(exam):
+        lines.append(f"  No request with routing key {exam['routing_key']} met a fault: is your client sending events"
+                     f" to {base_url} with this key while the exam runs?")
     width = max(len(c["name"]) for c in exam["result"]["checks"])
     group = None
     for check in exam["result"]["checks"]:

@@ -90,3 +90,14 @@ async def test_a_refused_exam_or_an_unreachable_sandbox_exits_2(sandbox, sandbox
     err = io.StringIO()
     assert exam_cli.main(args, env={}, out=io.StringIO(), err=err) == 2
     assert err.getvalue().startswith("fake-pagerduty exam: could not reach the sandbox at http://127.0.0.1:9: ")
+
+
+async def test_an_exam_that_saw_no_events_is_not_a_pass(sandbox, sandbox_app):
+    """A CI job whose client never sent (the wrong URL or key) must not go green: nothing was graded."""
+    code, out, err = await _run(sandbox, sandbox_app, ["--routing-key", SAMPLE_KEY, "--duration", "1"], None)
+    assert code == 1, out + err
+    lines = out.splitlines()
+    assert lines[0].endswith(f"for routing key {SAMPLE_KEY}: nothing graded")
+    assert lines[1] == (f"  No request with routing key {SAMPLE_KEY} met a fault: is your client sending events"
+                        f" to {URL} with this key while the exam runs?")
+    assert "  ----  Retries a 429 (throttled)" in out
