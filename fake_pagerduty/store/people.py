@@ -293,28 +293,31 @@ async def _insert(db: aiosqlite.Connection, table: str, missing_only: bool, row_
 
 
 async def _seed_user(db: aiosqlite.Connection, account_id: str, user: dict, stamp: str) -> None:
-    """A seeded user's profile, contact methods and notification rules (the user row itself is
-    `accounts.upsert_user`'s)."""
+    """A seeded user's profile, contact methods and notification rules, those the seed gives (the user row
+    itself is `accounts.upsert_user`'s)."""
     found = await (await db.execute("SELECT id FROM users WHERE account_id = ? AND email = ?",
                                     (account_id, user["email"]))).fetchone()
     if found is None:
         return
     user_id = found[0]
-    await db.execute(
-        "UPDATE users SET role = ?, time_zone = ?, job_title = ?, description = ?, color = ? WHERE id = ?",
-        (user.get("role", "user"), user.get("time_zone", "Etc/UTC"), user.get("job_title"), user.get("description"),
-         user.get("color", "green"), user_id))
-    await db.execute("DELETE FROM contact_methods WHERE user_id = ?", (user_id,))
+    profile = {k: user[k] for k in ("role", "time_zone", "job_title", "description", "color") if k in user}
+    if profile:
+        await db.execute(f"UPDATE users SET {', '.join(f'{k} = ?' for k in profile)} WHERE id = ?",
+                         (*profile.values(), user_id))
+    if "contact_methods" in user:  # the file's list replaces the user's (its rules go with them)
+        await db.execute("DELETE FROM contact_methods WHERE user_id = ?", (user_id,))
     for method in user.get("contact_methods", []):
         await db.execute(
-            "INSERT INTO contact_methods (id, account_id, user_id, type, label, address, country_code, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO contact_methods (id, account_id, user_id, type, label, address, country_code,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (method["id"], account_id, user_id, method["type"], method.get("label", "Default"), method["address"],
              method.get("country_code"), stamp))
+    if "notification_rules" in user:
+        await db.execute("DELETE FROM notification_rules WHERE user_id = ?", (user_id,))
     for rule in user.get("notification_rules", []):
         await db.execute(
-            "INSERT INTO notification_rules (id, account_id, user_id, contact_method_id, start_delay_in_minutes,"
-            " urgency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO notification_rules (id, account_id, user_id, contact_method_id,"
+            " start_delay_in_minutes, urgency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (rule["id"], account_id, user_id, rule["contact_method"], rule.get("start_delay_in_minutes", 0),
              rule.get("urgency", "high"), stamp))
 
