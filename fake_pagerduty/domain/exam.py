@@ -54,6 +54,13 @@ def plan(seed: int, latency_ms: int = LATENCY_MS) -> list[Step]:
     return [_step(kind, latency_ms) for kind in kinds]
 
 
+UNKNOWN = {  # what an exam names that the sandbox does not have
+    "routing_key": "no integration in the sandbox has routing key {routing_key!r}: use the integration key your"
+                   " client sends events with",
+    "vendor_key": "no partner app in the sandbox has vendor key {vendor_key!r}",
+}
+
+
 def parse_request(doc: Any) -> dict | list[str]:
     """`POST /_sandbox/exam`'s body: routing_key, duration_seconds, seed, latency_ms, vendor_key (optional)."""
     if not isinstance(doc, dict):

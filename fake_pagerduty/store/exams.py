@@ -51,6 +51,14 @@ class Exams:
                                   (routing_key, after_id))
         return [dict(row) for row in rows]
 
+    async def unknown(self, routing_key: str, vendor_key: str | None) -> list[str]:
+        """What an exam would name that the sandbox does not have: 'routing_key', 'vendor_key'."""
+        row = await self._db.one(
+            "SELECT EXISTS (SELECT 1 FROM integrations WHERE integration_key = ?),"
+            " ? IS NULL OR EXISTS (SELECT 1 FROM partner_apps WHERE vendor_key = ?)",
+            (routing_key, vendor_key, vendor_key))
+        return [name for name, known in zip(("routing_key", "vendor_key"), row, strict=True) if not known]
+
     async def webhook_target(self, routing_key: str, vendor_key: str | None) -> dict | None:
         """The partner app whose webhook the exam probes: the one named, else the one whose handshake made the
         key's integration (or its service)."""

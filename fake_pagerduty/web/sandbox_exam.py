@@ -36,6 +36,9 @@ async def start_exam(request: Request) -> Response:
     parsed = rules.parse_request(await json_body(request))
     if isinstance(parsed, list):
         raise SandboxError.invalid(parsed, "Invalid exam")
+    unknown = await request.app.state.store.exams.unknown(parsed["routing_key"], parsed["vendor_key"])
+    if unknown:
+        raise SandboxError.invalid([rules.UNKNOWN[name].format(**parsed) for name in unknown], "Invalid exam")
     runner = request.app.state.exams
     running = await runner.running_for(parsed["routing_key"])
     if running is not None:

@@ -298,3 +298,16 @@ def test_a_dedup_key_used_again_after_its_incident_was_resolved_is_a_new_event_n
     assert (check.status, check.reason) == ("fail", "A retry after the slow answer opened a second incident.")
     check = exam.delivered_once_in_order(exam.faulted([("latency", [1])], keyless), keyless)
     assert (check.status, check.evidence) == ("fail", [1, 2])
+
+
+async def test_an_exam_of_a_routing_key_or_vendor_key_the_sandbox_does_not_have_is_a_400(sandbox):
+    """A typo in --routing-key would run an exam nobody can take (the Events API refuses that key's events)."""
+    response = await sandbox.post("/_sandbox/exam", json={"routing_key": "0" * 32})
+    assert response.status_code == 400
+    assert response.json() == {"error": {"message": "Invalid exam", "code": 400, "errors": [
+        f"no integration in the sandbox has routing key {'0' * 32!r}: use the integration key your client sends"
+        " events with"]}}
+    response = await sandbox.post("/_sandbox/exam", json={"routing_key": SAMPLE_KEY, "vendor_key": "nope"})
+    assert response.status_code == 400
+    assert response.json()["error"]["errors"] == ["no partner app in the sandbox has vendor key 'nope'"]
+    assert (await sandbox.get("/_sandbox/state")).json()["faults"] == []
