@@ -66,7 +66,8 @@ TARGETS: dict[str, Target] = {
         (SB + "test_sandbox_journal.py", SB + "test_oauth_requests.py"),
         functions=("fake_pagerduty.web.sandbox_api.x_number__*", "fake_pagerduty.web.sandbox_api.x_paging__*",
                    "fake_pagerduty.web.sandbox_api.x_page_json__*", "fake_pagerduty.store.journal.xǁJournalǁpage__*",
-                   "fake_pagerduty.store.journal.xǁJournalǁlast_id__*")),
+                   "fake_pagerduty.store.journal.xǁJournalǁlast_id__*",
+                   "fake_pagerduty.store.journal.xǁJournalǁfirst_match__*")),  # after_id: the waits' cursor
     "monitor-webhooks": Target(
         ("demo_monitor/domain/webhooks.py", "demo_monitor/connection.py"),
         (MON + "test_webhook_security.py", MON + "test_webhook_rules.py", MON + "test_pages.py",
