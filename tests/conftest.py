@@ -7,7 +7,7 @@ new). A module that overrides `sandbox_settings` gets an app of its own per test
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from fake_pagerduty import passwords
 from fake_pagerduty.app import create_app
 from fake_pagerduty.reset import SandboxApp
 from fake_pagerduty.settings import Settings
-from tests.rest_validation import validate_rest_response
+from tests.rest_validation import validating_asgi_transport
 
 # The fast tier signs in ~400 times: its hashes (seeded people's too) use Argon2's smallest parameters, not
 # people's (~35 ms a check). tests/fake_pagerduty/test_password_hashing.py checks both sets.
@@ -67,6 +67,12 @@ async def sandbox_app(sandbox_settings, shared_sandbox) -> AsyncIterator[Starlet
 async def sandbox(sandbox_app) -> AsyncIterator[httpx.AsyncClient]:
     """An httpx client talking to a seeded sandbox in-process, as new."""
     transport = httpx.ASGITransport(app=sandbox_app)
-    hooks = {"response": [validate_rest_response]}  # every REST answer checked against rest.json (issue 17)
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test", event_hooks=hooks) as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
         yield client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def rest_answers_match_rest_json() -> Iterator[None]:
+    """Every REST answer any in-process client receives is checked against rest.json (issue 17)."""
+    with validating_asgi_transport():
+        yield

@@ -80,6 +80,12 @@ HOLES: list[Hole] = [
          enum_add=("events_api_v2_inbound_integration_reference", "generic_events_api_inbound_integration_reference"),
          reason="PagerDuty names an integration agent by its kind (events_api_v2_inbound_integration_reference),"
                 " as its own LogEntry examples do; the enum has only integration_reference"),
+    Hole("acknowledger reference types", ("components", "schemas", "AcknowledgerReference", "allOf", "1",
+                                          "properties", "type"),
+         enum_add=("events_api_v2_inbound_integration_reference", "generic_events_api_inbound_integration_reference"),
+         reason="'the entity that made the acknowledgement' (its own description): acknowledged through the Events"
+                " API, that is the integration, as the acknowledge log entry's agent (AgentReference) names it;"
+                " the enum has only user_reference and service_reference"),
     Hole("acknowledge log entry type", ("components", "schemas", "AcknowledgeLogEntry", "allOf", "1", "properties",
                                         "type"), enum_add=("acknowledge_log_entry",),
          reason="AcknowledgeLogEntry's enum says acknowledgement_log_entry, LogEntry's own enum (and PagerDuty)"

@@ -1,15 +1,18 @@
 """Every REST answer the tests receive, checked against PagerDuty's REST spec (rest.json): the schema of its
 method, path and status, OpenAPI 3.0 as written (`nullable` honoured: null is allowed only where the spec says).
 
-`validate_rest_response` is an httpx response hook; tests/conftest.py installs it on the `sandbox` client, so
-every REST call in the fast tier is validated without a test asking. Where the spec itself is wrong, the fix is
+`validate_rest_response` checks one answer; `validating_asgi_transport` runs it on every answer any in-process
+httpx client (`httpx.ASGITransport`) receives from a sandbox `/api` route — tests/conftest.py installs it for the
+whole fast tier, so every REST call is validated without a test asking, whichever client made it. Where the spec itself is wrong, the fix is
 one entry in `tests/rest_spec_holes.py` with its reason — never a looser validator."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
+from collections.abc import Iterator
 from functools import cache
 
 import httpx
@@ -130,6 +133,25 @@ def errors(method: str, path: str, status: int, body: bytes) -> list[str]:
             error = _closest(error.context)
         found.append(f"{'/'.join(map(str, error.absolute_path))}: {error.message[:300]}")
     return found
+
+
+@contextlib.contextmanager
+def validating_asgi_transport() -> Iterator[None]:
+    """While inside: every `/api` answer an `httpx.ASGITransport` returns is validated before the client sees it."""
+    original = httpx.ASGITransport.handle_async_request
+
+    async def handle(self: httpx.ASGITransport, request: httpx.Request) -> httpx.Response:
+        response = await original(self, request)
+        if request.url.path.startswith(API + "/"):
+            response.request = request
+            await validate_rest_response(response)
+        return response
+
+    httpx.ASGITransport.handle_async_request = handle  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        httpx.ASGITransport.handle_async_request = original  # type: ignore[method-assign]
 
 
 async def validate_rest_response(response: httpx.Response) -> None:
