@@ -41,7 +41,7 @@ def feed(rows: list[dict]) -> list[dict]:
             changed_by = json.loads(row["last_status_change_by"] or "null") or {}
             status = STATUS_WORDS.get(row["status"], row["status"])
             if row["status"] != "triggered" and changed_by.get("summary"):
-                status += f" by {changed_by['summary']}"
+                status += f" by {row.get('changed_by_integration') or changed_by['summary']}"
             card = incidents[row["incident_id"]] = {
                 "id": row["incident_id"], "number": row["incident_number"], "title": row["title"],
                 "status": row["status"], "status_text": status, "service_name": row["service_name"],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import re
 
-from tests.conftest import REST_HEADERS
+from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.fake_pagerduty.rest_helpers import incident_by_key, trigger
 from tests.fake_pagerduty.webpages import csrf, sign_in
 
@@ -119,3 +119,18 @@ async def test_the_console_incident_page_shows_who_it_is_with_notes_and_notifica
     words = text((await sandbox.get(url)).text)
     assert "Assigned to Sam Rivera Escalation policy Acme Website On-Call, level 2" in words
     assert "Escalated to Sam Rivera by timeout" in words
+
+
+async def test_the_phone_names_the_integration_that_resolved_it_as_the_console_does(sandbox):
+    """Resolved by the monitoring tool's events: the phone says which integration, by its name, as the console's
+    timeline does ("Resolved by Demo Monitor" in the customer demo), not the generic "Events API"."""
+    await trigger(sandbox, "disk")
+    answer = await sandbox.post("/v2/enqueue", json={"routing_key": SAMPLE_KEY, "event_action": "resolve",
+                                                     "dedup_key": "disk"})
+    assert answer.status_code == 202
+    incident = await incident_by_key(sandbox, "disk")
+    await sign_in(sandbox)
+    console = text((await sandbox.get(f"/incidents/{incident['id']}")).text)
+    assert "Resolved by Events API v2" in console
+    assert "#1 Disk full on web-1 Resolved by Events API v2 · Acme Website" in text(
+        (await sandbox.get("/responders/PDANA00")).text)
