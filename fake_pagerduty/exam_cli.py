@@ -21,6 +21,10 @@ GROUPS = {"events": "Events API under faults", "webhooks": "Webhooks", "report":
 class ExamError(Exception):
     """The sandbox refused to start the exam or could not be reached."""
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
 
 class ExamClient:
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 30.0,
@@ -46,9 +50,10 @@ class ExamClient:
             body = {}
         if response.status_code >= 400:
             error = body.get("error", {}) if isinstance(body, dict) else {}
-            detail = "; ".join(error.get("errors") or []) or response.text[:200]
+            error = error if isinstance(error, dict) else {}
+            detail = "; ".join(error.get("errors") or []) or ("" if error.get("message") else response.text[:200])
             raise ExamError(f"{method} {path} answered {response.status_code}: {error.get('message', '')} {detail}"
-                            .strip())
+                            .strip(), response.status_code)
         return body
 
     def start(self, routing_key: str, *, duration: float, seed: int = 0, vendor_key: str | None = None,
@@ -70,7 +75,12 @@ class ExamClient:
             if time.monotonic() > deadline:
                 raise ExamError(f"the exam {exam['id']} was still running after {patience:g} s")
             idle()
-            exam = self.get(exam["id"])
+            try:
+                exam = self.get(exam["id"])
+            except ExamError as exc:
+                if exc.status == 404:
+                    raise ExamError(f"the exam {exam['id']} is gone: the sandbox was reset while it ran") from None
+                raise
         return exam
 
 

@@ -101,3 +101,20 @@ async def test_an_exam_that_saw_no_events_is_not_a_pass(sandbox, sandbox_app):
     assert lines[1] == (f"  No request with routing key {SAMPLE_KEY} met a fault: is your client sending events"
                         f" to {URL} with this key while the exam runs?")
     assert "  ----  Retries a 429 (throttled)" in out
+
+
+async def test_a_reset_during_the_exam_exits_2_saying_so(sandbox, sandbox_app):
+    args = build_parser().parse_args(["exam", "--url", URL, "--routing-key", SAMPLE_KEY, "--duration", "60"])
+    out, err = io.StringIO(), io.StringIO()
+    transport = _LoopTransport(sandbox, asyncio.get_running_loop())
+    cli = asyncio.create_task(asyncio.to_thread(exam_cli.main, args, env={}, out=out, err=err, transport=transport))
+    runner = sandbox_app.state.exams
+    while not runner._tasks:  # noqa: ASYNC110 - the exam starts when the CLI's POST reaches the app
+        await asyncio.sleep(0.01)
+    assert (await sandbox.post("/_sandbox/reset", json={})).json()["deleted"]["exams"] == 1
+    async with asyncio.timeout(10):
+        assert await cli == 2
+    exam_id = err.getvalue().split()[1]
+    assert err.getvalue().splitlines()[-1] == (
+        f"fake-pagerduty exam: the exam {exam_id} is gone: the sandbox was reset while it ran")
+    assert out.getvalue() == ""
