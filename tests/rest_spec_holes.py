@@ -136,6 +136,10 @@ HOLES: list[Hole] = [
     Hole("service escalation_policy expanded", _prop("Service", "escalation_policy"), or_full="EscalationPolicy",
          reason="GET /services documents include[]=escalation_policies, but Service.escalation_policy is typed as"
                 " the reference only"),
+    *[Hole(f"{owner.lower()} teams expanded", (*_prop(owner, "teams"), "items"), or_full="Team",
+           reason=f"{endpoint} documents include[]=teams (expanding each reference into the full team), but"
+                  f" {owner}.teams items are typed as team references only")
+      for owner, endpoint in (("LogEntry", "GET /incidents/{id}/log_entries"), ("Service", "GET /services"))],
     Hole("service integrations expanded", (*_prop("Service", "integrations"), "items"), or_full="Integration",
          reason="GET /services documents include[]=integrations, but Service.integrations items are typed as"
                 " integration references only"),

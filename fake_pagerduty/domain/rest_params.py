@@ -42,7 +42,7 @@ class Endpoint:
 _INCIDENT_INCLUDES = ("acknowledgers", "agents", "assignees", "conference_bridge", "escalation_policies",
                       "first_trigger_log_entries", "priorities", "services", "teams", "users")
 _INCIDENT_EXPANDS = ("acknowledgers", "agents", "assignees", "escalation_policies", "first_trigger_log_entries",
-                     "services")
+                     "services", "teams")
 
 _USER_INCLUDES = ("contact_methods", "notification_rules", "teams", "subdomains")
 _USER_EXPANDS = ("contact_methods", "notification_rules", "teams")
@@ -67,17 +67,17 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "/incidents/{id}/log_entries"): Endpoint(
         honoured=(*PAGING, "time_zone", "since", "until", "is_overview"),
         include=("incidents", "services", "channels", "teams"),
-        expands=("incidents", "services"),
+        expands=("incidents", "services", "teams"),
     ),
     ("GET", "/services"): Endpoint(
         honoured=("query", *PAGING, "time_zone", "sort_by", "name", "team_ids[]"),
         include=("escalation_policies", "teams", "integrations", "auto_pause_notifications_parameters"),
-        expands=("integrations", "escalation_policies"),
+        expands=("integrations", "escalation_policies", "teams"),
     ),
     ("POST", "/services"): Endpoint(),
     ("GET", "/services/{id}"): Endpoint(
         include=("escalation_policies", "teams", "auto_pause_notifications_parameters", "integrations"),
-        expands=("integrations", "escalation_policies"),
+        expands=("integrations", "escalation_policies", "teams"),
     ),
     ("POST", "/services/{id}/integrations"): Endpoint(),
     ("GET", "/services/{id}/integrations/{integration_id}"): Endpoint(include=("services", "vendors"), expands=("services",)),

@@ -145,6 +145,8 @@ async def incident_log_entries(request: Request) -> JSONResponse:
     for entry in entries:  # an incident's log entries name its teams (its escalation policy's)
         entry["teams"] = teams
     await _expand(request, entries)
+    if "teams" in rest_common.includes(request):
+        await rest_includes.expand_teams(request, entries)
     return rest_common.listing("log_entries", rest_common.in_time_zone(request, entries), page, more, total)
 
 
@@ -245,6 +247,8 @@ async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
                                        for i in integrations.get(row["id"], [])]
     if "escalation_policies" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
         await rest_policies.expand_policies(request, services)
+    if "teams" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
+        await rest_includes.expand_teams(request, services)
     return services
 
 

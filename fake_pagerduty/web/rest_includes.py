@@ -1,6 +1,7 @@
-"""`include[]` on incidents for the people in them (issue 17): `assignees`, `acknowledgers` and `agents` turn user
-references into full users (agents: services too, through `services`), `escalation_policies` the policy
-reference into the full policy. References to anything else stay as they are."""
+"""`include[]` for the people in incidents, services and log entries (issue 17): `assignees`, `acknowledgers` and
+`agents` turn user references into full users (agents: services too, through `services`), `escalation_policies`
+the policy reference into the full policy, `teams` team references into full teams. References to anything else
+stay as they are."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
-from fake_pagerduty.web import rest_people, rest_policies
+from fake_pagerduty.domain import people_objects
+from fake_pagerduty.web import rest_common, rest_people, rest_policies
 
 
 async def _users(request: Request, ids: list[str]) -> dict[str, dict]:
@@ -42,3 +44,18 @@ async def expand_people(request: Request, incidents: list[dict], include: tuple[
                                  == "service_reference"], "last_status_change_by")
     if "escalation_policies" in include:
         await rest_policies.expand_policies(request, incidents)
+    if "teams" in include:
+        await expand_teams(request, incidents)
+
+
+async def expand_teams(request: Request, objects: list[dict]) -> None:
+    """`include[]=teams` (incidents, services, log entries): each team reference becomes the full team."""
+    people, account_id = request.app.state.store.people, request.state.account["id"]
+    base = rest_common.base_url(request)
+    full = {}
+    for team_id in dict.fromkeys(t["id"] for o in objects for t in o.get("teams") or []):
+        row = await people.team(account_id, team_id)
+        if row is not None:
+            full[team_id] = people_objects.team(base, row)
+    for item in objects:
+        item["teams"] = [full.get(team["id"], team) for team in item.get("teams") or []]

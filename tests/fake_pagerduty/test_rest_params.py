@@ -472,7 +472,23 @@ for _path in ("/incidents", "/incidents/{id}"):
         ("GET", _path, "acknowledgers"): _people("acknowledgements", "[]", "acknowledger"),
         ("GET", _path, "agents"): _people("last_status_change_by"),
         ("GET", _path, "escalation_policies"): _people("escalation_policy", only="escalation_policy_reference"),
+        ("GET", _path, "teams"): _people("teams", "[]", only="team_reference"),
     })
+
+
+def _full_teams(plain: dict, answer: dict) -> None:
+    """Every team reference became the full team (at least one), nothing else changed."""
+    before, after = (_listed(doc) if any(isinstance(v, list) for v in doc.values()) else [*doc.values()]
+                     for doc in (plain, answer))
+    assert any(item["teams"] for item in before)
+    for old, new in zip(before, after, strict=True):
+        assert [t["id"] for t in new["teams"]] == [t["id"] for t in old["teams"]]
+        assert all(t["type"] == "team" and "name" in t for t in new["teams"]), new["teams"]
+        assert {k: v for k, v in new.items() if k != "teams"} == {k: v for k, v in old.items() if k != "teams"}
+
+
+EXPANSIONS.update({(m, p, "teams"): _full_teams for m, p in (
+    ("GET", "/services"), ("GET", "/services/{id}"), ("GET", "/incidents/{id}/log_entries"))})
 
 EXPANSIONS.update({
     ("GET", "/incidents", "services"): _full("service", "service", many=True),
