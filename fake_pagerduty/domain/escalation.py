@@ -75,7 +75,7 @@ def text(notification_type: str, about: About) -> str:
         return (f"You have 1 triggered incident on {about.service_name}. Press 4 to acknowledge. "
                 "Press 6 to resolve.")
     if notification_type == "email_notification":
-        return f"[PagerDuty ALERT] You have 1 TRIGGERED Incident: #{about.number} {about.title}"
+        return f"[PagerDuty Alert] You have 1 TRIGGERED Incident (#{about.number} {about.title})"
     return f"#{about.number} {about.service_name}: {about.title}"
 
 

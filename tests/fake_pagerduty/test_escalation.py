@@ -103,7 +103,7 @@ async def test_a_low_urgency_incident_is_notified_by_the_low_urgency_rules(sandb
     await trigger(sandbox, "slow", summary="Slow page", severity="warning")
     (notification,) = rows(sandbox_settings, "SELECT user_id, type, address, text FROM notifications")
     assert notification == {"user_id": "PDANA00", "type": "email_notification", "address": "demo@acme.test",
-                            "text": "[PagerDuty ALERT] You have 1 TRIGGERED Incident: #1 Slow page"}
+                            "text": "[PagerDuty Alert] You have 1 TRIGGERED Incident (#1 Slow page)"}
 
 
 async def test_not_acknowledged_within_the_delay_it_escalates_to_the_next_level(sandbox, sandbox_settings):
