@@ -10,8 +10,7 @@ by its 400). `include`: the documented `include[]` values, all accepted; `expand
 from references into full objects (the others leave the references as they are). An `include[]` value not
 documented is refused with a 400: PagerDuty answers an enum-valued query parameter's unknown value with its 400
 naming the parameter (`statuses[]`: "Status must be a list of triggered, acknowledged, or resolved."), and
-`include[]` is one; other undocumented parameters are ignored, as PagerDuty ignores parameters it does not know
-(clients send their own, e.g. pagination helpers' extras).
+`include[]` is one; other undocumented parameters are ignored, as PagerDuty ignores parameters it does not know.
 
 A new `/api` route adds its row here (an endpoint with no query parameters: `Endpoint()`).
 
