@@ -224,10 +224,11 @@ def severity(sent: list[Sent]) -> Check:
                      f"{plural(len(missing), 'trigger')} had no valid payload.severity (one of"
                      f" {', '.join(SEVERITIES)}).", [s.id for s in missing])
     used = {s.payload["severity"] for s in triggers}
-    if len(triggers) >= 5 and used == {"critical"}:
+    taken = [s for s in triggers if s.accepted]  # the events, not each attempt a fault refused
+    if len(taken) >= 5 and used == {"critical"}:
         return Check("severity", name, WARN,
-                     f"All {len(triggers)} triggers were critical: when everything is critical, nothing is.",
-                     [s.id for s in triggers])
+                     f"All {len(taken)} triggers were critical: when everything is critical, nothing is.",
+                     [s.id for s in taken])
     return Check("severity", name, PASS, f"Severities used: {', '.join(sorted(used))}.",
                  [s.id for s in triggers])
 
@@ -292,7 +293,7 @@ def timestamps(sent: list[Sent]) -> Check:
         elif moment.timestamp() - s.at > FUTURE_SLACK_SECONDS:
             future.append(s.id)
     if invalid:
-        return Check("timestamps", name, FAIL, f"{plural(len(invalid), 'timestamp')} were not ISO 8601.", invalid)
+        return Check("timestamps", name, FAIL, f"{plural(len(invalid), 'timestamp')} {'was' if len(invalid) == 1 else 'were'} not ISO 8601.", invalid)
     if future:
         return Check("timestamps", name, FAIL, f"{plural(len(future), 'timestamp')} lay more than"
                      f" {FUTURE_SLACK_SECONDS // 60} minutes in the future: is the sender's clock right?", future)

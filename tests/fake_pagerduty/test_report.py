@@ -158,7 +158,7 @@ def _trigger(id: int, **payload) -> Sent:
     ({"timestamp": "2026-12-01T10:00:00Z"}, "pass", "1 timestamp, all valid."),
     ({"timestamp": "2026-12-01T10:06:00Z"}, "fail",
      "1 timestamp lay more than 5 minutes in the future: is the sender's clock right?"),
-    ({"timestamp": "last tuesday"}, "fail", "1 timestamp were not ISO 8601."),
+    ({"timestamp": "last tuesday"}, "fail", "1 timestamp was not ISO 8601."),
 ])
 def test_timestamps(payload, status, reason):
     check = report_checks.timestamps([_trigger(1, **payload)])
@@ -169,6 +169,14 @@ def test_every_alert_critical_is_a_warning_and_a_long_summary_a_fail():
     critical = [_trigger(i, severity="critical") for i in range(5)]
     assert report_checks.severity(critical).status == "warn"
     assert report_checks.severity(critical[:4]).status == "pass"
+    # four events, one of them refused four times by the exam's faults before it got through: four triggers
+    refused = [_row(10 + i, {"event_action": "trigger", "dedup_key": "k3", "payload": {
+        "summary": "s3", "source": "h", "severity": "critical"}}, status=503, outcome="fault") for i in range(4)]
+    check = report_checks.severity(critical[:4] + refused)
+    assert (check.status, check.reason) == ("pass", "Severities used: critical.")
+    check = report_checks.severity(critical + refused)
+    assert (check.status, check.reason) == ("warn", "All 5 triggers were critical: when everything is critical,"
+                                                    " nothing is.")
     check = report_checks.summary([_trigger(1, summary="x" * 1025)])
     assert (check.status, check.evidence) == ("fail", [1])
 
