@@ -55,7 +55,9 @@ async def test_the_incident_page_speaks_pagerdutys_words_once(sandbox, sandbox_a
     assert "via" not in timeline and "Events API" not in timeline and "through the API" not in shown
     assert re.search(r'<time datetime="[^"]+Z" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC" data-relative>'
                      r"5 minutes ago</time>", shown)
-    assert "Resolved after 5 minutes" in shown and "Acknowledged after under a second" in shown
+    assert "Resolved after 5 minutes" in shown
+    # the acknowledgement came as soon as the page answered: under a second, or a few seconds on a loaded machine
+    assert re.search(r"Acknowledged after (under a second|[1-9] seconds?)\b", shown), shown
     for developer_only in ("k1", "incident.triggered", "http://", "HTTP 200", "/events/"):
         assert developer_only not in shown, developer_only
     dev = DEV.search(page).group(0)
