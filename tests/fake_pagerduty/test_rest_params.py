@@ -825,3 +825,14 @@ async def _team_ids(sandbox, world):
     entries = (await _ok(await sandbox.get(f"/api/incidents/{world.ids['a']}/log_entries",
                                            headers=REST_HEADERS)))["log_entries"]
     assert entries and all(entry["teams"] == [team] for entry in entries)
+
+
+async def test_an_oauth_request_goes_through_the_same_check(sandbox):
+    from tests.fake_pagerduty.test_oauth_rest import bearer, user_token
+
+    world = await world_of(sandbox)
+    headers = bearer(await user_token(sandbox))
+    refused = await sandbox.get("/api/incidents?include[]=bogus", headers=headers)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == 2001
+    expanded = await _ok(await sandbox.get(f"/api/incidents/{world.ids['a']}?include[]=services", headers=headers))
+    assert expanded["incident"]["service"]["type"] == "service"
