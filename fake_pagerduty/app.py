@@ -106,10 +106,10 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
         await store.open()
         sweeper = webhooks = exams = None
         try:
+            app.state.store = store
+            await _restore_controls(app.state)  # first: a seed's `seed_day` is the day by the sandbox clock
             await seed.seed_sandbox(store, settings.seed_file, app.state.clock.now(),
                                     defaults=await store.sandbox.is_empty())  # a reset seeds the same way
-            app.state.store = store
-            await _restore_controls(app.state)
             webhooks = app.state.webhooks = Webhooks(app.state)
             await webhooks.start()
             exams = app.state.exams = ExamRunner(app.state)  # integration exams run in the background
