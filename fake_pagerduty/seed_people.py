@@ -9,7 +9,9 @@ override's `start`/`end`) may be written `seed_day`, `seed_day+7d` or `seed_day-
 the sandbox is seeded (by the sandbox clock), plus or minus whole days. Acme Primary rotates weekly through
 Dana, Sam and Priya from `seed_day`, so Dana holds the seven days from the midnight before any seeding (a
 first start, `--fresh`, a full reset: reset.py seeds again when the day has changed), then Sam, then Priya.
-Acme Secondary rotates the same way through Sam, Priya and Dana (Sam first).
+Acme Secondary rotates the same way through Sam, Priya and Dana (Sam first). A restart leaves them as they are,
+except that `./scripts/demo`'s seed file (demo_seed.py) re-states both at every start: in the demo, Dana is on
+call at each start, whatever day its database was first seeded.
 """
 
 from __future__ import annotations
