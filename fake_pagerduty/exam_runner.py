@@ -211,10 +211,10 @@ class ExamRunner:
                   ("report", report_checks.report(sent, strict=state.strict is not None, resolved_at=await
                                                   state.store.exams.resolved_at([s.incident_id for s in sent]))))
         checks = [{**check.to_dict(), "group": group} for group, found in groups for check in found]
-        status = report_checks.overall(checks)
-        result = {"status": status, "checks": checks, "journal_ids": [s.id for s in sent]}
-        progress.update(phase="done", note="graded")
-        await state.store.exams.finish(exam["id"], status="failed" if status == report_checks.FAIL else "passed",
+        result = {"status": report_checks.overall(checks), "checks": checks, "journal_ids": [s.id for s in sent]}
+        ended = rules.exam_status(checks)
+        progress.update(phase="done", note=rules.NOT_GRADED_NOTE if ended == "not_graded" else "graded")
+        await state.store.exams.finish(exam["id"], status=ended,
                                        finished_at=iso(state.clock.now()), progress=progress, result=result)
 
     async def _schedule(self, exam: dict, progress: dict, watch: _Watch,

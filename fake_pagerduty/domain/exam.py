@@ -275,6 +275,20 @@ def delivered_once_in_order(faults: list[Faulted], sent: list[Sent]) -> Check:
                  [f.delivered.id for f in faults if f.delivered])
 
 
+NOT_GRADED_NOTE = ("nothing graded: no request with this routing key met a fault (is the client sending events to"
+                   " this sandbox with this key while the exam runs?)")
+
+
+def exam_status(checks: list[dict]) -> str:
+    """How an exam ended: failed on any fail; not_graded when no request of the key met a fault (the client under
+    test sent nothing, or elsewhere); passed otherwise."""
+    if any(c["status"] == FAIL for c in checks):
+        return "failed"
+    if all(c["status"] == NOT_SEEN for c in checks if c.get("group") == "events"):
+        return "not_graded"
+    return "passed"
+
+
 def grade_events(steps_fired: list[tuple[str, list[int]]], sent: list[Sent], *,
                  latency_ms: int = LATENCY_MS) -> list[Check]:
     faults = faulted(steps_fired, sent)

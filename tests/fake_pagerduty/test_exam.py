@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from demo_monitor.domain.webhooks import is_replay, verify_signature
+from fake_pagerduty.domain import exam as exam_rules
 from tests.conftest import SAMPLE_KEY
 from tests.fake_pagerduty.exam_clients import Client
 
@@ -262,8 +263,11 @@ async def test_an_exam_whose_faults_someone_cleared_still_ends_graded(sandbox, s
     async with asyncio.timeout(10):
         await sandbox_app.state.exams.wait(exam["id"])
     graded = (await sandbox.get(exam["url"])).json()["exam"]
-    assert (graded["status"], graded["progress"]["note"]) == ("passed", "graded")
+    # nothing met a fault: not a pass (a CI job whose client sent elsewhere must not go green)
+    assert (graded["status"], graded["progress"]["note"]) == ("not_graded", exam_rules.NOT_GRADED_NOTE)
     assert _statuses(graded, "events") == dict.fromkeys(EVENT_CHECKS, "not_seen")
+    page = (await sandbox.get(exam["url"], headers={"Accept": "text/html"})).text
+    assert "not graded</span></h2>" in page and exam_rules.NOT_GRADED_NOTE in page
 
 
 def test_a_dedup_key_used_again_after_its_incident_was_resolved_is_a_new_event_not_a_duplicate():

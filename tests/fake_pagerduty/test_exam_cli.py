@@ -97,7 +97,7 @@ async def test_an_exam_that_saw_no_events_is_not_a_pass(sandbox, sandbox_app):
     code, out, err = await _run(sandbox, sandbox_app, ["--routing-key", SAMPLE_KEY, "--duration", "1"], None)
     assert code == 1, out + err
     lines = out.splitlines()
-    assert lines[0].endswith(f"for routing key {SAMPLE_KEY}: nothing graded")
+    assert lines[0].endswith(f"for routing key {SAMPLE_KEY}: not graded")
     assert lines[1] == (f"  No request with routing key {SAMPLE_KEY} met a fault: is your client sending events"
                         f" to {URL} with this key while the exam runs?")
     assert "  ----  Retries a 429 (throttled)" in out
