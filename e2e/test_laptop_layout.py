@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 from playwright.sync_api import expect
 
-from e2e.conftest import sign_in
+from e2e.conftest import connect_directly, delivered, sign_in
 
 CONSOLE_WIDTH = 510
 SAMPLE_KEY = "e93facc04764012d7bfb002500d5d1a6"
@@ -34,3 +34,13 @@ def test_the_console_fits_a_third_of_a_laptop_screen(page, sandbox_server, scree
         assert sign_out is not None and sign_out["x"] + sign_out["width"] <= CONSOLE_WIDTH, path
     page.goto(url + incident_url)
     screens.take(page, "53-console-at-a-third-of-a-laptop")
+
+
+def test_the_monitor_fits_a_third_of_a_laptop_screen(page, stack):
+    connect_directly(stack)
+    stack.set_fault("www15", "memory_usage", 98)
+    stack.wait_for_alert("www15", lambda a: delivered(a, "trigger"), "the trigger delivered")
+    page.set_viewport_size({"width": CONSOLE_WIDTH, "height": 800})
+    for path in ("/", "/alerts", "/integrations/pagerduty", "/rules", "/servers/www15"):
+        page.goto(stack.monitor_url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= CONSOLE_WIDTH, path
