@@ -203,6 +203,8 @@ def _invalid(*errors: str) -> dict:
          ["Events contains an unknown event type: 7", "Events must not repeat an event type"]),
         ({"filter": "PWEBS00"}, ["Filter is missing or not an object"]),
         ({"filter": {"type": "account_reference", "id": 7}}, ["Filter id must be a string"]),
+        ({"filter": {"type": "service_reference", "id": 7}},
+         ["Filter id is required for a service_reference filter", "Filter id must be a string"]),
         ({"description": 7, "active": "yes"}, ["Description must be a string", "Active must be true or false"]),
     ],
 )
@@ -336,6 +338,15 @@ async def test_an_http_url_of_2048_characters_and_ten_custom_headers_are_taken(s
     headers = [{"name": f"X-H{i}", "value": f"Xval {i}"} for i in range(10)]
     created = await create(sandbox, delivery_method={"url": url, "custom_headers": headers})
     assert (created["delivery_method"]["url"], created["delivery_method"]["custom_headers"]) == (url, headers)
+
+
+async def test_type_and_description_may_be_left_out(sandbox):
+    body = subscription()
+    del body["webhook_subscription"]["type"], body["webhook_subscription"]["description"]
+    response = await sandbox.post(URL, json=body, headers=REST_HEADERS)
+    assert response.status_code == 200, response.text
+    created = response.json()["webhook_subscription"]
+    assert (created["type"], created["description"]) == ("webhook_subscription", "")
 
 
 async def test_a_custom_header_name_may_use_every_token_character(sandbox):
