@@ -195,8 +195,9 @@ async def update_incident(request: Request) -> JSONResponse:
 
 
 async def update_incidents(request: Request) -> JSONResponse:
-    """`PUT /incidents` `{"incidents": [{"id", "type": "incident_reference", "status"}, …]}`, up to 250,
-    all in one transaction: if one cannot change, none does."""
+    """`PUT /incidents` `{"incidents": [{"id", "type": "incident_reference", "status", …}, …]}`, up to 250: every
+    item's fields checked and its references found before the first write (the people-side fields as
+    `PUT /incidents/{id}` takes them), the status changes in one transaction: if one cannot change, none does."""
     account = await rest_common.account(request)
     user = await rest_common.requester(request, account)
     doc = await rest_common.json_body(request)
@@ -215,9 +216,21 @@ async def update_incidents(request: Request) -> JSONResponse:
         change = _status_change(incident_id, item)
         if change is not None:
             changes.append(change)
+    from fake_pagerduty.web import rest_incident_people  # it builds on this module's helpers
+
+    store = request.app.state.store
+    prepared = []  # reassign, priority… as PUT /incidents/{id} takes them
+    for item in items:  # every item checked and its references found before the first write
+        row = await store.incidents.get(account["id"], item["id"])
+        if row is None:
+            raise RestError.not_found()
+        ready = await rest_incident_people.prepare_changes(request, account, row, item)
+        if ready is not None:
+            prepared.append((row, ready))
+    for row, ready in prepared:
+        await rest_incident_people.commit_changes(request, account, user, row, ready)
     if changes:
         await _apply(request, account, user, changes)
-    store = request.app.state.store
     rows = []
     for incident_id in dict.fromkeys(wanted):
         row = await store.incidents.get(account["id"], incident_id)

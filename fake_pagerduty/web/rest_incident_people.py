@@ -78,12 +78,25 @@ async def create_incident(request: Request) -> JSONResponse:
 async def apply_changes(request: Request, account: dict, user: dict, row: dict, doc: dict) -> None:
     """`PUT /incidents/{id}`'s people-side fields: reassign (`assignments` or `escalation_policy`),
     `escalation_level`, `priority`, `title`, `urgency`. Nothing asked: nothing done."""
+    prepared = await prepare_changes(request, account, row, doc)
+    if prepared is not None:
+        await commit_changes(request, account, user, row, prepared)
+
+
+async def prepare_changes(request: Request, account: dict, row: dict, doc: dict) -> tuple | None:
+    """What `doc` asks of the incident `row`, checked and its references looked up (PagerDuty's 400 for a bad
+    one), before anything is written — `PUT /incidents` prepares every item first; None: nothing asked."""
     wanted = _checked(incident_input.changes, doc)
     if wanted == incident_input.Wanted():
-        return
+        return None
     policy = rest_objects._json(row.get("escalation_policy"), None) or {}
     policy_id = wanted.policy_id or (policy.get("id") if wanted.level is not None else None)
     priority, direct, plan = await _lookups(request, account["id"], wanted, policy_id)
+    return wanted, priority, plan, direct
+
+
+async def commit_changes(request: Request, account: dict, user: dict, row: dict, prepared: tuple) -> None:
+    wanted, priority, plan, direct = prepared
     state = request.app.state
     try:
         published = await state.store.incident_changes.update(account["id"], row, wanted, priority, plan, direct,

@@ -158,6 +158,29 @@ async def test_priority_title_and_urgency(sandbox):
     assert answer.json()["incident"]["priority"] is None
 
 
+async def test_the_bulk_put_reassigns_and_sets_priorities_too(sandbox):
+    """PUT /incidents takes the same fields per incident as PUT /incidents/{id} (it answered 200 and ignored
+    them); a bad reference in any item is a 400 before anything changes."""
+    await trigger(sandbox, "disk")
+    await trigger(sandbox, "cpu", summary="CPU hot on web-2")
+    disk, cpu = await incident_by_key(sandbox, "disk"), await incident_by_key(sandbox, "cpu")
+    bad = await sandbox.put("/api/incidents", headers=FROM_DANA, json={"incidents": [
+        {"id": disk["id"], "type": "incident_reference", "priority": {"id": "PPRIO01", "type": "priority_reference"}},
+        {"id": cpu["id"], "type": "incident_reference", "priority": {"id": "PNOPE00", "type": "priority_reference"}}]})
+    assert error(bad) == (400, INVALID, 2001, ["Priority not found"])
+    assert (await incident_by_key(sandbox, "disk"))["priority"] is None
+    answer = await sandbox.put("/api/incidents", headers=FROM_DANA, json={"incidents": [
+        {"id": disk["id"], "type": "incident_reference",
+         "assignments": [{"assignee": {"id": "PSAMR00", "type": "user_reference"}}]},
+        {"id": cpu["id"], "type": "incident_reference", "status": "acknowledged",
+         "priority": {"id": "PPRIO01", "type": "priority_reference"}}]})
+    assert answer.status_code == 200
+    disk, cpu = answer.json()["incidents"]
+    assert [a["assignee"] for a in disk["assignments"]] == [SAM]
+    assert (cpu["priority"]["name"], cpu["status"]) == ("P1", "acknowledged")
+    assert (await entries(sandbox, disk["id"]))[-3]["summary"] == "Assigned to Sam Rivera by Dana Demo."
+
+
 async def test_a_resolved_incident_cannot_be_reassigned(sandbox):
     await trigger(sandbox, "disk")
     incident = await incident_by_key(sandbox, "disk")
