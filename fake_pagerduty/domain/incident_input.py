@@ -92,7 +92,7 @@ def new_incident(body: Any) -> NewIncident:
     if doc.get("type") != "incident":
         errors.append("Incident type must be incident")
     if not isinstance(doc.get("title"), str) or not doc["title"].strip():
-        errors.append("Title can't be blank")
+        errors.append("Title cannot be empty.")  # PagerDuty's words
     elif len(doc["title"]) > MAX_TITLE:
         errors.append(f"Title must be 1 to {MAX_TITLE} characters")
     service_id = _ref_id(doc.get("service"), "Service", ("service_reference", "service"), errors)

@@ -90,7 +90,7 @@ async def test_an_incident_key_dedups_with_the_events_api_too(sandbox):
 
 @pytest.mark.parametrize(("fields", "errors"), [
     ({"type": "incident_reference"}, ["Incident type must be incident"]),
-    ({"title": ""}, ["Title can't be blank"]),
+    ({"title": ""}, ["Title cannot be empty."]),  # PagerDuty's words (PagerDuty/pdpyras#85)
     ({"service": None}, ["Service must be a reference with an id"]),
     ({"urgency": "medium"}, ["Urgency must be one of: high, low"]),
     ({"assignments": [{"assignee": {"id": "PSAMR00"}}], "escalation_policy": {"id": "PPOLI00"}},
