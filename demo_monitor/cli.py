@@ -87,7 +87,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from demo_monitor.app import create_app
-    from fake_pagerduty.bounded_http import BoundedHttpProtocol  # a request deadline, a connection cap
+    from fake_pagerduty.bounded_http import KEEP_ALIVE_SECONDS, BoundedHttpProtocol  # deadline, cap
 
     print(f"Demo monitor on {settings.base_url}  (PagerDuty: {settings.pagerduty_base})", flush=True)
     uvicorn.run(
@@ -96,6 +96,7 @@ def serve(settings: Settings) -> int:
         port=settings.port,
         log_level="info",
         http=BoundedHttpProtocol,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=2,
     )
     return 0

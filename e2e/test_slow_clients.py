@@ -7,6 +7,7 @@ then both apps as `serve` processes with the real settings."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import threading
 import time
@@ -149,3 +150,24 @@ def test_both_apps_cut_off_slow_clients_and_serve_the_rest(stack):
         with sock:
             closed_after(sock)
     assert REQUEST_TIMEOUT - 1 < time.monotonic() - started < REQUEST_TIMEOUT + 4
+
+
+def test_both_apps_keep_an_idle_connection_open_longer_than_clients_keep_theirs(stack):
+    """A client that reuses a connection after 6 idle seconds (httpx keeps one 5 s) finds it open: at uvicorn's
+    default of 5 s the server could close it as the client sends, and the client gets a bare ReadError."""
+    connections = []
+    for url, path in ((stack.sandbox_url, "/static/favicon.svg"), (stack.monitor_url, "/healthz")):
+        conn = http.client.HTTPConnection("127.0.0.1", int(url.rsplit(":", 1)[1]), timeout=10)
+        conn.request("GET", path)
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 200 and not first.will_close
+        connections.append((conn, conn.sock, path))
+    time.sleep(6)
+    for conn, sock, path in connections:
+        conn.request("GET", path)  # on the same socket: http.client reconnects only if it had closed it
+        assert conn.sock is sock
+        again = conn.getresponse()  # RemoteDisconnected if the server had closed the connection
+        again.read()
+        assert again.status == 200
+        conn.close()

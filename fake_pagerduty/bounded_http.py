@@ -15,6 +15,10 @@ import asyncio
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 REQUEST_TIMEOUT = 10.0  # seconds to send one whole request; a local client needs milliseconds
+# How long an idle kept-alive connection stays open (uvicorn's `timeout_keep_alive`; its default is 5 s). Longer
+# than clients keep theirs (httpx 5 s, aiohttp 15 s): with equal times a client can send its next request on a
+# connection the server is closing that very moment, and gets a bare ReadError it did nothing to deserve.
+KEEP_ALIVE_SECONDS = 75
 MAX_CONNECTIONS = 512  # open at once (the benchmarks use up to 64; each browser tab holds one or two)
 
 

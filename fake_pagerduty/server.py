@@ -12,14 +12,15 @@ from starlette.applications import Starlette
 
 from fake_pagerduty import tls
 from fake_pagerduty.app import create_app
-from fake_pagerduty.bounded_http import BoundedHttpProtocol
+from fake_pagerduty.bounded_http import KEEP_ALIVE_SECONDS, BoundedHttpProtocol
 from fake_pagerduty.seed import SeedError, load_seed_file
 from fake_pagerduty.settings import Settings
 
 
 def _config(app: Starlette, settings: Settings, port: int, **extra) -> uvicorn.Config:
     return uvicorn.Config(app, host=settings.host, port=port, log_level="info", http=BoundedHttpProtocol,
-                          proxy_headers=False, server_header=False, access_log=settings.access_log, **extra)
+                          timeout_keep_alive=KEEP_ALIVE_SECONDS, proxy_headers=False, server_header=False,
+                          access_log=settings.access_log, **extra)
 
 
 def serve(settings: Settings) -> int:
