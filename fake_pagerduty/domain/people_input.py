@@ -7,6 +7,7 @@ question (it asks the store)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +32,16 @@ class _Errors(list):
     def done(self) -> None:
         if self:
             raise InvalidInput(list(dict.fromkeys(self)))
+
+
+def _fields(out: dict, given: tuple[tuple[str, Any], ...], errors: _Errors, defaults: dict) -> dict:
+    """`out` with each given value that is not None; then, once the body is known to be valid, `defaults`
+    for what was not given."""
+    out.update((key, value) for key, value in given if value is not None)
+    errors.done()
+    for key, value in defaults.items():
+        out.setdefault(key, value)
+    return out
 
 
 def _object(doc: Any, name: str) -> dict:
@@ -59,9 +70,12 @@ def _text(doc: dict, key: str, errors: _Errors, *, required: bool, max_length: i
     return value.strip() if required else value
 
 
-def _integer(doc: dict, key: str, errors: _Errors, *, low: int, high: int, label: str) -> int | None:
+def _integer(doc: dict, key: str, errors: _Errors, *, low: int, high: int, label: str,
+             required: bool = False) -> int | None:
     value = doc.get(key)
     if value is None:
+        if required:
+            errors.append(f"{label} can't be blank")
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         errors.append(f"{label} must be an integer")
@@ -92,6 +106,22 @@ def _moment(value: Any, label: str, errors: _Errors, *, required: bool = True) -
     return iso(moment)
 
 
+def _each(body: dict, key: str, noun: str, parse: Callable[[Any, int, _Errors], Any], errors: _Errors, *,
+          required: bool) -> list | None:
+    """`body[key]`, a list of at least one `noun`, each item parsed with its number (from 1); None where
+    the key is absent (and, when `required`, an error)."""
+    label = key.replace("_", " ").capitalize()
+    items = body.get(key)
+    if items is None:
+        if required:
+            errors.append(f"{label} can't be blank")
+        return None
+    if not isinstance(items, list) or not items:
+        errors.append(f"{label} must be a list of at least one {noun}")
+        return None
+    return [parse(item, number, errors) for number, item in enumerate(items, start=1)]
+
+
 def _reference_id(value: Any, kinds: tuple[str, ...], label: str, errors: _Errors) -> str | None:
     if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not value["id"]:
         errors.append(f"{label} must be a reference with an id")
@@ -117,18 +147,12 @@ def user(doc: Any, *, creating: bool) -> dict:
     role = body.get("role")
     if role is not None and role not in ROLES:
         errors.append(f"Role must be one of {', '.join(ROLES)}")
-    for key, value in (("name", name), ("email", email), ("time_zone", time_zone), ("role", role),
-                       ("color", _text(body, "color", errors, required=False, max_length=50)),
-                       ("job_title", _text(body, "job_title", errors, required=False, max_length=100)),
-                       ("description", _text(body, "description", errors, required=False, max_length=1024))):
-        if value is not None:
-            out[key] = value
-    errors.done()
-    if creating:
-        out.setdefault("time_zone", "Etc/UTC")
-        out.setdefault("role", "user")
-        out.setdefault("color", COLORS_DEFAULT)
-    return out
+    given = (("name", name), ("email", email), ("time_zone", time_zone), ("role", role),
+             ("color", _text(body, "color", errors, required=False, max_length=50)),
+             ("job_title", _text(body, "job_title", errors, required=False, max_length=100)),
+             ("description", _text(body, "description", errors, required=False, max_length=1024)))
+    return _fields(out, given, errors,
+                   {"time_zone": "Etc/UTC", "role": "user", "color": COLORS_DEFAULT} if creating else {})
 
 
 def team(doc: Any) -> dict:
@@ -157,17 +181,15 @@ def _restriction(value: Any, where: str, errors: _Errors) -> dict | None:
         errors.append(f"{where} start_time_of_day must be HH:mm:ss")
         return None
     longest = 86400 if kind == "daily_restriction" else 7 * 86400
-    duration = _integer(value, "duration_seconds", errors, low=1, high=longest, label=f"{where} duration_seconds")
+    duration = _integer(value, "duration_seconds", errors, low=1, high=longest, label=f"{where} duration_seconds",
+                        required=True)
     if duration is None:
-        if value.get("duration_seconds") is None:
-            errors.append(f"{where} duration_seconds can't be blank")
         return None
     day = None
     if kind == "weekly_restriction":
-        day = _integer(value, "start_day_of_week", errors, low=1, high=7, label=f"{where} start_day_of_week")
+        day = _integer(value, "start_day_of_week", errors, low=1, high=7, label=f"{where} start_day_of_week",
+                       required=True)
         if day is None:
-            if value.get("start_day_of_week") is None:
-                errors.append(f"{where} start_day_of_week can't be blank")
             return None
     return {"type": kind, "start_time_of_day": oncall.time_of_day(at).isoformat(), "start_day_of_week": day,
             "duration_seconds": duration}
@@ -182,9 +204,7 @@ def _layer(value: Any, number: int, errors: _Errors) -> dict | None:
     end = _moment(value.get("end"), f"{where} end", errors, required=False)
     virtual = _moment(value.get("rotation_virtual_start"), f"{where} rotation_virtual_start", errors)
     turn = _integer(value, "rotation_turn_length_seconds", errors, low=MIN_TURN, high=MAX_TURN,
-                    label=f"{where} rotation_turn_length_seconds")
-    if value.get("rotation_turn_length_seconds") is None:
-        errors.append(f"{where} rotation_turn_length_seconds can't be blank")
+                    label=f"{where} rotation_turn_length_seconds", required=True)
     users = value.get("users")
     user_ids = []
     if not isinstance(users, list) or not users:
@@ -217,22 +237,11 @@ def schedule(doc: Any, *, creating: bool) -> dict:
     name = _text(body, "name", errors, required=False, max_length=255)
     description = _text(body, "description", errors, required=False, max_length=1024)
     time_zone = _time_zone(body, "time_zone", errors, required=creating)
-    layers = body.get("schedule_layers")
-    if layers is None and creating:
-        errors.append("Schedule layers can't be blank")
-    elif layers is not None:
-        if not isinstance(layers, list) or not layers:
-            errors.append("Schedule layers must be a list of at least one layer")
-        else:
-            out["schedule_layers"] = [_layer(layer, i, errors) for i, layer in enumerate(layers, start=1)]
-    for key, value in (("name", name), ("description", description), ("time_zone", time_zone)):
-        if value is not None:
-            out[key] = value
-    errors.done()
-    if creating:
-        out.setdefault("name", "New Schedule")
-        out.setdefault("description", "")
-    return out
+    layers = _each(body, "schedule_layers", "layer", _layer, errors, required=creating)
+    if layers is not None:
+        out["schedule_layers"] = layers
+    return _fields(out, (("name", name), ("description", description), ("time_zone", time_zone)), errors,
+                   {"name": "New Schedule", "description": ""} if creating else {})
 
 
 def overrides(doc: Any) -> list[dict]:
@@ -267,9 +276,7 @@ def _rule(value: Any, number: int, errors: _Errors) -> dict | None:
         errors.append(f"{where} must be an object")
         return None
     delay = _integer(value, "escalation_delay_in_minutes", errors, low=1, high=10080,
-                     label=f"{where} escalation_delay_in_minutes")
-    if value.get("escalation_delay_in_minutes") is None:
-        errors.append(f"{where} escalation_delay_in_minutes can't be blank")
+                     label=f"{where} escalation_delay_in_minutes", required=True)
     targets = value.get("targets")
     checked = []
     if not isinstance(targets, list) or not targets:
@@ -297,14 +304,9 @@ def escalation_policy(doc: Any, *, creating: bool) -> dict:
     handoff = body.get("on_call_handoff_notifications")
     if handoff is not None and handoff not in ("if_has_services", "always"):
         errors.append("On call handoff notifications must be if_has_services or always")
-    rules = body.get("escalation_rules")
-    if rules is None and creating:
-        errors.append("Escalation rules can't be blank")
-    elif rules is not None:
-        if not isinstance(rules, list) or not rules:
-            errors.append("Escalation rules must be a list of at least one rule")
-        else:
-            out["escalation_rules"] = [_rule(r, i, errors) for i, r in enumerate(rules, start=1)]
+    rules = _each(body, "escalation_rules", "rule", _rule, errors, required=creating)
+    if rules is not None:
+        out["escalation_rules"] = rules
     for key, kinds in (("teams", ("team_reference", "team")), ("services", ("service_reference", "service"))):
         value = body.get(key)
         if value is None:
@@ -315,16 +317,10 @@ def escalation_policy(doc: Any, *, creating: bool) -> dict:
         out[key] = [i for i in (_reference_id(v, kinds, key.capitalize()[:-1], errors) for v in value) if i]
     if len(out.get("teams", [])) > 1:
         errors.append("Only one team may be associated with an escalation policy")
-    for key, value in (("name", name), ("description", description), ("num_loops", num_loops),
-                       ("on_call_handoff_notifications", handoff)):
-        if value is not None:
-            out[key] = value
-    errors.done()
-    if creating:
-        out.setdefault("description", "")
-        out.setdefault("num_loops", 0)
-        out.setdefault("on_call_handoff_notifications", "if_has_services")
-    return out
+    given = (("name", name), ("description", description), ("num_loops", num_loops),
+             ("on_call_handoff_notifications", handoff))
+    return _fields(out, given, errors, {"description": "", "num_loops": 0,
+                                        "on_call_handoff_notifications": "if_has_services"} if creating else {})
 
 
 # ---- the query's time range -----------------------------------------------------------------------------
