@@ -1,18 +1,15 @@
 """Incidents to people through real clients (issue 15): PagerDuty's official client (`RestApiV2Client`) creates
 an incident with `rpost("incidents", json=…)`, adds and lists notes, reassigns it and reads the account's log
-entries; pdpyras (`APISession`) does the same. In-process over the bridges of test_rest_official_client.py and
-test_rest_people_clients.py (no ports)."""
+entries; pdpyras (`APISession`) does the same. In-process over the bridges of client_bridges.py (no ports)."""
 
 from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pagerduty
 
 from tests.conftest import API_KEY
-from tests.fake_pagerduty.test_rest_official_client import REST_BASE, bridge  # noqa: F401 (the fixture)
-from tests.fake_pagerduty.test_rest_people_clients import RequestsBridge, pdpyras
+from tests.fake_pagerduty.client_bridges import REST_BASE, bridge, pdpyras_session  # noqa: F401 (the fixtures)
 
 NEW = {"type": "incident", "title": "The server is on fire.", "service": {"id": "PWEBS00", "type": "service_reference"},
        "urgency": "high", "incident_key": "fire-from-a-client",
@@ -40,21 +37,17 @@ async def test_the_official_client_creates_an_incident_and_notes_it(bridge):  # 
     assert result["log"] == ["assign_log_entry", "annotate_log_entry", "assign_log_entry", "trigger_log_entry"]
 
 
-async def test_pdpyras_creates_an_incident_and_refuses_a_second_with_the_same_key(sandbox_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app), base_url=REST_BASE) as client:
-        adapter = RequestsBridge(client, asyncio.get_running_loop())
+async def test_pdpyras_creates_an_incident_and_refuses_a_second_with_the_same_key(pdpyras_session):  # noqa: F811
+    session = pdpyras_session
 
-        def scenario() -> dict:
-            session = pdpyras.APISession(API_KEY, default_from="demo@acme.test")
-            session.url = REST_BASE
-            session.mount("https://", adapter)
-            made = session.rpost("incidents", json={"incident": NEW})
-            second = session.post("incidents", json={"incident": NEW})
-            session.rpost(f"incidents/{made['id']}/notes", json={"note": {"content": "Looking."}})
-            return {"made": made, "second": (second.status_code, second.json()),
-                    "notes": session.rget(f"incidents/{made['id']}/notes")}
+    def scenario() -> dict:
+        made = session.rpost("incidents", json={"incident": NEW})
+        second = session.post("incidents", json={"incident": NEW})
+        session.rpost(f"incidents/{made['id']}/notes", json={"note": {"content": "Looking."}})
+        return {"made": made, "second": (second.status_code, second.json()),
+                "notes": session.rget(f"incidents/{made['id']}/notes")}
 
-        result = await asyncio.to_thread(scenario)
+    result = await asyncio.to_thread(scenario)
     assert result["made"]["title"] == "The server is on fire."
     assert result["second"] == (400, {"error": {"message": "Invalid Input Provided", "code": 2001, "errors": [
         "Open incident with key 'fire-from-a-client' already exists"]}})

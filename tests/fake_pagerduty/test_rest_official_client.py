@@ -1,56 +1,21 @@
 """PagerDuty's official Python client (PyPI `pagerduty`) driving the sandbox in-process, no ports.
 
-How it is wired: the client is an `httpx2.Client` subclass that only accepts `https://` base URLs, and passes
-extra keyword arguments to `httpx2.Client` — so we give it `base_url="https://sandbox.test/api"` (REST) or
-`"https://sandbox.test"` (Events) and `transport=AppBridge(...)`. `AppBridge` is a synchronous httpx2
-transport that hands each request to the test's event loop, where it goes through `httpx.ASGITransport` into
-the very app the `sandbox_app` fixture runs; the response comes back the same way. No TLS, no socket: the
-`https` scheme is only a name the client insists on. The client itself is synchronous, so its calls run in a
-worker thread (`asyncio.to_thread`) while the event loop serves the app. (A test over real HTTPS and a real
-port lives in e2e/test_https_official_client.py.)
+How it is wired: see client_bridges.py (the official client in a worker thread, its `transport` an httpx2
+transport into the app on the test's event loop). A test over real HTTPS and a real port lives in
+e2e/test_https_official_client.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-import httpx
-import httpx2
 import pagerduty
-import pytest
 
 from tests.conftest import API_KEY, SAMPLE_KEY
-
-REST_BASE = "https://sandbox.test/api"
-EVENTS_BASE = "https://sandbox.test"
+from tests.fake_pagerduty.client_bridges import EVENTS_BASE, REST_BASE, bridge  # noqa: F401 (the fixture)
 
 
-class AppBridge(httpx2.BaseTransport):
-    """A synchronous transport (for a client running in a worker thread) that serves each request with the
-    in-process app on the test's event loop."""
-
-    def __init__(self, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
-        self._client, self._loop = client, loop
-
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        future = asyncio.run_coroutine_threadsafe(self._forward(request), self._loop)
-        status, headers, content = future.result(timeout=60)
-        return httpx2.Response(status, headers=headers, stream=httpx2.ByteStream(content), request=request)
-
-    async def _forward(self, request: httpx2.Request) -> tuple[int, list[tuple[str, str]], bytes]:
-        response = await self._client.request(
-            request.method, str(request.url), headers=list(request.headers.multi_items()), content=request.read()
-        )
-        return response.status_code, list(response.headers.multi_items()), response.content
-
-
-@pytest.fixture
-async def bridge(sandbox_app) -> AppBridge:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app), base_url=EVENTS_BASE) as client:
-        yield AppBridge(client, asyncio.get_running_loop())
-
-
-async def test_official_clients_trigger_list_acknowledge_resolve(bridge):
+async def test_official_clients_trigger_list_acknowledge_resolve(bridge):  # noqa: F811
     def scenario() -> dict:
         events = pagerduty.EventsApiV2Client(SAMPLE_KEY, base_url=EVENTS_BASE, transport=bridge)
         dedup_key = events.trigger("Disk full on web-1", "web-1", dedup_key="disk-web-1", severity="critical")
@@ -87,7 +52,7 @@ async def test_official_clients_trigger_list_acknowledge_resolve(bridge):
     assert [(a["alert_key"], a["status"]) for a in result["alerts"]] == [("disk-web-1", "resolved")]
 
 
-async def test_official_client_sees_pagerduty_errors(bridge):
+async def test_official_client_sees_pagerduty_errors(bridge):  # noqa: F811
     def scenario() -> tuple[int, dict, int]:
         rest = pagerduty.RestApiV2Client("wrong-key", base_url=REST_BASE, transport=bridge)
         try:

@@ -1,47 +1,17 @@
 """The people REST API through the clients integrations use (issue 15): PagerDuty's official Python client
 (`pagerduty` 7.2, RestApiV2Client: iter_all, find by email, rget /users/me with a user's OAuth token, on-calls)
-and pdpyras (APISession), both in-process over a bridge to the app (no ports; see test_rest_official_client.py
-for how the official client's transport is wired)."""
+and pdpyras (APISession), both in-process over a bridge to the app (no ports; see client_bridges.py for how
+they are wired)."""
 
 from __future__ import annotations
 
 import asyncio
-import warnings
 
-import httpx
 import pagerduty
-import requests
-from requests.structures import CaseInsensitiveDict
 
 from tests.conftest import API_KEY
+from tests.fake_pagerduty.client_bridges import REST_BASE, bridge, pdpyras_session  # noqa: F401 (the fixtures)
 from tests.fake_pagerduty.oauth_helpers import code, token_form
-from tests.fake_pagerduty.test_rest_official_client import REST_BASE, bridge  # noqa: F401 (the fixture)
-
-with warnings.catch_warnings():  # pdpyras announces its own deprecation on import
-    warnings.simplefilter("ignore")
-    import pdpyras
-
-
-class RequestsBridge(requests.adapters.BaseAdapter):
-    """A requests transport adapter (for pdpyras, a requests session, in a worker thread) that serves each
-    request with the in-process app on the test's event loop."""
-
-    def __init__(self, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__()
-        self._client, self._loop = client, loop
-
-    def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
-        future = asyncio.run_coroutine_threadsafe(self._client.request(
-            request.method, request.url, headers=dict(request.headers), content=request.body or b""), self._loop)
-        answer = future.result(timeout=60)
-        response = requests.Response()
-        response.status_code, response.url, response.request = answer.status_code, request.url, request
-        response.headers = CaseInsensitiveDict(answer.headers)
-        response._content, response.encoding = answer.content, "utf-8"
-        return response
-
-    def close(self) -> None:
-        pass
 
 
 async def test_the_official_client_lists_finds_and_pages_people(sandbox, bridge):  # noqa: F811
@@ -75,24 +45,20 @@ async def test_the_official_client_lists_finds_and_pages_people(sandbox, bridge)
     assert result["abilities"] == ["teams", "urgencies", "manage_schedules"]
 
 
-async def test_pdpyras_finds_people_and_oncalls(sandbox_app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sandbox_app), base_url=REST_BASE) as client:
-        adapter = RequestsBridge(client, asyncio.get_running_loop())
+async def test_pdpyras_finds_people_and_oncalls(pdpyras_session):  # noqa: F811
+    session = pdpyras_session
 
-        def scenario() -> dict:
-            session = pdpyras.APISession(API_KEY, default_from="demo@acme.test")
-            session.url = REST_BASE
-            session.mount("https://", adapter)
-            made = session.rpost("users", json={"type": "user", "name": "Lee Chen", "email": "lee@acme.test"})
-            return {
-                "found": session.find("users", "demo@acme.test", attribute="email"),
-                "made": made,
-                "teams": session.list_all("teams"),
-                "oncalls": session.list_all("oncalls", params={"schedule_ids[]": ["PPRIM00"]}),
-                "users": [u["name"] for u in session.iter_all("users")],
-            }
+    def scenario() -> dict:
+        made = session.rpost("users", json={"type": "user", "name": "Lee Chen", "email": "lee@acme.test"})
+        return {
+            "found": session.find("users", "demo@acme.test", attribute="email"),
+            "made": made,
+            "teams": session.list_all("teams"),
+            "oncalls": session.list_all("oncalls", params={"schedule_ids[]": ["PPRIM00"]}),
+            "users": [u["name"] for u in session.iter_all("users")],
+        }
 
-        result = await asyncio.to_thread(scenario)
+    result = await asyncio.to_thread(scenario)
     assert result["found"]["id"] == "PDANA00"
     assert (result["made"]["name"], result["made"]["email"]) == ("Lee Chen", "lee@acme.test")
     assert [t["name"] for t in result["teams"]] == ["Acme Web Team"]
