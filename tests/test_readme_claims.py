@@ -6,10 +6,7 @@ claim."""
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ from demo_monitor import cli as monitor_cli
 from demo_monitor.routes import routes as monitor_routes
 from fake_pagerduty import cli as sandbox_cli
 from fake_pagerduty.routes import routes as sandbox_routes
+from tests.stub_project import run_scripts_test
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -259,33 +257,15 @@ def test_the_readme_says_cancel_keeps_an_existing_connection():
 def test_scripts_test_uses_e2e_artifacts_and_wipes_only_its_own_files(tmp_path):
     """scripts/test wiped and printed test-artifacts/ whatever $E2E_ARTIFACTS said (issue 19). Run against a stub
     .venv: the folder it prints is $E2E_ARTIFACTS, pytest gets the same, and a file of the caller's survives."""
-    project = tmp_path / "project"
-    (project / "scripts").mkdir(parents=True)
-    for script in ("test", "venv"):  # scripts/test makes the venv with scripts/venv
-        shutil.copy(ROOT / "scripts" / script, project / "scripts" / script)  # executable, as in the tree
-    (project / "pyproject.toml").write_text("")
-    venv = project / ".venv" / "bin"
-    venv.mkdir(parents=True)
-    log = tmp_path / "calls.log"
-    (venv / "python").write_text(
-        "#!/bin/sh\n"
-        f'echo "$* E2E_ARTIFACTS=$E2E_ARTIFACTS" >>"{log}"\n'
-        'if [ "$2" = e2e.browser ]; then echo /usr/bin/true; fi\n')
-    (venv / "ruff").write_text("#!/bin/sh\nexit 0\n")
-    for stub in venv.iterdir():
-        stub.chmod(0o755)
-    os.utime(project / "pyproject.toml", (1, 1))
-    (project / ".venv" / ".test-installed").write_text("")
     artifacts = tmp_path / "my-artifacts"
     (artifacts / "failures" / "old").mkdir(parents=True)
     (artifacts / "keep-me.txt").write_text("mine")
 
-    result = subprocess.run(["bash", "scripts/test"], cwd=project, capture_output=True, text=True, timeout=60,
-                            env={**os.environ, "E2E_ARTIFACTS": str(artifacts)})
+    result, pytest_calls = run_scripts_test(tmp_path, {"E2E_ARTIFACTS": str(artifacts)},
+                                            logged="$* E2E_ARTIFACTS=$E2E_ARTIFACTS")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"== test artifacts (screenshots, server logs): {artifacts}" in result.stdout
     assert (artifacts / "keep-me.txt").read_text() == "mine" and not (artifacts / "failures").exists()
-    assert not (project / "test-artifacts").exists()
-    pytest_calls = [line for line in log.read_text().splitlines() if line.startswith("-m pytest")]
+    assert not (tmp_path / "project" / "test-artifacts").exists()
     assert len(pytest_calls) == 2 and all(line.endswith(f"E2E_ARTIFACTS={artifacts}") for line in pytest_calls)
