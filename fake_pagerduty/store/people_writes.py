@@ -21,6 +21,18 @@ async def _exists(db: aiosqlite.Connection, sql: str, params: tuple) -> bool:
         return await cursor.fetchone() is not None
 
 
+async def _owned(db: aiosqlite.Connection, table: str, row_id: str, account_id: str) -> bool:
+    """Whether the account has the row."""
+    return await _exists(db, f"SELECT 1 FROM {table} WHERE id = ? AND account_id = ?", (row_id, account_id))
+
+
+async def _name_taken(db: aiosqlite.Connection, table: str, account_id: str, name: str,
+                      other_than: str | None = None) -> bool:
+    """Whether another row of the account has the name (case aside)."""
+    return await _exists(db, f"SELECT 1 FROM {table} WHERE account_id = ? AND name = ? COLLATE NOCASE AND id IS NOT ?",
+                         (account_id, name, other_than))
+
+
 async def _set(db: aiosqlite.Connection, table: str, row_id: str, fields: dict, columns: tuple[str, ...],
                stamp: str | None = None) -> None:
     values = {k: v for k, v in fields.items() if k in columns}
@@ -61,7 +73,7 @@ class PeopleWrites:
     async def update_user(self, account_id: str, user_id: str, fields: dict) -> bool:
         """Change the given fields; False when there is no such user. Raises Conflict when the email is taken."""
         async with self._db.transaction() as db:
-            if not await _exists(db, "SELECT 1 FROM users WHERE id = ? AND account_id = ?", (user_id, account_id)):
+            if not await _owned(db, "users", user_id, account_id):
                 return False
             if "email" in fields and await _exists(db, "SELECT 1 FROM users WHERE email = ? AND id != ?",
                                                    (fields["email"], user_id)):
@@ -74,7 +86,7 @@ class PeopleWrites:
         """Delete a user (their contact methods, rules, memberships and places in schedules go with them);
         False when there is none. Raises Conflict when they are the only target of an escalation level."""
         async with self._db.transaction() as db:
-            if not await _exists(db, "SELECT 1 FROM users WHERE id = ? AND account_id = ?", (user_id, account_id)):
+            if not await _owned(db, "users", user_id, account_id):
                 return False
             if await _exists(db, "SELECT 1 FROM escalation_rule_targets t WHERE t.target_type = 'user_reference'"
                              " AND t.target_id = ? AND (SELECT COUNT(*) FROM escalation_rule_targets o"
@@ -92,8 +104,7 @@ class PeopleWrites:
         """Raises Conflict when the account has a team by that name."""
         team_id = ids.short_id()
         async with self._db.transaction() as db:
-            if await _exists(db, "SELECT 1 FROM teams WHERE account_id = ? AND name = ? COLLATE NOCASE",
-                             (account_id, fields["name"])):
+            if await _name_taken(db, "teams", account_id, fields["name"]):
                 raise Conflict("name", "Name has already been taken")
             await db.execute(
                 "INSERT INTO teams (id, account_id, name, description, default_role, created_at)"
@@ -116,8 +127,7 @@ class PeopleWrites:
     async def update_schedule(self, account_id: str, schedule_id: str, fields: dict, now: datetime) -> bool:
         """Change the given fields; layers given replace the schedule's (a layer keeps its id when given it)."""
         async with self._db.transaction() as db:
-            if not await _exists(db, "SELECT 1 FROM schedules WHERE id = ? AND account_id = ?",
-                                 (schedule_id, account_id)):
+            if not await _owned(db, "schedules", schedule_id, account_id):
                 return False
             await _set(db, "schedules", schedule_id, fields, ("name", "description", "time_zone"), iso(now))
             if "schedule_layers" in fields:
@@ -127,8 +137,7 @@ class PeopleWrites:
     async def delete_schedule(self, account_id: str, schedule_id: str) -> bool:
         """Raises Conflict when an escalation policy uses the schedule."""
         async with self._db.transaction() as db:
-            if not await _exists(db, "SELECT 1 FROM schedules WHERE id = ? AND account_id = ?",
-                                 (schedule_id, account_id)):
+            if not await _owned(db, "schedules", schedule_id, account_id):
                 return False
             if await _exists(db, "SELECT 1 FROM escalation_rule_targets WHERE target_type = 'schedule_reference'"
                              " AND target_id = ?", (schedule_id,)):
@@ -155,8 +164,7 @@ class PeopleWrites:
         """Raises Conflict when the account has a policy by that name."""
         policy_id, stamp = ids.short_id(), iso(now)
         async with self._db.transaction() as db:
-            if await _exists(db, "SELECT 1 FROM escalation_policies WHERE account_id = ? AND name = ? COLLATE NOCASE",
-                             (account_id, fields["name"])):
+            if await _name_taken(db, "escalation_policies", account_id, fields["name"]):
                 raise Conflict("name", "Name has already been taken")
             await db.execute(
                 "INSERT INTO escalation_policies (id, account_id, name, description, num_loops,"
@@ -169,12 +177,10 @@ class PeopleWrites:
 
     async def update_policy(self, account_id: str, policy_id: str, fields: dict, now: datetime) -> bool:
         async with self._db.transaction() as db:
-            if not await _exists(db, "SELECT 1 FROM escalation_policies WHERE id = ? AND account_id = ?",
-                                 (policy_id, account_id)):
+            if not await _owned(db, "escalation_policies", policy_id, account_id):
                 return False
-            if "name" in fields and await _exists(
-                    db, "SELECT 1 FROM escalation_policies WHERE account_id = ? AND name = ? COLLATE NOCASE AND id != ?",
-                    (account_id, fields["name"], policy_id)):
+            if "name" in fields and await _name_taken(db, "escalation_policies", account_id, fields["name"],
+                                                      other_than=policy_id):
                 raise Conflict("name", "Name has already been taken")
             values = dict(fields)
             if "teams" in values:
@@ -189,8 +195,7 @@ class PeopleWrites:
     async def delete_policy(self, account_id: str, policy_id: str) -> bool:
         """Raises Conflict when a service follows the policy."""
         async with self._db.transaction() as db:
-            if not await _exists(db, "SELECT 1 FROM escalation_policies WHERE id = ? AND account_id = ?",
-                                 (policy_id, account_id)):
+            if not await _owned(db, "escalation_policies", policy_id, account_id):
                 return False
             if await _exists(db, "SELECT 1 FROM services WHERE escalation_policy_id = ?", (policy_id,)):
                 raise Conflict("escalation_policy", "The escalation policy cannot be deleted as services use it;"
