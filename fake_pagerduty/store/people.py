@@ -51,28 +51,31 @@ class People(PeopleWrites):
 
     async def contact_methods(self, user_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
         """Each user's contact methods, oldest first."""
-        return await self._by_user("SELECT * FROM contact_methods WHERE user_id IN ({}) ORDER BY created_at, rowid",
+        return await self._grouped("SELECT * FROM contact_methods WHERE user_id IN ({}) ORDER BY created_at, rowid",
                                    user_ids)
 
     async def notification_rules(self, user_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
         """Each user's notification rules (with the contact method's type), soonest first."""
-        return await self._by_user(
+        return await self._grouped(
             "SELECT r.*, m.type AS contact_method_type FROM notification_rules r"
             " JOIN contact_methods m ON m.id = r.contact_method_id WHERE r.user_id IN ({})"
             " ORDER BY r.urgency, r.start_delay_in_minutes, r.created_at, r.rowid", user_ids)
 
     async def teams_of(self, user_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
         """Each user's teams (the team's row and `member_role`), by name."""
-        return await self._by_user(
+        return await self._grouped(
             "SELECT m.user_id, m.role AS member_role, t.* FROM team_members m JOIN teams t ON t.id = m.team_id"
             " WHERE m.user_id IN ({}) ORDER BY t.name COLLATE NOCASE", user_ids)
 
-    async def _by_user(self, sql: str, user_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
-        ids = tuple(dict.fromkeys(user_ids))
-        out: dict[str, list[dict]] = {uid: [] for uid in ids}
+    async def _grouped(self, sql: str, keys: list[str] | tuple[str, ...], by: str = "user_id",
+                       columns: tuple[str, ...] | None = None) -> dict[str, list[dict]]:
+        """The rows of `sql` (its `IN ({})` filled with the keys) under each key, by their column `by`: whole,
+        or only `columns`; a key with no rows has an empty list."""
+        ids = tuple(dict.fromkeys(keys))
+        out: dict[str, list[dict]] = {key: [] for key in ids}
         if ids:
             for row in await self._db.all(sql.format(", ".join("?" * len(ids))), ids):
-                out[row["user_id"]].append(dict(row))
+                out[row[by]].append({c: row[c] for c in columns} if columns else dict(row))
         return out
 
     # ---- teams ----------------------------------------------------------------------------------------
@@ -123,15 +126,11 @@ class People(PeopleWrites):
 
     async def schedule_users(self, schedule_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
         """Each schedule's users (id, name) on any of its layers, by name."""
-        ids = tuple(dict.fromkeys(schedule_ids))
-        out: dict[str, list[dict]] = {sid: [] for sid in ids}
-        if ids:
-            for row in await self._db.all(
-                    "SELECT DISTINCT l.schedule_id, u.id, u.name FROM schedule_layers l"
-                    " JOIN schedule_layer_users lu ON lu.layer_id = l.id JOIN users u ON u.id = lu.user_id"
-                    f" WHERE l.schedule_id IN ({', '.join('?' * len(ids))}) ORDER BY u.name COLLATE NOCASE, u.id", ids):
-                out[row["schedule_id"]].append({"id": row["id"], "name": row["name"]})
-        return out
+        return await self._grouped(
+            "SELECT DISTINCT l.schedule_id, u.id, u.name FROM schedule_layers l"
+            " JOIN schedule_layer_users lu ON lu.layer_id = l.id JOIN users u ON u.id = lu.user_id"
+            " WHERE l.schedule_id IN ({}) ORDER BY u.name COLLATE NOCASE, u.id", schedule_ids, "schedule_id",
+            ("id", "name"))
 
     async def schedules_of(self, user_id: str) -> list[dict]:
         """The schedules (id, name) with the user on one of their layers, by name."""
@@ -176,14 +175,9 @@ class People(PeopleWrites):
 
     async def policy_services(self, policy_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
         """Each policy's services (id, name), by name."""
-        ids = tuple(dict.fromkeys(policy_ids))
-        out: dict[str, list[dict]] = {pid: [] for pid in ids}
-        if ids:
-            for row in await self._db.all(
-                    "SELECT id, name, escalation_policy_id FROM services WHERE escalation_policy_id IN"
-                    f" ({', '.join('?' * len(ids))}) ORDER BY name COLLATE NOCASE", ids):
-                out[row["escalation_policy_id"]].append(dict(row))
-        return out
+        return await self._grouped(
+            "SELECT id, name, escalation_policy_id FROM services WHERE escalation_policy_id IN ({})"
+            " ORDER BY name COLLATE NOCASE", policy_ids, "escalation_policy_id")
 
     async def escalation_plan(self, account_id: str, policy_id: str, at: datetime) -> plans.EscalationPlan | None:
         """Whom the policy reaches at `at`, level by level (None: no such policy in the account). The events
@@ -210,16 +204,11 @@ class People(PeopleWrites):
 
     async def policies_using(self, schedule_ids: list[str] | tuple[str, ...]) -> dict[str, list[dict]]:
         """Each schedule's escalation policies (id, name), by name."""
-        ids = tuple(dict.fromkeys(schedule_ids))
-        out: dict[str, list[dict]] = {sid: [] for sid in ids}
-        if ids:
-            for row in await self._db.all(
-                    "SELECT DISTINCT t.target_id AS schedule_id, p.id, p.name FROM escalation_rule_targets t"
-                    " JOIN escalation_rules r ON r.id = t.rule_id JOIN escalation_policies p ON p.id = r.policy_id"
-                    f" WHERE t.target_type = 'schedule_reference' AND t.target_id IN ({', '.join('?' * len(ids))})"
-                    " ORDER BY p.name COLLATE NOCASE", ids):
-                out[row["schedule_id"]].append({"id": row["id"], "name": row["name"]})
-        return out
+        return await self._grouped(
+            "SELECT DISTINCT t.target_id AS schedule_id, p.id, p.name FROM escalation_rule_targets t"
+            " JOIN escalation_rules r ON r.id = t.rule_id JOIN escalation_policies p ON p.id = r.policy_id"
+            " WHERE t.target_type = 'schedule_reference' AND t.target_id IN ({}) ORDER BY p.name COLLATE NOCASE",
+            schedule_ids, "schedule_id", ("id", "name"))
 
     async def policies(self, account_id: str, policy_ids: tuple[str, ...] = ()) -> list[dict]:
         """The account's escalation policies (all, or those of `policy_ids`), by name."""
