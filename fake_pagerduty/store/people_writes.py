@@ -26,11 +26,12 @@ async def _owned(db: aiosqlite.Connection, table: str, row_id: str, account_id: 
     return await _exists(db, f"SELECT 1 FROM {table} WHERE id = ? AND account_id = ?", (row_id, account_id))
 
 
-async def _name_taken(db: aiosqlite.Connection, table: str, account_id: str, name: str,
-                      other_than: str | None = None) -> bool:
-    """Whether another row of the account has the name (case aside)."""
-    return await _exists(db, f"SELECT 1 FROM {table} WHERE account_id = ? AND name = ? COLLATE NOCASE AND id IS NOT ?",
-                         (account_id, name, other_than))
+async def _refuse_taken_name(db: aiosqlite.Connection, table: str, account_id: str, name: str,
+                             other_than: str | None = None) -> None:
+    """Raises Conflict when another row of the account has the name (case aside)."""
+    if await _exists(db, f"SELECT 1 FROM {table} WHERE account_id = ? AND name = ? COLLATE NOCASE AND id IS NOT ?",
+                     (account_id, name, other_than)):
+        raise Conflict("name", "Name has already been taken")
 
 
 async def _set(db: aiosqlite.Connection, table: str, row_id: str, fields: dict, columns: tuple[str, ...],
@@ -104,8 +105,7 @@ class PeopleWrites:
         """Raises Conflict when the account has a team by that name."""
         team_id = ids.short_id()
         async with self._db.transaction() as db:
-            if await _name_taken(db, "teams", account_id, fields["name"]):
-                raise Conflict("name", "Name has already been taken")
+            await _refuse_taken_name(db, "teams", account_id, fields["name"])
             await db.execute(
                 "INSERT INTO teams (id, account_id, name, description, default_role, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
@@ -164,8 +164,7 @@ class PeopleWrites:
         """Raises Conflict when the account has a policy by that name."""
         policy_id, stamp = ids.short_id(), iso(now)
         async with self._db.transaction() as db:
-            if await _name_taken(db, "escalation_policies", account_id, fields["name"]):
-                raise Conflict("name", "Name has already been taken")
+            await _refuse_taken_name(db, "escalation_policies", account_id, fields["name"])
             await db.execute(
                 "INSERT INTO escalation_policies (id, account_id, name, description, num_loops,"
                 " on_call_handoff_notifications, team_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -179,9 +178,8 @@ class PeopleWrites:
         async with self._db.transaction() as db:
             if not await _owned(db, "escalation_policies", policy_id, account_id):
                 return False
-            if "name" in fields and await _name_taken(db, "escalation_policies", account_id, fields["name"],
-                                                      other_than=policy_id):
-                raise Conflict("name", "Name has already been taken")
+            if "name" in fields:
+                await _refuse_taken_name(db, "escalation_policies", account_id, fields["name"], other_than=policy_id)
             values = dict(fields)
             if "teams" in values:
                 values["team_id"] = (values["teams"] or [None])[0]
