@@ -12,11 +12,13 @@ import contextlib
 import copy
 import json
 import re
+import urllib.parse
 from collections.abc import Iterator
 from functools import cache
 
 import httpx
 import jsonschema
+import jsonschema_rs
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from starlette.routing import Route
@@ -67,6 +69,20 @@ def _registry() -> Registry:
 @cache
 def _validator(pointer: str) -> jsonschema.Validator:
     return jsonschema.Draft202012Validator({"$ref": f"urn:rest#{pointer}"}, registry=_registry())
+
+
+@cache
+def _compiled_registry() -> jsonschema_rs.Registry:
+    return jsonschema_rs.Registry([("urn:rest", _spec())])
+
+
+@cache
+def _compiled(pointer: str) -> jsonschema_rs.Draft202012Validator:
+    """The same schema compiled (jsonschema-rs): a yes/no about 50 times faster than `_validator`, which then
+    names what is wrong. Formats are annotations here as there (`validate_formats=False`)."""
+    fragment = urllib.parse.quote(pointer, safe="/~")  # a URI: `{id}` percent-encoded
+    return jsonschema_rs.Draft202012Validator({"$ref": f"urn:rest#{fragment}"}, registry=_compiled_registry(),
+                                              validate_formats=False)
 
 
 def _escape(segment: str) -> str:
@@ -127,6 +143,8 @@ def errors(method: str, path: str, status: int, body: bytes) -> list[str]:
     if pointer is None:
         return [] if not body else [f"rest.json documents no body for {status}, got {body[:200]!r}"]
     instance = json.loads(body)
+    if _compiled(pointer).is_valid(instance):  # most answers: the reference validator only explains refusals
+        return []
     found = []
     for error in sorted(_validator(pointer).iter_errors(instance), key=str):
         if error.context:  # a oneOf/anyOf: the branch meant for this object (its `type` fits) says what is wrong

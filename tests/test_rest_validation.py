@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.rest_spec_holes import HOLES, MISSING_STATUSES
-from tests.rest_validation import errors, template
+from tests.rest_validation import _compiled, _response_pointer, _validator, errors, template
 
 
 def test_a_wrong_answer_is_named_field_by_field():
@@ -40,3 +40,18 @@ def test_urls_map_to_the_spec_paths_of_the_routes_served():
     assert template("/api/incidents/Q1/alerts") == "/incidents/{id}/alerts"
     assert template("/api/services/P1/integrations/P2") == "/services/{id}/integrations/{integration_id}"
     assert template("/api/servers") is None  # the demo monitor's own API is not PagerDuty's
+
+
+@pytest.mark.parametrize("body", [
+    {"incident": {"id": 5}},  # a wrong type
+    {"incident": {"status": "sleeping"}},  # outside an enum
+    {"incident": {"title": None}},  # null the spec does not allow
+    {"incident": {"assignments": [{"at": "2026-12-01T00:00:00Z", "assignee": {"id": 7}}]}},  # deep inside a list
+    {"incident": {"service": {"id": "PX", "type": "bogus"}}},  # no branch of a reference fits
+])
+def test_the_compiled_check_refuses_what_the_reference_validator_refuses(body):
+    """Answers the compiled check passes are not looked at again: it must be at least as strict."""
+    pointer = _response_pointer("GET", "/incidents/{id}", 200)
+    assert not _validator(pointer).is_valid(body)
+    assert not _compiled(pointer).is_valid(body)
+    assert errors("GET", "/incidents/{id}", 200, json.dumps(body).encode())
