@@ -13,20 +13,19 @@ from starlette.responses import Response
 
 from fake_pagerduty.domain import oncall, people_view
 from fake_pagerduty.domain.rest_query import Page
-from fake_pagerduty.errors import PageError
 from fake_pagerduty.web import sessions
+from fake_pagerduty.web.console import _not_found, _render
 from fake_pagerduty.web.rest_schedules import find_oncalls
 
 EVERYONE = Page(limit=1000, offset=0, total=False)
 AHEAD = timedelta(days=28)  # how far the pages look for someone's next turn
 
 
-def _render(request: Request, template: str, context: dict) -> Response:
-    return request.app.state.templates.TemplateResponse(request, template, context)
-
-
-def _not_found(what: str) -> PageError:
-    return PageError(404, f"{what} not found", f"This account has no such {what.lower()}.")
+def _found(row: dict | None, what: str) -> dict:
+    """The row a detail page shows, or its 404 page (none in the signed-in person's account)."""
+    if row is None:
+        raise _not_found(what)
+    return row
 
 
 def _now_and_next(schedule: oncall.Schedule, now: datetime) -> tuple[oncall.Entry | None, oncall.Entry | None]:
@@ -62,9 +61,7 @@ async def users(request: Request) -> Response:
 async def user_detail(request: Request) -> Response:
     session = sessions.require(request)
     people, now = request.app.state.store.people, request.app.state.clock.now()
-    row = await people.user(session["account_id"], request.path_params["user_id"])
-    if row is None:
-        raise _not_found("User")
+    row = _found(await people.user(session["account_id"], request.path_params["user_id"]), "User")
     methods = (await people.contact_methods([row["id"]]))[row["id"]]
     by_id = {m["id"]: m for m in methods}
     rules = [{**r, "method": by_id.get(r["contact_method_id"]), "kind": people_view.contact_kind(r["contact_method_type"])}
@@ -118,9 +115,7 @@ async def schedules(request: Request) -> Response:
 async def schedule_detail(request: Request) -> Response:
     session = sessions.require(request)
     people, now = request.app.state.store.people, request.app.state.clock.now()
-    row = await people.schedule_row(session["account_id"], request.path_params["schedule_id"])
-    if row is None:
-        raise _not_found("Schedule")
+    row = _found(await people.schedule_row(session["account_id"], request.path_params["schedule_id"]), "Schedule")
     model = (await people.schedules([row["id"]], now - oncall.MAX_RANGE, now + oncall.MAX_RANGE))[row["id"]]
     names = await _names(request, [model])
     tz = row["time_zone"]
@@ -154,9 +149,7 @@ async def escalation_policies(request: Request) -> Response:
 async def escalation_policy_detail(request: Request) -> Response:
     session = sessions.require(request)
     people, now = request.app.state.store.people, request.app.state.clock.now()
-    row = await people.policy_row(session["account_id"], request.path_params["policy_id"])
-    if row is None:
-        raise _not_found("Escalation policy")
+    row = _found(await people.policy_row(session["account_id"], request.path_params["policy_id"]), "Escalation policy")
     plan = await people.escalation_plan(session["account_id"], row["id"], now)
     rules = await people.rules(row["id"])
     targets = [t for rule in rules for t in rule.targets]
