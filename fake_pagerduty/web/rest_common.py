@@ -47,10 +47,7 @@ def check_params(request: Request) -> None:
     does not implement, or an `include[]` value the spec does not document, is PagerDuty's 400; the request's
     `include[]` values are kept in `request.state.include` for the handler (`includes`)."""
     path = oauth_bearer.spec_path(request)
-    try:
-        request.state.include = rest_params.check(request.method, path, request.query_params) if path else ()
-    except rest_query.InvalidInput as exc:
-        raise RestError.invalid_input(*exc.errors) from None
+    request.state.include = parsed(lambda query: rest_params.check(request.method, path, query), request) if path else ()
 
 
 def includes(request: Request) -> tuple[str, ...]:
@@ -88,10 +85,7 @@ def base_url(request: Request) -> str:
 
 
 def page(request: Request) -> rest_query.Page:
-    try:
-        return rest_query.page(request.query_params)
-    except rest_query.InvalidInput as exc:
-        raise RestError.invalid_input(*exc.errors) from None
+    return parsed(rest_query.page, request)
 
 
 def parsed(parse, request: Request):
@@ -105,10 +99,7 @@ def parsed(parse, request: Request):
 def in_time_zone(request: Request, items: list) -> list:
     """`items` with their timestamps in the request's `time_zone` (as PagerDuty renders them; UTC without one);
     an unknown zone is PagerDuty's 400."""
-    try:
-        tz = time_zones.zone(request.query_params.get("time_zone"))
-    except rest_query.InvalidInput as exc:
-        raise RestError.invalid_input(*exc.errors) from None
+    tz = parsed(lambda query: time_zones.zone(query.get("time_zone")), request)
     return items if tz is None else time_zones.render(items, tz)
 
 
