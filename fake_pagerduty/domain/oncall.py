@@ -18,7 +18,7 @@ builds them from rows, the events writer in its own process too)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DAY = 86400
@@ -118,11 +118,6 @@ def time_of_day(text: str) -> time | None:
         return time.fromisoformat(text)
     except (TypeError, ValueError):
         return None
-
-
-def _local(day: date, at: time, tz: ZoneInfo) -> datetime:
-    """The UTC instant of a wall-clock time on a day in `tz` (the earlier of an ambiguous hour)."""
-    return datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
 
 
 # ---- one layer ------------------------------------------------------------------------------------------
