@@ -212,8 +212,3 @@ def vendor(base: str, app: dict) -> dict:
             "description": f"{app['name']}: a partner app registered with the sandbox.",
             "integration_guide_url": base + "/_sandbox", "connectable": True,
             "generic_service_type": "events_api_v2_inbound_integration", "is_pd_cef": False}
-
-
-def expanded(values: tuple[str, ...], allowed: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(v for v in values if v in allowed)
-
