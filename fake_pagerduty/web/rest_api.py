@@ -91,10 +91,8 @@ async def _incident_row(request: Request, account: dict) -> dict:
 
 async def list_incidents(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
-    try:
-        query, page = rest_query.incident_query(request.query_params, request.app.state.clock.now())
-    except rest_query.InvalidInput as exc:
-        raise RestError.invalid_input(*exc.errors) from None
+    now = request.app.state.clock.now()
+    query, page = rest_common.parsed(lambda params: rest_query.incident_query(params, now), request)
     rows, more, total = await request.app.state.store.incidents.page(account["id"], query, page)
     items = rest_common.in_time_zone(request, await _incident_objects(request, rows))
     return rest_common.listing("incidents", items, page, more, total)
