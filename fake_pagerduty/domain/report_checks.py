@@ -1,126 +1,26 @@
-"""The integration report's checks: how well a sender follows PagerDuty's practices, judged from the journal.
+"""The integration report: how well a sender follows PagerDuty's practices, judged from the journal.
 
-Pure rules over journal rows given as plain data (`Sent.from_row` reads one `events` row as the store gives
-it). Each check answers a `Check`: `pass`, `warn`, `fail` or `not_seen` (nothing happened that it could
-judge), a reason in plain words, and the journal ids that prove it (the web layer turns them into links).
+This module holds the checks on how the sender behaves: does it resolve what it opens, do its acknowledges and
+resolves find their trigger, do its dedup keys stay the same for the same problem, does it give up on a 4xx, does
+it respect the rate limit. Pure rules over `Sent` requests, each answering a `Check` (both in `report_rows.py`);
+what its events say is `payload_checks.py`'s, and `report` runs every check in the order the report shows them.
 docs/grade-your-integration.md says why PagerDuty cares about each and how to fix a fail.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import defaultdict
-from dataclasses import dataclass, field
-from typing import Any
 
+from fake_pagerduty.domain import payload_checks
 from fake_pagerduty.domain.clock import parse_iso
+from fake_pagerduty.domain.report_rows import FAIL, NOT_SEEN, PASS, WARN, Check, Sent, plural, triggers_in
 
-PASS, WARN, FAIL, NOT_SEEN = "pass", "warn", "fail", "not_seen"
-STATUSES = (PASS, WARN, FAIL, NOT_SEEN)
-SEVERITIES = ("critical", "error", "warning", "info")
-SUMMARY_LIMIT = 1024  # PagerDuty truncates a summary beyond this
-EVENT_LIMIT = 512 * 1024  # PagerDuty refuses an event larger than this
-CUSTOM_DETAILS_WARN = 32 * 1024
-FUTURE_SLACK_SECONDS = 300
 SAME_PROBLEM_SECONDS = 300  # a repeat of the same source + summary within this is the same problem
 RATE_LIMIT_PER_MINUTE = 120  # PagerDuty's events rate limit per routing key
 HAMMERING_RUN = 5  # this many refused (429) answers in a row ...
 HAMMERING_SECONDS = 2.0  # ... within this many seconds is not backing off
-EVIDENCE_LIMIT = 10
 THROTTLE_STATUSES = (429,)
 RETRYABLE_4XX = (403, 408, 429)  # PagerDuty's v1 throttle, a timeout, the rate limit: retry these
-
-
-@dataclass(frozen=True)
-class Sent:
-    """One request as the report reads it."""
-
-    id: int
-    at: float  # seconds (epoch): received_at, or a finer stamp the exam took
-    api: str
-    action: str | None
-    dedup_key: str | None  # as journaled (PagerDuty's own when the event named none)
-    status: int  # the answer's HTTP status; 0 when the connection was cut
-    outcome: str
-    fault_id: str | None
-    body: Any  # the parsed JSON body, or None
-    body_hash: str
-    size: int
-    warnings: tuple[str, ...] = ()
-    incident_id: str | None = None
-    received: float = 0.0  # received_at (the sandbox clock), in seconds: to compare with incidents' times
-
-    @classmethod
-    def from_row(cls, row: dict, at: float | None = None) -> Sent:
-        raw = row.get("raw_body") or b""
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
-        try:
-            body = json.loads(raw) if raw else None
-        except (ValueError, RecursionError):
-            body = None
-        warnings = row.get("warnings") or "[]"
-        if isinstance(warnings, str):
-            warnings = json.loads(warnings)
-        received = parse_iso(row["received_at"]) if row.get("received_at") else None
-        return cls(
-            id=row["id"], at=at if at is not None else (received.timestamp() if received else 0.0),
-            api=row["api"], action=row.get("action"), dedup_key=row.get("dedup_key"),
-            status=row.get("response_status") or 0, outcome=row.get("outcome") or "", fault_id=row.get("fault_id"),
-            body=body if isinstance(body, dict) else None, body_hash=hashlib.sha256(raw).hexdigest(),
-            size=len(raw), warnings=tuple(w for w in warnings if isinstance(w, str)),
-            incident_id=row.get("incident_id"), received=received.timestamp() if received else 0.0,
-        )
-
-    @property
-    def accepted(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def sent_key(self) -> str | None:
-        """The dedup key the sender itself named (v2 `dedup_key`, v1 `incident_key`)."""
-        if self.body is None:
-            return None
-        key = self.body.get("dedup_key") if self.api != "v1" else self.body.get("incident_key")
-        return key if isinstance(key, str) and key else None
-
-    @property
-    def identity(self) -> tuple:
-        """What makes two requests the same event (a retry of it): its action and key, else its bytes."""
-        key = self.sent_key
-        return (self.api, self.action, key) if key else ("body", self.body_hash)
-
-    @property
-    def payload(self) -> dict:
-        if self.body is None:
-            return {}
-        if self.api == "v1":
-            return {"summary": self.body.get("description"), "source": self.body.get("client"),
-                    "custom_details": self.body.get("details")}
-        payload = self.body.get("payload")
-        return payload if isinstance(payload, dict) else {}
-
-
-@dataclass
-class Check:
-    id: str
-    name: str
-    status: str
-    reason: str
-    evidence: list[int] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "status": self.status, "reason": self.reason,
-                "evidence": self.evidence[:EVIDENCE_LIMIT], "evidence_total": len(self.evidence)}
-
-
-def plural(n: int, word: str, words: str | None = None) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {words or word + 's'}"
-
-
-def _triggers(sent: list[Sent]) -> list[Sent]:
-    return [s for s in sent if s.action == "trigger" and s.api in ("v1", "v2")]
 
 
 # ---- the lifecycle: resolve what you open, follow-ups that find their trigger -----------------------------------
@@ -164,7 +64,7 @@ def follow_ups_find_their_trigger(sent: list[Sent]) -> Check:
     follow_ups = [s for s in sent if s.action in ("acknowledge", "resolve") and s.accepted]
     if not follow_ups:
         return Check("follow_ups_find_their_trigger", name, NOT_SEEN, "It sent no acknowledge or resolve.")
-    triggered = {s.dedup_key for s in _triggers(sent) if s.accepted}
+    triggered = {s.dedup_key for s in triggers_in(sent) if s.accepted}
     lost = [s for s in follow_ups if s.outcome == "dropped" and s.dedup_key not in triggered]
     if lost:
         return Check("follow_ups_find_their_trigger", name, FAIL,
@@ -181,7 +81,7 @@ def stable_dedup_keys(sent: list[Sent], resolved_at: dict[str, str] | None = Non
     """`resolved_at`: when each incident was resolved, by anyone (a new key after that is a new problem)."""
     name = "Dedup keys stay the same for the same problem"
     closed = _closed(resolved_at)
-    triggers = [s for s in _triggers(sent) if s.accepted]
+    triggers = [s for s in triggers_in(sent) if s.accepted]
     if not triggers:
         return Check("stable_dedup_keys", name, NOT_SEEN, "No trigger was accepted.")
     resolved_by_sender: dict[str, list[int]] = defaultdict(list)
@@ -208,132 +108,6 @@ def stable_dedup_keys(sent: list[Sent], resolved_at: dict[str, str] | None = Non
     return Check("stable_dedup_keys", name, PASS,
                  f"{plural(len(triggers), 'trigger')}: repeats of a problem kept their dedup key.",
                  [s.id for s in triggers])
-
-
-# ---- payload quality ----------------------------------------------------------------------------------------
-
-
-def severity(sent: list[Sent]) -> Check:
-    name = "Severity is set and means something"
-    triggers = [s for s in _triggers(sent) if s.api == "v2"]
-    if not triggers:
-        return Check("severity", name, NOT_SEEN, "No Events API v2 trigger was sent (v1 has no severity).")
-    missing = [s for s in triggers if s.payload.get("severity") not in SEVERITIES]
-    if missing:
-        return Check("severity", name, FAIL,
-                     f"{plural(len(missing), 'trigger')} had no valid payload.severity (one of"
-                     f" {', '.join(SEVERITIES)}).", [s.id for s in missing])
-    used = {s.payload["severity"] for s in triggers}
-    taken = [s for s in triggers if s.accepted]  # the events, not each attempt a fault refused
-    if len(taken) >= 5 and used == {"critical"}:
-        return Check("severity", name, WARN,
-                     f"All {len(taken)} triggers were critical: when everything is critical, nothing is.",
-                     [s.id for s in taken])
-    return Check("severity", name, PASS, f"Severities used: {', '.join(sorted(used))}.",
-                 [s.id for s in triggers])
-
-
-def _without(field: str, sent: list[Sent], check_id: str, name: str) -> tuple[list[Sent], Check | None]:
-    """The triggers, and the check's answer when there are none or some lack the text `field`."""
-    triggers = _triggers(sent)
-    if not triggers:
-        return triggers, Check(check_id, name, NOT_SEEN, "No trigger was sent.")
-    bad = [s for s in triggers if not isinstance(s.payload.get(field), str) or not s.payload[field].strip()]
-    if bad:
-        return triggers, Check(check_id, name, FAIL, f"{plural(len(bad), 'trigger')} had no {field}.",
-                               [s.id for s in bad])
-    return triggers, None
-
-
-def summary(sent: list[Sent]) -> Check:
-    name = "Summary is within limits and says what is wrong"
-    triggers, answer = _without("summary", sent, "summary", name)
-    if answer:
-        return answer
-    long = [s for s in triggers if len(s.payload["summary"]) > SUMMARY_LIMIT]
-    if long:
-        return Check("summary", name, FAIL,
-                     f"{plural(len(long), 'summary', 'summaries')} ran over {SUMMARY_LIMIT} characters:"
-                     " PagerDuty cuts them.",
-                     [s.id for s in long])
-    keys = {s.dedup_key for s in triggers}
-    texts = {s.payload["summary"] for s in triggers}
-    if len(keys) >= 3 and len(texts) == 1:
-        return Check("summary", name, WARN,
-                     f"{len(keys)} different problems all had the summary {next(iter(texts))!r}: a responder"
-                     " cannot tell them apart.", [s.id for s in triggers])
-    return Check("summary", name, PASS,
-                 f"{plural(len(texts), 'distinct summary', 'distinct summaries')}, all within limits.",
-                 [s.id for s in triggers])
-
-
-def source(sent: list[Sent]) -> Check:
-    name = "Source names the affected system"
-    triggers, answer = _without("source", sent, "source", name)
-    if answer:
-        return answer
-    return Check("source", name, PASS, "Every trigger named its source.", [s.id for s in triggers])
-
-
-def timestamps(sent: list[Sent]) -> Check:
-    name = "Timestamps are valid and not in the future"
-    triggers = [s for s in _triggers(sent) if s.api == "v2"]
-    if not triggers:
-        return Check("timestamps", name, NOT_SEEN, "No Events API v2 trigger was sent.")
-    stamped = [s for s in triggers if "timestamp" in s.payload]
-    if not stamped:
-        return Check("timestamps", name, WARN, "No trigger set payload.timestamp: PagerDuty then shows when it"
-                     " received the event, not when the problem began.", [s.id for s in triggers])
-    invalid, future = [], []
-    for s in stamped:
-        value = s.payload["timestamp"]
-        moment = parse_iso(value) if isinstance(value, str) and value.strip() else None
-        if moment is None:
-            invalid.append(s.id)
-        elif moment.timestamp() - s.at > FUTURE_SLACK_SECONDS:
-            future.append(s.id)
-    if invalid:
-        return Check("timestamps", name, FAIL, f"{plural(len(invalid), 'timestamp')} {'was' if len(invalid) == 1 else 'were'} not ISO 8601.", invalid)
-    if future:
-        return Check("timestamps", name, FAIL, f"{plural(len(future), 'timestamp')} lay more than"
-                     f" {FUTURE_SLACK_SECONDS // 60} minutes in the future: is the sender's clock right?", future)
-    return Check("timestamps", name, PASS, f"{plural(len(stamped), 'timestamp')}, all valid.",
-                 [s.id for s in stamped])
-
-
-def custom_details_size(sent: list[Sent]) -> Check:
-    name = "custom_details stay small"
-    triggers = _triggers(sent)
-    if not triggers:
-        return Check("custom_details_size", name, NOT_SEEN, "No trigger was sent.")
-    too_big = [s.id for s in triggers if s.size > EVENT_LIMIT]
-    if too_big:
-        return Check("custom_details_size", name, FAIL,
-                     f"{plural(len(too_big), 'event')} exceeded PagerDuty's {EVENT_LIMIT // 1024} KB limit.", too_big)
-    heavy = [s.id for s in triggers
-             if len(json.dumps(s.payload.get("custom_details"), default=str)) > CUSTOM_DETAILS_WARN]
-    if heavy:
-        return Check("custom_details_size", name, WARN,
-                     f"{plural(len(heavy), 'event')} carried over {CUSTOM_DETAILS_WARN // 1024} KB of"
-                     " custom_details: link to the details instead.", heavy)
-    return Check("custom_details_size", name, PASS, "Every event's custom_details were small.",
-                 [s.id for s in triggers])
-
-
-def strict_warnings(sent: list[Sent], *, strict: bool) -> Check:
-    name = "Bodies match PagerDuty's OpenAPI (strict mode)"
-    if not strict:
-        return Check("strict_warnings", name, NOT_SEEN,
-                     "The sandbox runs without --strict, so bodies were not checked against PagerDuty's OpenAPI.")
-    if not sent:
-        return Check("strict_warnings", name, NOT_SEEN, "Nothing was sent.")
-    warned = [s for s in sent if any(not w.startswith("fault ") for w in s.warnings)]
-    if warned:
-        count = sum(1 for s in warned for w in s.warnings if not w.startswith("fault "))
-        return Check("strict_warnings", name, WARN,
-                     f"{plural(count, 'strict-mode warning')} on {plural(len(warned), 'request')}: PagerDuty"
-                     " accepts these today but does not promise to.", [s.id for s in warned])
-    return Check("strict_warnings", name, PASS, f"No strict-mode warning on {plural(len(sent), 'request')}.")
 
 
 # ---- how it treats refusals -------------------------------------------------------------------------------------
@@ -395,15 +169,8 @@ def report(sent: list[Sent], *, strict: bool, resolved_at: dict[str, str] | None
     return [
         resolves_what_it_opens(sent, resolved_at), follow_ups_find_their_trigger(sent),
         stable_dedup_keys(sent, resolved_at),
-        severity(sent), summary(sent), source(sent), timestamps(sent), custom_details_size(sent),
-        strict_warnings(sent, strict=strict), no_repeated_4xx(sent), rate_limit(sent),
+        payload_checks.severity(sent), payload_checks.summary(sent), payload_checks.source(sent),
+        payload_checks.timestamps(sent), payload_checks.custom_details_size(sent),
+        payload_checks.strict_warnings(sent, strict=strict), no_repeated_4xx(sent), rate_limit(sent),
     ]
 
-
-def overall(checks: list[dict]) -> str:
-    """The worst status among checks that saw something: fail, warn, pass (not_seen when none did)."""
-    seen = {c["status"] for c in checks}
-    for status in (FAIL, WARN, PASS):
-        if status in seen:
-            return status
-    return NOT_SEEN

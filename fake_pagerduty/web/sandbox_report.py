@@ -1,5 +1,6 @@
 """The integration report (issue 20), `GET /_sandbox/report`: how a sender's requests measure up to PagerDuty's
-practices (`domain/report_checks.py`), one check a row, with links to the journal entries that prove it.
+practices (`domain/report_checks.py`, `domain/payload_checks.py`), one check a row, with links to the journal
+entries that prove it.
 
 JSON for clients (`?routing_key=K`, or `vendor_key=` for every key a partner app's handshakes made, or
 `client=` for the events that name that `client`; `since=` a journal id or an ISO time, else everything since
@@ -12,7 +13,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fake_pagerduty.domain import report_checks
+from fake_pagerduty.domain import report_checks, report_rows
 from fake_pagerduty.domain.clock import iso, parse_iso
 from fake_pagerduty.errors import SandboxError
 from fake_pagerduty.web.sandbox_access import guarded, token_required
@@ -61,13 +62,13 @@ def _filter(request: Request) -> tuple[str, str]:
 async def build(state, name: str, value: str, since_id: int | None, since_time: str | None) -> dict:
     rows, truncated = await state.store.exams.report_rows(name, value, since_id=since_id, since_time=since_time,
                                                           limit=REPORT_MAX_ROWS)
-    sent = [report_checks.Sent.from_row(row) for row in rows]
+    sent = [report_rows.Sent.from_row(row) for row in rows]
     resolved_at = await state.store.exams.resolved_at([s.incident_id for s in sent])
     checks = [c.to_dict() for c in report_checks.report(sent, strict=state.strict is not None,
                                                         resolved_at=resolved_at)]
     return {
         "filter": {name: value}, "since": since_id if since_id is not None else since_time,
-        "generated_at": iso(state.clock.now()), "status": report_checks.overall(checks),
+        "generated_at": iso(state.clock.now()), "status": report_rows.overall(checks),
         "events_seen": len(sent), "truncated": truncated, "checks": checks_json(checks),
     }
 

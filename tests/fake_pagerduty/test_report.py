@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from fake_pagerduty.domain import report_checks
-from fake_pagerduty.domain.report_checks import Sent
+from fake_pagerduty.domain import payload_checks, report_checks
+from fake_pagerduty.domain.report_rows import Sent
 from tests.conftest import SAMPLE_KEY
 from tests.fake_pagerduty.exam_clients import Client
 
@@ -161,23 +161,23 @@ def _trigger(id: int, **payload) -> Sent:
     ({"timestamp": "last tuesday"}, "fail", "1 timestamp was not ISO 8601."),
 ])
 def test_timestamps(payload, status, reason):
-    check = report_checks.timestamps([_trigger(1, **payload)])
+    check = payload_checks.timestamps([_trigger(1, **payload)])
     assert (check.status, check.reason) == (status, reason)
 
 
 def test_every_alert_critical_is_a_warning_and_a_long_summary_a_fail():
     critical = [_trigger(i, severity="critical") for i in range(5)]
-    assert report_checks.severity(critical).status == "warn"
-    assert report_checks.severity(critical[:4]).status == "pass"
+    assert payload_checks.severity(critical).status == "warn"
+    assert payload_checks.severity(critical[:4]).status == "pass"
     # four events, one of them refused four times by the exam's faults before it got through: four triggers
     refused = [_row(10 + i, {"event_action": "trigger", "dedup_key": "k3", "payload": {
         "summary": "s3", "source": "h", "severity": "critical"}}, status=503, outcome="fault") for i in range(4)]
-    check = report_checks.severity(critical[:4] + refused)
+    check = payload_checks.severity(critical[:4] + refused)
     assert (check.status, check.reason) == ("pass", "Severities used: critical.")
-    check = report_checks.severity(critical + refused)
+    check = payload_checks.severity(critical + refused)
     assert (check.status, check.reason) == ("warn", "All 5 triggers were critical: when everything is critical,"
                                                     " nothing is.")
-    check = report_checks.summary([_trigger(1, summary="x" * 1025)])
+    check = payload_checks.summary([_trigger(1, summary="x" * 1025)])
     assert (check.status, check.evidence) == ("fail", [1])
 
 
@@ -246,16 +246,16 @@ def test_strict_warnings_are_counted_but_a_latency_faults_note_is_not():
 
     rows = [with_warnings(1, "payload.severity: 'urgent' is not one of …", "unknown field 'x'"),
             with_warnings(2, "fault F1: delayed 2000 ms"), with_warnings(3)]
-    check = report_checks.strict_warnings(rows, strict=True)
+    check = payload_checks.strict_warnings(rows, strict=True)
     assert (check.status, check.evidence) == ("warn", [1])
     assert check.reason.startswith("2 strict-mode warnings on 1 request: ")
-    assert report_checks.strict_warnings(rows[1:], strict=True).status == "pass"
-    assert report_checks.strict_warnings(rows, strict=False).status == "not_seen"
+    assert payload_checks.strict_warnings(rows[1:], strict=True).status == "pass"
+    assert payload_checks.strict_warnings(rows, strict=False).status == "not_seen"
 
 
 def test_big_custom_details_warn_and_an_event_over_512_kb_fails():
-    assert report_checks.custom_details_size([_trigger(1, custom_details={"x": "y" * 40_000})]).status == "warn"
+    assert payload_checks.custom_details_size([_trigger(1, custom_details={"x": "y" * 40_000})]).status == "warn"
     huge = _row(2, {"event_action": "trigger", "payload": {"summary": "s", "source": "h", "severity": "info",
                                                            "custom_details": {"x": "y" * 600_000}}})
-    check = report_checks.custom_details_size([huge])
+    check = payload_checks.custom_details_size([huge])
     assert (check.status, check.evidence) == ("fail", [2])
