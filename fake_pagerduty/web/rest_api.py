@@ -252,13 +252,15 @@ async def _service_objects(request: Request, rows: list[dict]) -> list[dict]:
     for row, service in zip(rows, services, strict=True):
         service["status"] = rest_objects.service_status(row["status"], open_statuses.get(row["id"], set()))
         service["teams"] = teams.get(row.get("escalation_policy_id"), [])
-    if "integrations" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
+    # the request's include[] is about services only on /api/services (elsewhere: the objects that hold these)
+    include = rest_common.includes(request) if request.url.path.startswith("/api/services") else ()
+    if "integrations" in include:
         for row, service in zip(rows, services, strict=True):
             service["integrations"] = [rest_objects.integration(base, i, row["name"])
                                        for i in integrations.get(row["id"], [])]
-    if "escalation_policies" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
+    if "escalation_policies" in include:
         await rest_policies.expand_policies(request, services)
-    if "teams" in rest_common.includes(request) and request.url.path.startswith("/api/services"):
+    if "teams" in include:
         await rest_includes.expand_teams(request, services)
     return services
 
