@@ -107,6 +107,11 @@ def step_statements(account_id: str, incident_id: str, step: escalation.Step | N
     """`step_rows` as statements for one incident (REST, the console, the escalation sweep)."""
     rows = step_rows(step, log_type=log_type, summary=summary, agent_json=agent_json, channel=channel, stamp=stamp,
                      plan=plan, via=via)
+    return _statements(account_id, incident_id, rows, stamp)
+
+
+def _statements(account_id: str, incident_id: str, rows: StepRows, stamp: str) -> list[tuple[str, tuple]]:
+    """One incident's step as statements: its columns set, then its log entries and notifications."""
     logs, sent = _entries(account_id, incident_id, rows, stamp)
     return ([(_SET_COLUMNS, (*rows.columns, stamp, incident_id))] + [(INSERT_LOG, p) for p in logs]
             + [(INSERT_NOTIFICATION, p) for p in sent])
@@ -124,9 +129,7 @@ def creation_rows(plan: Any, about: escalation.About, agent_json: str, now: date
 def creation_statements(account_id: str, incident_id: str, plan: Any, about: escalation.About, agent_json: str,
                         now: datetime) -> list[tuple[str, tuple]]:
     rows = creation_rows(plan, about, agent_json, now)
-    logs, sent = _entries(account_id, incident_id, rows, iso(now))
-    return ([(_SET_COLUMNS, (*rows.columns, iso(now), incident_id))] + [(INSERT_LOG, p) for p in logs]
-            + [(INSERT_NOTIFICATION, p) for p in sent])
+    return _statements(account_id, incident_id, rows, iso(now))
 
 
 # ---- the events writer's side -----------------------------------------------------------------------------
