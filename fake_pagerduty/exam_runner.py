@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from fake_pagerduty.domain import exam as rules
-from fake_pagerduty.domain import ids, report_checks, report_rows
+from fake_pagerduty.domain import ids, report_checks, report_terms
 from fake_pagerduty.domain import webhooks as webhook_rules
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.faults import parse_rule
@@ -74,8 +74,8 @@ class _Watch:
             self.rows.append(row)
             self.last_id = row["id"]
 
-    def sent(self) -> list[report_rows.Sent]:
-        return [report_rows.Sent.from_row(row, self.stamps.get(row["id"])) for row in self.rows]
+    def sent(self) -> list[report_terms.Sent]:
+        return [report_terms.Sent.from_row(row, self.stamps.get(row["id"])) for row in self.rows]
 
     async def until(self, check, deadline: float) -> bool:
         """Wait until `check()` is true (re-checked on each new journal row), or the loop time `deadline`."""
@@ -211,7 +211,7 @@ class ExamRunner:
                   ("report", report_checks.report(sent, strict=state.strict is not None, resolved_at=await
                                                   state.store.exams.resolved_at([s.incident_id for s in sent]))))
         checks = [{**check.to_dict(), "group": group} for group, found in groups for check in found]
-        result = {"status": report_rows.overall(checks), "checks": checks, "journal_ids": [s.id for s in sent]}
+        result = {"status": report_terms.overall(checks), "checks": checks, "journal_ids": [s.id for s in sent]}
         ended = rules.exam_status(checks)
         progress.update(phase="done", note=rules.NOT_GRADED_NOTE if ended == "not_graded" else "graded")
         await state.store.exams.finish(exam["id"], status=ended,

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from fake_pagerduty.domain.report_rows import FAIL, NOT_SEEN, PASS, WARN, Check, Sent, plural
+from fake_pagerduty.domain.report_terms import FAIL, NOT_SEEN, PASS, WARN, Check, Sent, plural
 
 STEP_KINDS = ("429", "500", "502", "503", "cut", "latency", "burst")
 LATENCY_MS, MIN_LATENCY_MS, MAX_LATENCY_MS = 2000, 100, 30_000  # how late the late answer is (ms)

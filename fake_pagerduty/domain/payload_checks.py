@@ -1,7 +1,7 @@
 """The integration report's payload checks: do a sender's events say what PagerDuty needs, within its limits?
 
 Severity, summary, source, timestamps, the size of custom_details, and (with `--strict`) PagerDuty's OpenAPI:
-pure rules over `Sent` requests, each answering a `Check` (`report_rows.py`). `report_checks.report` runs them
+pure rules over `Sent` requests, each answering a `Check` (`report_terms.py`). `report_checks.report` runs them
 with the sender-behaviour checks; docs/grade-your-integration.md says why PagerDuty cares about each and how to
 fix a fail.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from fake_pagerduty.domain.clock import parse_iso
-from fake_pagerduty.domain.report_rows import FAIL, NOT_SEEN, PASS, WARN, Check, Sent, plural, triggers_in
+from fake_pagerduty.domain.report_terms import FAIL, NOT_SEEN, PASS, WARN, Check, Sent, plural, triggers_in
 
 SEVERITIES = ("critical", "error", "warning", "info")
 SUMMARY_LIMIT = 1024  # PagerDuty truncates a summary beyond this

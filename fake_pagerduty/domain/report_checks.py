@@ -2,7 +2,7 @@
 
 This module holds the checks on how the sender behaves: does it resolve what it opens, do its acknowledges and
 resolves find their trigger, do its dedup keys stay the same for the same problem, does it give up on a 4xx, does
-it respect the rate limit. Pure rules over `Sent` requests, each answering a `Check` (both in `report_rows.py`);
+it respect the rate limit. Pure rules over `Sent` requests, each answering a `Check` (both in `report_terms.py`);
 what its events say is `payload_checks.py`'s, and `report` runs every check in the order the report shows them.
 docs/grade-your-integration.md says why PagerDuty cares about each and how to fix a fail.
 """
@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from fake_pagerduty.domain import payload_checks
 from fake_pagerduty.domain.clock import parse_iso
-from fake_pagerduty.domain.report_rows import FAIL, NOT_SEEN, PASS, WARN, Check, Sent, plural, triggers_in
+from fake_pagerduty.domain.report_terms import FAIL, NOT_SEEN, PASS, WARN, Check, Sent, plural, triggers_in
 
 SAME_PROBLEM_SECONDS = 300  # a repeat of the same source + summary within this is the same problem
 RATE_LIMIT_PER_MINUTE = 120  # PagerDuty's events rate limit per routing key

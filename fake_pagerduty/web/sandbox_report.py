@@ -13,7 +13,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fake_pagerduty.domain import report_checks, report_rows
+from fake_pagerduty.domain import report_checks, report_terms
 from fake_pagerduty.domain.clock import iso, parse_iso
 from fake_pagerduty.errors import SandboxError
 from fake_pagerduty.web.sandbox_access import guarded, token_required
@@ -62,13 +62,13 @@ def _filter(request: Request) -> tuple[str, str]:
 async def build(state, name: str, value: str, since_id: int | None, since_time: str | None) -> dict:
     rows, truncated = await state.store.exams.report_rows(name, value, since_id=since_id, since_time=since_time,
                                                           limit=REPORT_MAX_ROWS)
-    sent = [report_rows.Sent.from_row(row) for row in rows]
+    sent = [report_terms.Sent.from_row(row) for row in rows]
     resolved_at = await state.store.exams.resolved_at([s.incident_id for s in sent])
     checks = [c.to_dict() for c in report_checks.report(sent, strict=state.strict is not None,
                                                         resolved_at=resolved_at)]
     return {
         "filter": {name: value}, "since": since_id if since_id is not None else since_time,
-        "generated_at": iso(state.clock.now()), "status": report_rows.overall(checks),
+        "generated_at": iso(state.clock.now()), "status": report_terms.overall(checks),
         "events_seen": len(sent), "truncated": truncated, "checks": checks_json(checks),
     }
 

@@ -201,7 +201,7 @@ def test_backoff_grows_over_a_run_of_failures_or_fails():
     """Waits measured between one event's attempts over the three 503s: growing passes; constant, or none at all,
     fails; a sender that gave up mid-run fails."""
     from fake_pagerduty.domain import exam
-    from fake_pagerduty.domain.report_rows import Sent
+    from fake_pagerduty.domain.report_terms import Sent
 
     def attempts(*times: float) -> list[Sent]:
         return [Sent(id=i + 1, at=t, api="v2", action="trigger", dedup_key="k", status=503 if i < 3 else 202,
@@ -221,7 +221,7 @@ def test_backoff_grows_over_a_run_of_failures_or_fails():
 
 def test_a_resolve_that_overtakes_its_retried_trigger_fails_delivered_in_order():
     from fake_pagerduty.domain import exam
-    from fake_pagerduty.domain.report_rows import Sent
+    from fake_pagerduty.domain.report_terms import Sent
 
     def sent(id: int, action: str, status: int, outcome: str) -> Sent:
         return Sent(id=id, at=float(id), api="v2", action=action, dedup_key="k", status=status, outcome=outcome,
@@ -238,7 +238,7 @@ def test_a_resolve_that_overtakes_its_retried_trigger_fails_delivered_in_order()
 
 def test_an_event_that_takes_more_than_ten_attempts_or_a_minute_fails_the_sane_total():
     from fake_pagerduty.domain import exam
-    from fake_pagerduty.domain.report_rows import Sent
+    from fake_pagerduty.domain.report_terms import Sent
 
     def attempts(times: list[float]) -> list[Sent]:
         last = len(times) - 1
@@ -275,7 +275,7 @@ def test_a_dedup_key_used_again_after_its_incident_was_resolved_is_a_new_event_n
     same key triggered again later opens a new incident at PagerDuty. That is not an event delivered twice, and
     the later occurrence is not one more attempt of the event that met the fault."""
     from fake_pagerduty.domain import exam
-    from fake_pagerduty.domain.report_rows import Sent
+    from fake_pagerduty.domain.report_terms import Sent
 
     def sent(id: int, action: str, status: int, outcome: str) -> Sent:
         return Sent(id=id, at=float(id), api="v2", action=action, dedup_key="host1-disk", status=status,

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from fake_pagerduty.domain import payload_checks, report_checks
-from fake_pagerduty.domain.report_rows import Sent
+from fake_pagerduty.domain.report_terms import Sent
 from tests.conftest import SAMPLE_KEY
 from tests.fake_pagerduty.exam_clients import Client
 
