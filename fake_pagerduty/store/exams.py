@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fake_pagerduty.store.database import Database, dumps
+from fake_pagerduty.store.database import Database, Where, dumps
 
 RUNNING = "running"
 
@@ -80,23 +80,19 @@ class Exams:
         handshakes made (`vendor_key`), or whose body names a `client`; at most the newest `limit` (and whether
         there were more)."""
         if name == "routing_key":
-            where, params = ["routing_key = ?"], [value]
+            where = Where(("routing_key = ?", value))
         elif name == "vendor_key":
-            where = ["routing_key IN (SELECT i.integration_key FROM integrations i JOIN services s"
-                     " ON s.id = i.service_id WHERE COALESCE(i.vendor_key, s.vendor_key) = ?)"]
-            params = [value]
+            where = Where(("routing_key IN (SELECT i.integration_key FROM integrations i JOIN services s"
+                           " ON s.id = i.service_id WHERE COALESCE(i.vendor_key, s.vendor_key) = ?)", value))
         else:
-            where = ["CASE WHEN json_valid(CAST(raw_body AS TEXT))"
-                     " THEN json_extract(CAST(raw_body AS TEXT), '$.client') END = ?"]
-            params = [value]
+            where = Where(("CASE WHEN json_valid(CAST(raw_body AS TEXT))"
+                           " THEN json_extract(CAST(raw_body AS TEXT), '$.client') END = ?", value))
         if since_id is not None:
-            where.append("id >= ?")
-            params.append(since_id)
+            where.add("id >= ?", since_id)
         if since_time is not None:
-            where.append("received_at >= ?")
-            params.append(since_time)
-        rows = await self._db.all(f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-                                  [*params, limit + 1])
+            where.add("received_at >= ?", since_time)
+        rows = await self._db.all(f"SELECT * FROM events{where.sql} ORDER BY id DESC LIMIT ?",
+                                  [*where.params, limit + 1])
         found = [dict(row) for row in rows[:limit]]
         found.reverse()
         return found, len(rows) > limit
