@@ -27,6 +27,11 @@ def user_reference(user_id: str, name: str) -> dict:
     return {"id": user_id, "type": "user_reference", "summary": name}
 
 
+def service_agent(service_id: str, name: str) -> str:
+    """The service as the agent of what it does by itself (assigns, escalates, notifies), as JSON."""
+    return dumps({"id": service_id, "type": "service_reference", "summary": name})
+
+
 def policy_reference(plan: Any) -> dict:
     return {"id": plan.policy_id, "type": "escalation_policy_reference", "summary": plan.name}
 
@@ -158,8 +163,8 @@ def prepare_new_sync(conn: Any, integration: Any, about: escalation.About, now: 
     if rows is None:
         if len(conn.steps) >= 64:
             conn.steps.clear()
-        agent = dumps({"id": integration["service_id"], "type": "service_reference", "summary": about.service_name})
-        rows = conn.steps[key] = creation_rows(known[0], about, agent, now)
+        rows = conn.steps[key] = creation_rows(known[0], about, service_agent(integration["service_id"],
+                                                                              about.service_name), now)
     return rows
 
 

@@ -11,8 +11,8 @@ from fake_pagerduty.domain import escalation
 from fake_pagerduty.domain.clock import iso, parse_iso
 from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.store import escalation_plans
-from fake_pagerduty.store.assignments import AUTO, notify_statements, step_statements
-from fake_pagerduty.store.database import Database, dumps, loads
+from fake_pagerduty.store.assignments import AUTO, notify_statements, service_agent, step_statements
+from fake_pagerduty.store.database import Database, loads
 from fake_pagerduty.store.webhooks import Webhooks
 
 MAX_STEPS_PER_SWEEP = 100  # escalations of one incident in one sweep (a clock advanced by days)
@@ -72,7 +72,7 @@ class Escalations:
         """Move one incident along its policy from `due` up to `now`: a clock advanced by ten minutes over two
         five-minute levels escalates it twice, each at the time it fell due. Whether it moved at all."""
         plan, level, loops, moved = row["plan"], row["escalation_level"] or 1, row["escalation_loops"], False
-        agent = dumps({"id": row["service_id"], "type": "service_reference", "summary": row["service_name"]})
+        agent = service_agent(row["service_id"], row["service_name"])
         for _ in range(MAX_STEPS_PER_SWEEP):
             step = escalation.escalate(plan, level, loops, about(row), due) if plan else None
             if step is None:
@@ -108,8 +108,8 @@ class Escalations:
         stamp, statements = iso(now), []
         for row in rows:
             notes = escalation.notifications([users[uid] for uid in wanted[row["id"]] if uid in users], about(row))
-            agent = dumps({"id": row["service_id"], "type": "service_reference", "summary": row["service_name"]})
-            statements += notify_statements(row["account_id"], row["id"], notes, agent, stamp)
+            statements += notify_statements(row["account_id"], row["id"], notes,
+                                            service_agent(row["service_id"], row["service_name"]), stamp)
         if statements:
             async with self._db.transaction() as db:
                 for sql, params in statements:

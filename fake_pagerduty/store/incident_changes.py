@@ -13,7 +13,12 @@ from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.domain.incident_input import NewIncident, Wanted
 from fake_pagerduty.store import escalation_plans
-from fake_pagerduty.store.assignments import creation_statements, policy_reference, step_statements
+from fake_pagerduty.store.assignments import (
+    creation_statements,
+    policy_reference,
+    service_agent,
+    step_statements,
+)
 from fake_pagerduty.store.database import Database, dumps
 from fake_pagerduty.store.transitions import INSERT_LOG, log_params, resolve_statements
 from fake_pagerduty.store.webhooks import Webhooks
@@ -102,8 +107,8 @@ class IncidentChanges:
                                              agent_json=agent, channel=API, stamp=stamp, plan=plan,
                                              via="direct_assignment")
             elif plan is not None:
-                service_agent = dumps({"id": service["id"], "type": "service_reference", "summary": service["name"]})
-                statements = creation_statements(account_id, incident_id, plan, about, service_agent, now)
+                statements = creation_statements(account_id, incident_id, plan, about,
+                                                 service_agent(service["id"], service["name"]), now)
             else:
                 statements = []
             for sql, params in statements:
