@@ -18,6 +18,7 @@ from fake_pagerduty.store.assignments import (
     policy_reference,
     service_agent,
     step_statements,
+    user_reference,
 )
 from fake_pagerduty.store.database import Database, dumps
 from fake_pagerduty.store.transitions import INSERT_LOG, log_params, resolve_statements
@@ -40,7 +41,7 @@ class NobodyAtLevel(Exception):
 
 
 def _agent(user: dict) -> str:
-    return dumps({"id": user["id"], "type": "user_reference", "summary": user["name"]})
+    return dumps(user_reference(user["id"], user["name"]))
 
 
 class IncidentChanges:

@@ -10,6 +10,7 @@ from fake_pagerduty.domain import ids
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.domain.notes import MAX_NOTES, TooManyNotes
+from fake_pagerduty.store.assignments import user_reference
 from fake_pagerduty.store.database import Database, dumps, loads
 from fake_pagerduty.store.transitions import INSERT_LOG, log_params
 
@@ -29,7 +30,7 @@ class Notes:
         """Add a note by `user` (`id`, `name`) through `channel` (`api` or `website`): the note and the changes
         to publish. Raises TooManyNotes at PagerDuty's limit."""
         stamp = iso(now)
-        author = {"id": user["id"], "type": "user_reference", "summary": user["name"]}
+        author = user_reference(user["id"], user["name"])
         how = {"type": channel, "summary": "The PagerDuty website or APIs"}  # PagerDuty's words for both
         note = {"id": ids.short_id(), "account_id": account_id, "incident_id": incident_id, "user": author,
                 "channel": how, "content": content, "created_at": stamp}
