@@ -28,15 +28,18 @@ async def account(request: Request) -> dict:
     header = request.headers.get("authorization", "")
     bearer = _BEARER.match(header)
     if bearer and (found := await oauth_bearer.account(request, bearer.group(1))):
-        rest_rate_limit.check(request, bearer.group(1))
-        check_params(request)  # OAuth requests too: their include[] values and refused parameters
-        request.state.account = found
-        return found
+        return _let_in(request, bearer.group(1), found)  # OAuth requests too: the same limit and checks
     match = _TOKEN.match(header) or bearer
     account = await request.app.state.store.accounts.for_api_key(match.group(1)) if match else None
     if account is None:
         raise RestError.unauthorized()
-    rest_rate_limit.check(request, match.group(1))
+    return _let_in(request, match.group(1), account)
+
+
+def _let_in(request: Request, key: str, account: dict) -> dict:
+    """A request whose API key or token names `account`: counted against the key's rate limit, its query
+    checked (`check_params`), the account kept for the handler (`request.state.account`)."""
+    rest_rate_limit.check(request, key)
     check_params(request)
     request.state.account = account
     return account
