@@ -192,10 +192,11 @@ def check(method: str, path: str, params: object) -> tuple[str, ...]:
         elif name in row.refused:
             errors.append(f"The sandbox does not implement the {name} parameter of {method.upper()} {path}"
                           " (see README: REST API)")
-    for value in dict.fromkeys(include):
+    asked = tuple(dict.fromkeys(include))
+    for value in asked:
         if value not in row.include:
             allowed = ", ".join(row.include) if row.include else "nothing (this endpoint documents no include[])"
             errors.append(f"Include[] {value!r} is not one of: {allowed}")
     if errors:
         raise InvalidInput(list(dict.fromkeys(errors)))
-    return tuple(dict.fromkeys(include))
+    return asked
