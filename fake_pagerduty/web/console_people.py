@@ -15,7 +15,7 @@ from fake_pagerduty.domain import oncall, people_view
 from fake_pagerduty.domain.rest_query import Page
 from fake_pagerduty.web import sessions
 from fake_pagerduty.web.console import _not_found, _render
-from fake_pagerduty.web.rest_schedules import find_oncalls
+from fake_pagerduty.web.rest_schedules import find_oncalls, schedule_names
 
 EVERYONE = Page(limit=1000, offset=0, total=False)
 AHEAD = timedelta(days=28)  # how far the pages look for someone's next turn
@@ -85,12 +85,6 @@ async def user_detail(request: Request) -> Response:
 
 # ---- schedules ------------------------------------------------------------------------------------------
 
-async def _names(request: Request, schedules: list[oncall.Schedule]) -> dict[str, str]:
-    ids = [uid for s in schedules for layer in s.layers for uid in layer.user_ids]
-    ids += [o.user_id for s in schedules for o in s.overrides]
-    return {uid: u["name"] for uid, u in (await request.app.state.store.people.users_by_ids(ids)).items()}
-
-
 def _stretch(entry: oncall.Entry | None, names: dict[str, str], tz: str) -> dict | None:
     if entry is None:
         return None
@@ -103,7 +97,7 @@ async def schedules(request: Request) -> Response:
     people, now = request.app.state.store.people, request.app.state.clock.now()
     rows, _, _ = await people.schedules_page(session["account_id"], EVERYONE)
     models = await people.schedules([row["id"] for row in rows], now - oncall.MAX_RANGE, now + oncall.MAX_RANGE)
-    names = await _names(request, list(models.values()))
+    names = await schedule_names(people, list(models.values()))
     listed = []
     for row in rows:
         current, coming = _now_and_next(models[row["id"]], now)
@@ -117,7 +111,7 @@ async def schedule_detail(request: Request) -> Response:
     people, now = request.app.state.store.people, request.app.state.clock.now()
     row = _found(await people.schedule_row(session["account_id"], request.path_params["schedule_id"]), "Schedule")
     model = (await people.schedules([row["id"]], now - oncall.MAX_RANGE, now + oncall.MAX_RANGE))[row["id"]]
-    names = await _names(request, [model])
+    names = await schedule_names(people, [model])
     tz = row["time_zone"]
     current, coming = _now_and_next(model, now)
     return _render(request, "schedule.html", {

@@ -44,6 +44,13 @@ async def _check_users(request: Request, account: dict, user_ids: list[str]) -> 
         raise RestError.invalid_input(*(f"User {uid} not found" for uid in missing))
 
 
+async def schedule_names(people, schedules: list[oncall.Schedule]) -> dict[str, str]:
+    """The names of the people in the schedules' layers and overrides, by id."""
+    ids = [uid for s in schedules for layer in s.layers for uid in layer.user_ids]
+    ids += [o.user_id for s in schedules for o in s.overrides]
+    return {uid: u["name"] for uid, u in (await people.users_by_ids(ids)).items()}
+
+
 async def schedule_object(request: Request, row: dict, *, since: datetime | None = None,
                           until: datetime | None = None, overflow: bool = False) -> dict:
     """A schedule with its layers; rendered (entries, final schedule, overrides) when a range is given."""
@@ -51,8 +58,7 @@ async def schedule_object(request: Request, row: dict, *, since: datetime | None
     reach = oncall.MAX_RANGE
     at = request.app.state.clock.now()
     model = (await people.schedules([row["id"]], (since or at) - reach, (until or at) + reach))[row["id"]]
-    names = {uid: u["name"] for uid, u in (await people.users_by_ids(
-        [uid for layer in model.layers for uid in layer.user_ids] + [o.user_id for o in model.overrides])).items()}
+    names = await schedule_names(people, [model])
     rendered = since is not None and until is not None
 
     def clip(entries: list[oncall.Entry]) -> list[oncall.Entry]:
