@@ -11,7 +11,7 @@ from typing import Any
 
 from fake_pagerduty.domain import people_objects
 
-# The sandbox has no escalation policies; every service and incident names this fixed one.
+# A service or incident stored without an escalation policy of its own names this fixed one.
 ESCALATION_POLICY_ID = "PSANDEP"
 ESCALATION_POLICY_NAME = "Default"
 
@@ -62,6 +62,11 @@ def escalation_policy_reference(base: str) -> dict:
     return reference(
         base, {"id": ESCALATION_POLICY_ID, "type": "escalation_policy_reference", "summary": ESCALATION_POLICY_NAME}
     )
+
+
+def _policy(base: str, row: dict) -> dict:
+    """A service's or incident's escalation policy: its stored reference, else the fixed one."""
+    return reference(base, _json(row.get("escalation_policy"), None)) or escalation_policy_reference(base)
 
 
 def integration_reference(base: str, row: dict) -> dict:
@@ -125,8 +130,7 @@ def incident(base: str, row: dict, alert_counts: dict | None = None) -> dict:
         "is_mergeable": True,
         "alert_grouping": None,  # the sandbox groups no alerts
         "incident_type": {"name": "incident_default"},
-        "escalation_policy": reference(base, _json(row.get("escalation_policy"), None))
-        or escalation_policy_reference(base),
+        "escalation_policy": _policy(base, row),
         "teams": [],
         "pending_actions": _pending_actions(row),
         "acknowledgements": acknowledgements,
@@ -202,8 +206,7 @@ def service(base: str, row: dict, integrations: list[dict], last_incident_at: st
         "updated_at": row["updated_at"],
         "status": row["status"],
         "last_incident_timestamp": last_incident_at,
-        "escalation_policy": reference(base, _json(row.get("escalation_policy"), None))
-        or escalation_policy_reference(base),
+        "escalation_policy": _policy(base, row),
         "response_play": None,
         "teams": [],
         "integrations": [integration_reference(base, i) for i in integrations],
