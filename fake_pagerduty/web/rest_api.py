@@ -61,25 +61,25 @@ def _first_trigger(request: Request, row: dict | None) -> dict | None:
     return rest_objects.log_entry_reference(base, row)
 
 
-async def _expand_services(request: Request, objects: list[dict], key: str = "service") -> None:
-    """`include[]=services`: each object's service reference becomes the full service."""
-    store = request.app.state.store
+async def _expand_references(request: Request, objects: list[dict], key: str, get, build) -> None:
+    """Each object's `key` reference becomes the full object: its row by `get(account_id, id)` (once an id),
+    made by `build(request, rows)`; a reference to nothing found stays as it is."""
     account_id = request.state.account["id"]
-    rows = [await store.services.get(account_id, sid) for sid in dict.fromkeys(o[key]["id"] for o in objects if o.get(key))]
-    full = {service["id"]: service for service in await _service_objects(request, [row for row in rows if row])}
+    rows = [await get(account_id, ref_id) for ref_id in dict.fromkeys(o[key]["id"] for o in objects if o.get(key))]
+    full = {found["id"]: found for found in await build(request, [row for row in rows if row])}
     for item in objects:
         if item.get(key) and item[key]["id"] in full:
             item[key] = full[item[key]["id"]]
 
 
+async def _expand_services(request: Request, objects: list[dict], key: str = "service") -> None:
+    """`include[]=services`: each object's service reference becomes the full service."""
+    await _expand_references(request, objects, key, request.app.state.store.services.get, _service_objects)
+
+
 async def _expand_incidents(request: Request, objects: list[dict]) -> None:
     """`include[]=incidents` (alerts, log entries): each incident reference becomes the full incident."""
-    store = request.app.state.store
-    account_id = request.state.account["id"]
-    rows = [await store.incidents.get(account_id, iid) for iid in dict.fromkeys(o["incident"]["id"] for o in objects)]
-    full = {incident["id"]: incident for incident in await _incident_objects(request, [r for r in rows if r])}
-    for item in objects:
-        item["incident"] = full.get(item["incident"]["id"], item["incident"])
+    await _expand_references(request, objects, "incident", request.app.state.store.incidents.get, _incident_objects)
 
 
 async def _incident_row(request: Request, account: dict) -> dict:
