@@ -29,7 +29,7 @@ from fake_pagerduty.domain import webhooks as webhook_rules
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.faults import parse_rule
 from fake_pagerduty.webhook_guard import OwnAddressGuard
-from fake_pagerduty.webhooks import _StateTransport
+from fake_pagerduty.webhooks import StateTransport
 
 log = logging.getLogger("fake_pagerduty.exam")
 MAX_GRACE_SECONDS = 30.0  # after the schedule: how long faulted events may still take to get through
@@ -275,7 +275,7 @@ class ExamRunner:
         stale = min(now, now - state.clock.offset) - timedelta(seconds=rules.WEBHOOK_STALE_SECONDS)
         timeout = state.settings.webhook_timeout_seconds
         probes: dict[str, dict] = {}
-        async with httpx.AsyncClient(transport=_StateTransport(state), timeout=timeout, trust_env=False,
+        async with httpx.AsyncClient(transport=StateTransport(state), timeout=timeout, trust_env=False,
                                      follow_redirects=False) as client:
             for probe, occurred_at, key in (("genuine", now, secret), ("forged", now, secret + "-forged"),
                                             ("replayed", stale, secret)):

@@ -40,9 +40,9 @@ SHUTDOWN_DRAIN_SECONDS = 5.0
 CHANGES_PER_BATCH = 200
 
 
-class _StateTransport(httpx.AsyncBaseTransport):
+class StateTransport(httpx.AsyncBaseTransport):
     """Sends through `state.webhook_transport` when one is set (tests may set or swap it at any time),
-    else over the network."""
+    else over the network. Webhook deliveries use it, and the exam's webhook probes (exam_runner.py)."""
 
     def __init__(self, state: Any) -> None:
         self._state = state
@@ -241,7 +241,7 @@ class Webhooks:
     async def _deliver(self) -> None:
         settings = self._state.settings
         async with httpx.AsyncClient(
-            transport=_StateTransport(self._state), timeout=settings.webhook_timeout_seconds, trust_env=False,
+            transport=StateTransport(self._state), timeout=settings.webhook_timeout_seconds, trust_env=False,
             follow_redirects=False,
         ) as client:
             while True:
