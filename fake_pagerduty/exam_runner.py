@@ -173,11 +173,14 @@ class ExamRunner:
                                        progress={**progress, "phase": STOPPED, "note": why}, result=None)
 
     async def _remove_rules(self, exam_id: str) -> None:
-        state = self._state
-        for rule in state.faults.rules():
+        for rule in self._state.faults.rules():
             if rule.id.startswith(f"exam-{exam_id}-"):
-                await state.store.sandbox.delete_fault_rule(rule.id)
-                state.faults.remove(rule.id)
+                await self._remove_rule(rule.id)
+
+    async def _remove_rule(self, rule_id: str) -> None:
+        """The fault rule out of the table and out of force (gone already if someone cleared the faults)."""
+        await self._state.store.sandbox.delete_fault_rule(rule_id)
+        self._state.faults.remove(rule_id)
 
     async def _examine(self, exam: dict, progress: dict) -> None:
         state = self._state
@@ -231,8 +234,7 @@ class ExamRunner:
                 return [row["id"] for row in watch.rows if row["fault_id"] == rule_id]
 
             complete = await watch.until(lambda count=step["count"]: len(hits()) >= count, window_end)
-            await state.store.sandbox.delete_fault_rule(rule_id)  # (gone already if someone cleared the faults)
-            state.faults.remove(rule_id)
+            await self._remove_rule(rule_id)
             step["hits"] = hits()
             if step["hits"]:
                 fired.append((step["kind"], step["hits"]))
