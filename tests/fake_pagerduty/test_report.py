@@ -25,6 +25,10 @@ def _fails(report: dict) -> dict[str, list[int]]:
     return {c["id"]: [e["event_id"] for e in c["evidence"]] for c in report["checks"] if c["status"] == "fail"}
 
 
+def _check(report: dict, check_id: str) -> dict:
+    return next(c for c in report["checks"] if c["id"] == check_id)
+
+
 async def _ids(sandbox) -> list[int]:
     return [e["id"] for e in (await sandbox.get("/_sandbox/events", params={"order": "asc"})).json()["events"]]
 
@@ -45,7 +49,7 @@ async def test_a_good_client_fails_nothing_and_every_check_has_a_row(sandbox):
     assert report["status"] == "warn"
     assert report["events_seen"] == 6
     assert report["filter"] == {"routing_key": SAMPLE_KEY}
-    resolved = next(c for c in report["checks"] if c["id"] == "resolves_what_it_opens")
+    resolved = _check(report, "resolves_what_it_opens")
     assert resolved["reason"] == "Every one of the 3 incidents it opened is resolved."
     first = resolved["evidence"][0]
     assert first == {"event_id": 1, "console_url": "/events/1", "journal_url": "/_sandbox/events?since=1&order=asc&limit=1"}
@@ -62,7 +66,7 @@ async def test_a_client_that_retries_400s_fails_only_no_repeated_4xx(sandbox):
     report = await _report(sandbox)
     refused = (await _ids(sandbox))[2:6]
     assert _fails(report) == {"no_repeated_4xx": refused}
-    check = next(c for c in report["checks"] if c["id"] == "no_repeated_4xx")
+    check = _check(report, "no_repeated_4xx")
     assert check["reason"] == ("A request PagerDuty refused with a 400 was sent again unchanged (4 requests in all):"
                                " it will be refused every time.")
 
@@ -74,7 +78,7 @@ async def test_a_client_that_makes_a_new_dedup_key_per_event_fails_stable_keys_a
     report = await _report(sandbox)
     ids = await _ids(sandbox)
     assert _fails(report) == {"stable_dedup_keys": ids[0::2], "follow_ups_find_their_trigger": ids[1::2]}
-    stable = next(c for c in report["checks"] if c["id"] == "stable_dedup_keys")
+    stable = _check(report, "stable_dedup_keys")
     assert stable["reason"] == ("3 triggers repeated the same source and summary within 5 minutes under a new dedup"
                                 " key: each repeat opens another incident instead of joining the first.")
 
@@ -85,7 +89,7 @@ async def test_a_client_that_never_resolves_fails_only_resolves_what_it_opens(sa
         await client.problem(n)
     report = await _report(sandbox)
     assert _fails(report) == {"resolves_what_it_opens": await _ids(sandbox)}
-    check = next(c for c in report["checks"] if c["id"] == "resolves_what_it_opens")
+    check = _check(report, "resolves_what_it_opens")
     assert check["reason"] == ("It opened 3 incidents and never sent a resolve: responders are left with incidents"
                                " nobody closes when the problem clears.")
 
