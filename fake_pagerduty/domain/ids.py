@@ -30,6 +30,17 @@ def _base36(value: int, n: int) -> str:
     return "".join(reversed(chars))
 
 
+_PAIRS = [a + b for a in _ORDERED for b in _ORDERED]  # every two characters of base 36, in order
+
+
+def _counter() -> str:
+    """The next five characters of the process's counter (`_base36(next(_sequence) % 36**5, 5)`, with two
+    look-ups instead of five divisions: a new incident takes six ids)."""
+    value = next(_sequence) % 36**5
+    high, low = divmod(value, 1296)
+    return _ORDERED[high // 1296] + _PAIRS[high % 1296] + _PAIRS[low]
+
+
 def _time_prefix() -> str:
     """Eight characters of the current time in milliseconds, base 36, so that ids made later sort later.
 
@@ -54,13 +65,13 @@ def long_id() -> str:
     eight of time, then five of a counter that starts at random in each process. So ids made later sort
     later, and two ids made by one process in the same millisecond never collide (random characters would,
     once in a while, at thousands of events a second)."""
-    return "Q" + _time_prefix() + _base36(next(_sequence) % 36**5, 5)
+    return "Q" + _time_prefix() + _counter()
 
 
 def log_entry_id() -> str:
     """Twenty-six characters, like PagerDuty's log entry ids: `R`, eight of time, twelve drawn once per
     process, five of the counter (unique within the process, as `long_id`)."""
-    return "R" + _time_prefix() + _process + _base36(next(_sequence) % 36**5, 5)
+    return "R" + _time_prefix() + _process + _counter()
 
 
 def integration_key() -> str:
