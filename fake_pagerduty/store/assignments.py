@@ -168,11 +168,29 @@ def prepare_new_sync(conn: Any, integration: Any, about: escalation.About, now: 
     return rows
 
 
-def write_new_sync(conn: Any, rows: StepRows, account_id: str, incident_id: str, about: escalation.About,
-                   stamp: str) -> None:
-    """The assign and notify log entries and the notifications of a new incident (see `prepare_new_sync`)."""
-    logs, sent = _entries(account_id, incident_id, rows, stamp, about)
-    if logs:
-        conn.executemany(INSERT_LOG, logs)
+def write_new_sync(conn: Any, rows: StepRows | None, trigger_log: tuple, account_id: str, incident_id: str,
+                   about: escalation.About, stamp: str) -> None:
+    """A new incident's log entries — its trigger entry (`trigger_log`, INSERT_LOG's parameters), then the
+    assign and notify entries of `rows` (see `prepare_new_sync`; None: nobody to assign) — and its
+    notifications, as one INSERT each: the incident is new, so its entries are numbered from 1."""
+    logs, sent = _entries(account_id, incident_id, rows, stamp, about) if rows is not None else ([], [])
+    logs.insert(0, trigger_log)
+    conn.execute(_rows_sql(_INSERT_NUMBERED_LOGS, 12, len(logs)),
+                 [value for seq, log in enumerate(logs, 1) for value in (log[0], seq, *log[2:])])
     if sent:
-        conn.executemany(INSERT_NOTIFICATION, sent)
+        conn.execute(_rows_sql(_INSERT_NOTIFICATIONS, 8, len(sent)), [value for row in sent for value in row])
+
+
+_INSERT_NUMBERED_LOGS = ("INSERT INTO log_entries (id, seq, account_id, incident_id, alert_id, type, summary, agent,"
+                         " channel, event_id, created_at, extra) VALUES ")
+_INSERT_NOTIFICATIONS = INSERT_NOTIFICATION.split(" VALUES ")[0] + " VALUES "
+_ROWS_SQL: dict[tuple[str, int], str] = {}
+
+
+def _rows_sql(head: str, width: int, count: int) -> str:
+    """`head` and `count` rows of `width` parameters: one statement instead of `count` (made once per count)."""
+    sql = _ROWS_SQL.get((head, count))
+    if sql is None:
+        row = "(" + ", ".join("?" * width) + ")"
+        sql = _ROWS_SQL[(head, count)] = head + ", ".join([row] * count)
+    return sql

@@ -143,10 +143,6 @@ def _journal_sync(conn: sqlite3.Connection, entry: JournalEntry) -> int:
     return journal_id
 
 
-def _log_sync(conn: sqlite3.Connection, *args: Any) -> None:
-    conn.execute(INSERT_LOG, log_params(*args))
-
-
 def _integration_sync(conn: EventsConnection, key: str) -> sqlite3.Row | None:
     row = conn.integrations.get(key)
     if row is None:
@@ -257,10 +253,12 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
 
     entry.incident_id = incident_id
     journal_id = _journal_sync(conn, entry)
-    _log_sync(conn, account_id, incident_id, entry.alert_id, log_type, log_summary, agent_json,
-              {**channel, "event_id": journal_id}, journal_id, stamp)
-    if assignment is not None:  # new incidents only: deduplicated events pay nothing for escalation
-        write_new_sync(conn, assignment, account_id, incident_id, created, stamp)
+    log = log_params(account_id, incident_id, entry.alert_id, log_type, log_summary, agent_json,
+                     {**channel, "event_id": journal_id}, journal_id, stamp)
+    if created is not None:  # with who it went to: deduplicated events pay nothing for escalation
+        write_new_sync(conn, assignment, log, account_id, incident_id, created, stamp)
+    else:
+        conn.execute(INSERT_LOG, log)
     if changes and conn.webhook_targets_exist():
         conn.executemany(INSERT_WEBHOOK_CHANGE, webhook_change_rows(changes, stamp))
     return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)
