@@ -1,5 +1,6 @@
 """uvicorn's HTTP protocol with the two limits it lacks against slow clients: a deadline for reading each request,
 and a cap on open connections. `uvicorn.Config(app, http=BoundedHttpProtocol, …)`; the demo monitor uses it too.
+Its access log writes uvicorn's line for less (`access_log.py`).
 
 uvicorn closes idle keep-alive connections (`timeout_keep_alive`), but waits as long as it takes for a request
 sent a byte at a time (slowloris), and keeps every connection it is offered. Here a connection must deliver a
@@ -13,6 +14,8 @@ from __future__ import annotations
 import asyncio
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from fake_pagerduty.access_log import fast_access_logger
 
 REQUEST_TIMEOUT = 10.0  # seconds to send one whole request; a local client needs milliseconds
 # How long an idle kept-alive connection stays open (uvicorn's `timeout_keep_alive`; its default is 5 s). Longer
@@ -29,6 +32,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
+        if self.access_log:
+            self.access_logger = fast_access_logger(self.access_logger)  # type: ignore[assignment]
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
