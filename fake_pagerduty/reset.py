@@ -9,7 +9,8 @@ start one app and reset it between tests instead of building an app per test.
   so a full reset costs about as much as a partial one.
 - `SandboxApp.reset()` (the fixtures): a full reset, and then the app exactly as a new one: ids from 1, every
   in-memory piece of `app.state` new (clock, faults, rate limiter, change feed, live versions, journal signal,
-  failed sign-ins), webhook delivery restarted, and whatever a test put on `app.state` gone.
+  failed sign-ins), webhook delivery restarted (or, if it never had anything to do, kept as it is: a new one),
+  and whatever a test put on `app.state` gone.
 """
 
 from __future__ import annotations
@@ -115,7 +116,15 @@ class SandboxApp:
 
         state = self.app.state
         await state.exams.stop()
-        await state.webhooks.stop()  # it makes its last deliveries first: nothing writes while the tables are replaced
+        webhooks = state.webhooks
+        # Webhook delivery that never had anything to do (no target, no delivery: most tests) is kept, held
+        # while the tables are put back; any other is stopped first (it makes its last deliveries: nothing
+        # writes while the tables are replaced) and a new one started after.
+        kept = isinstance(webhooks, Webhooks) and webhooks.idle()
+        if kept:
+            webhooks.hold()
+        else:
+            await webhooks.stop()
         try:
             _reset_controls(state, full=True)
             await _back_to_seeded(state, restart_ids=True, count=False)
@@ -126,8 +135,12 @@ class SandboxApp:
             values.update(self._started)  # puts back anything a test replaced
             values.update(memory_state(self.settings, reuse=state))
             values[SEEDED_ROWS] = seeded
-            state.webhooks = Webhooks(state)  # the lifespan stops app.state.webhooks, whichever it is by then
-            await state.webhooks.start()
+            if kept:
+                state.webhooks = webhooks
+                webhooks.resume()  # on the new change feed
+            else:
+                state.webhooks = Webhooks(state)  # the lifespan stops app.state.webhooks, whichever it is by then
+                await state.webhooks.start()
 
     def client(self, base_url: str = "http://fake-pagerduty.test", **kwargs: Any):
         """An httpx.AsyncClient bound to the app in-process (`.app` is the app)."""

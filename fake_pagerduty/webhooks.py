@@ -77,6 +77,10 @@ class Webhooks:
         self._tasks: list[asyncio.Task] = []
         self._unlisten: Callable[[], None] | None = None
         self._guard = OwnAddressGuard(state)  # never a delivery to the sandbox's own address and port
+        self._had_work = False  # a target found, a delivery queued or due: see `idle`
+        self._passes = 0  # the writer's and the worker's passes under way
+        self._awake = asyncio.Event()  # cleared while held (`hold`)
+        self._awake.set()
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -100,6 +104,26 @@ class Webhooks:
         with contextlib.suppress(TimeoutError):  # what is left waits in `webhook_changes` for the next start
             await asyncio.wait_for(self._make_deliveries(), SHUTDOWN_DRAIN_SECONDS)
         await _cancelled(worker)
+
+    def idle(self) -> bool:
+        """True while running, asleep (no pass under way, no delivery asked for) and, since it started, never
+        having found a webhook target, queued a delivery or had one due: nothing is being sent or waits to be.
+        The fixtures' reset keeps such a one (`hold`, the tables put back, `resume`) instead of stopping it and
+        starting another, which would look at the tables again for nothing."""
+        return bool(self._tasks) and not self._had_work and not self._passes and not self._wake.is_set()
+
+    def hold(self) -> None:
+        """No pass starts, and no change is heard, until `resume` (a pass already asked for waits till then)."""
+        self._awake.clear()
+        if self._unlisten:
+            self._unlisten()
+            self._unlisten = None
+
+    def resume(self) -> None:
+        """Listen to `state.changes` as it is now (the reset puts a new change feed in place), and go on."""
+        self.hold()
+        self._unlisten = self._state.changes.listen(self._on_changes)
+        self._awake.set()
 
     def wake(self) -> None:
         """Make the worker look for due deliveries now (after new rows, or after the clock moved)."""
@@ -130,11 +154,15 @@ class Webhooks:
     async def _write_deliveries(self) -> None:
         while True:
             await self._changes_waiting.wait()
+            await self._awake.wait()
             self._changes_waiting.clear()
+            self._passes += 1
             try:
                 await self._make_deliveries()
             except Exception:  # the rows stay: tried again on the next change, or the next start
                 log.exception("could not queue webhook deliveries")
+            finally:
+                self._passes -= 1
             await self._made_progress()
 
     async def _make_deliveries(self) -> None:
@@ -142,8 +170,10 @@ class Webhooks:
         store = self._state.store
         # Whether any target exists is remembered until the next write (`known_without_targets`): while none
         # does, changes no longer wake this writer at all (events write no webhook_changes rows then).
-        await store.webhooks.any_targets()
+        if await store.webhooks.any_targets():
+            self._had_work = True
         while pending := await store.webhooks.pending_changes(CHANGES_PER_BATCH):
+            self._had_work = True
             changes = [change for _, change in pending]
             targets = await store.webhooks.targets([c.incident_id for c in changes])
             deliveries = []
@@ -211,6 +241,7 @@ class Webhooks:
 
     async def ping(self, subscription: dict) -> None:
         """Queue a `pagey.ping` test event to one subscription (`POST /webhook_subscriptions/{id}/ping`)."""
+        self._had_work = True
         now = self._state.clock.now()
         event_id, webhook_id = ids.uuid(), ids.uuid()
         body = rules.ping_body(event_id=event_id, occurred_at=iso(now))
@@ -245,15 +276,22 @@ class Webhooks:
             follow_redirects=False,
         ) as client:
             while True:
+                await self._awake.wait()
                 self._wake.clear()
                 batch: list[dict] = []
+                self._passes += 1
                 try:
                     batch = await self._state.store.webhooks.due_deliveries(self._state.clock.now(), BATCH)
+                    self._had_work = self._had_work or bool(batch)
                     await asyncio.gather(*(self._attempt(client, d) for d in batch))
                     delay = None if batch else await self._delay()
+                    self._had_work = self._had_work or delay is not None
                 except Exception:  # the store failed: try again shortly
                     log.exception("webhook delivery pass failed")
                     delay = IDLE_RECHECK_SECONDS
+                    self._had_work = True  # it looks again soon: not a sleeping worker
+                finally:
+                    self._passes -= 1
                 await self._made_progress()
                 if batch:
                     continue
