@@ -34,6 +34,7 @@ class SeededRows:
     inserts: dict[str, str]
     check_sql: str
     kept: tuple
+    counts: dict[str, int]  # rows of each seeded table
 
 
 def _spelled_out(table: str, columns: list[str]) -> str:
@@ -169,11 +170,12 @@ class Sandbox:
 
         tables = tuple(name for (name,) in await self._db.all(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"))
-        inserts, checks = {}, []
+        inserts, checks, counts = {}, [], {}
         async with self._db.snapshot():
             for table in tables:
                 rows = await self._db.all(_SEEDED_ROWS.format(table=table))
                 if rows:
+                    counts[table] = len(rows)
                     columns = list(rows[0].keys())[1:]
                     inserts[table] = (f'INSERT INTO "{table}" VALUES '
                                       + ", ".join("(" + ", ".join(map(literal, row[1:])) + ")" for row in rows) + ";")
@@ -182,7 +184,7 @@ class Sandbox:
                     checks.append(f'EXISTS (SELECT 1 FROM "{table}")')
             check_sql = "SELECT " + ", ".join(checks)
             kept = tuple(await self._db.one(check_sql))
-        return SeededRows(tables, inserts, check_sql, kept)
+        return SeededRows(tables, inserts, check_sql, kept, counts)
 
     async def restore_rows(self, seeded: SeededRows, *, restart_ids: bool, count: bool = False) -> dict[str, int]:
         """Empty every table and insert the rows `seeded_rows` saw, in one transaction run as one script (one
@@ -196,7 +198,9 @@ class Sandbox:
         lock just before it runs: an empty table that was empty, or a seeded table holding exactly its seeded
         rows (rowid, value and type, in order), is left as it is — each DELETE rewrites its table's pages
         even when there is nothing to delete, and most tests change a few tables of forty (docs/benchmarks.md,
-        seventh pass). Elsewhere (aiosqlite, `serve`) every table is rewritten, as before."""
+        seventh pass). There the counts come from the same look: a table left as it is holds its seeded rows,
+        and only the tables rewritten are counted. Elsewhere (aiosqlite, `serve`) every table is rewritten and
+        counted, as before."""
         tables = seeded.tables
 
         def script(redo: tuple[str, ...] | list[str]) -> str:
@@ -206,17 +210,29 @@ class Sandbox:
                               "DELETE FROM sqlite_sequence;" if restart_ids else "", "COMMIT;",
                               "PRAGMA foreign_keys = ON;"])
 
+        counted = [t for t in tables if t not in _UNREPORTED]
+        held: dict[str, int] = {}
+
         async def changed_tables_only(_writer: Any) -> str:
             # on a reader: the script's PRAGMAs make the writer connection compile its statements again, and
-            # this one is long. Under the write lock, the last commit is what a reader sees.
-            now = await self._db.one(seeded.check_sql)
-            return script([table for table, seen, kept in zip(tables, now, seeded.kept, strict=True) if seen != kept])
+            # these are long. Under the write lock, the last commit is what a reader sees.
+            async with self._db.snapshot():
+                now = await self._db.one(seeded.check_sql)
+                redo = [table for table, seen, kept in zip(tables, now, seeded.kept, strict=True) if seen != kept]
+                if count:
+                    held.update((t, seeded.counts.get(t, 0)) for t in counted)
+                    held.update(await self._counts([t for t in redo if t not in _UNREPORTED]))
+            return script(redo)
 
-        counted = [t for t in tables if t not in _UNREPORTED]
-        count_sql = "SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{t}")' for t in counted)
-        counts = await self._db.executescript(changed_tables_only if self._db.inline else script(tables),
-                                              first=count_sql if count else None)
-        return {_REPORTED_AS.get(t, t): n for t, n in zip(counted, counts, strict=True)} if count else {}
+        if self._db.inline:
+            await self._db.executescript(changed_tables_only)
+        else:
+            found = await self._db.executescript(script(tables), first=_count_sql(counted) if count else None)
+            held.update(zip(counted, found or (), strict=count))
+        return {_REPORTED_AS.get(t, t): held[t] for t in counted} if count else {}
+
+    async def _counts(self, tables: list[str]) -> dict[str, int]:
+        return dict(zip(tables, await self._db.one(_count_sql(tables)), strict=True)) if tables else {}
 
     async def fault_rules(self) -> list[FaultRule]:
         rows = await self._db.all("SELECT * FROM sandbox_faults ORDER BY position")
@@ -254,6 +270,10 @@ class Sandbox:
                 " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 (name, dumps(value)),
             )
+
+
+def _count_sql(tables: list[str]) -> str:
+    return "SELECT " + ", ".join(f'(SELECT COUNT(*) FROM "{t}")' for t in tables)
 
 
 async def _tables(db: aiosqlite.Connection) -> list[str]:

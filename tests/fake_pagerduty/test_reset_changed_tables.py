@@ -97,3 +97,26 @@ async def test_through_aiosqlite_every_table_is_rewritten(tmp_path):
         touched = await _traced_reset(sandbox)
         assert touched == sorted(getattr(sandbox.app.state, SEEDED_ROWS)[1].tables)
         assert _everything(settings.db_path) == seeded
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["inline", "aiosqlite"])
+async def test_a_full_reset_answers_how_many_rows_every_table_held(tmp_path, inline):
+    """`POST /_sandbox/reset?full=true` counts each table's rows before it is put back: inline, a table left as
+    it is counts its seeded rows and only the tables rewritten are counted; both ways the same answer."""
+    settings = _settings(tmp_path, inline=inline)
+    async with SandboxApp(settings) as sandbox:
+        await sandbox.reset()
+        async with sandbox.client("http://sandbox.test") as client:
+            for key in ("a", "b"):
+                answer = await client.post("/v2/enqueue", json={
+                    "routing_key": "e93facc04764012d7bfb002500d5d1a6", "event_action": "trigger", "dedup_key": key,
+                    "payload": {"summary": "Disk full", "source": "db", "severity": "critical"}})
+                assert answer.status_code == 202
+            _outside(settings.db_path, *CHANGES["an emptied seeded table"], *CHANGES["a row in a table seeded empty"])
+            held = {table: len(rows) for table, rows in _everything(settings.db_path).items()}
+            body = (await client.post("/_sandbox/reset?full=true")).json()
+        assert body["deleted"] == {
+            {"sandbox_faults": "faults", "sandbox_settings": "settings"}.get(table, table): count
+            for table, count in held.items() if table not in ("sqlite_sequence", "webhook_changes")}
+        assert (body["deleted"]["incidents"], body["deleted"]["priorities"], body["deleted"]["settings"]) == (2, 0, 1)
+        assert body["deleted"]["users"] > 0
