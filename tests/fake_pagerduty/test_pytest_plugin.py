@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
+from tests.fake_pagerduty.webpages import sign_in
 
 HEAVY = ("httpx", "starlette", "uvicorn", "aiosqlite", "jsonschema", "trustme", "cryptography", "jinja2")
 
@@ -19,6 +20,24 @@ async def test_in_process_fixture_is_a_seeded_sandbox(fake_pagerduty_app):
     incidents = (await fake_pagerduty_app.get("/api/incidents", headers=REST_HEADERS)).json()["incidents"]
     assert [(i["title"], i["urgency"]) for i in incidents] == [("In-process trigger", "low")]
     assert fake_pagerduty_app.app.state.settings.db_path == ":memory:"
+
+
+async def test_in_process_client_keeps_the_cookies_the_sandbox_sets(fake_pagerduty_app):
+    """The fixture's client reads cookies only from answers that set some: signing in to the console keeps
+    its session through answers that set none, and cookies set by hand work as with any httpx client."""
+    client = fake_pagerduty_app
+    signed_out = await client.get("/incidents")
+    assert signed_out.status_code == 303 and signed_out.headers["location"].startswith("/login")
+    assert (await sign_in(client)).status_code == 303
+    session = dict(client.cookies)
+    assert session
+    assert (await client.get("/_sandbox/events")).status_code == 200  # no Set-Cookie in this answer
+    assert dict(client.cookies) == session
+    assert (await client.get("/incidents")).status_code == 200
+    client.cookies = {}
+    assert (await client.get("/incidents")).status_code == 303
+    client.cookies.update(session)
+    assert (await client.get("/incidents")).status_code == 200
 
 
 def test_importing_the_plugin_loads_nothing_heavy():
