@@ -13,22 +13,20 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from fake_pagerduty.app import create_app
 from fake_pagerduty.settings import Settings
 from tests.conftest import SAMPLE_KEY
+from tests.fake_pagerduty.fuzzing import FUZZ
 from tests.openapi import spec
 
 V1 = "/generic/2010-04-15/create_event.json"
 V2 = "/v2/enqueue"
 CHANGE = "/v2/change/enqueue"
 ENDPOINTS = [V1, V2, V2 + "/", CHANGE, CHANGE + "/"]
-FUZZ = settings(deadline=None, database=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large, HealthCheck.filter_too_much])
 # The tests that generate cases (each passes its node id to Fuzzer.post): see the last test
 GENERATORS = frozenset({
     "test_any_json_document_gets_a_pagerduty_answer", "test_near_valid_v2_events", "test_near_valid_v1_events",
