@@ -32,6 +32,34 @@ REST_HEADERS = {
 }
 
 
+# The files that take longest (CPU or waiting), longest first. scripts/test runs the tier on pytest-xdist with
+# `--dist loadfile --no-loadscope-reorder`: a whole file per worker, handed out in collection order, so these go
+# first (longest processing time first) and the hundred short files fill the gaps; a long file handed out last
+# would run alone at the end. Measured with --durations (docs/benchmarks.md, eighth pass); a file not named here
+# keeps its place. tests/test_parallel_runs.py checks that each still exists.
+RUN_FIRST = (
+    "tests/fake_pagerduty/test_fuzz_rest_reads.py",
+    "tests/fake_pagerduty/test_fuzz_events.py",
+    "tests/fake_pagerduty/test_read_your_writes.py",
+    "tests/fake_pagerduty/test_fuzz_rest_changes.py",
+    "tests/fake_pagerduty/test_exam.py",
+    "tests/fake_pagerduty/test_pytest_plugin.py",
+    "tests/fake_pagerduty/test_fixture_reset.py",
+    "tests/fake_pagerduty/test_rest_params.py",
+    "tests/fake_pagerduty/test_writer_process.py",
+    "tests/fake_pagerduty/test_concurrency.py",
+    "tests/demo_monitor/test_fuzz_monitor.py",
+    "tests/fake_pagerduty/test_security.py",
+)
+
+
+def pytest_collection_modifyitems(config, items: list[pytest.Item]) -> None:
+    """Whole files moved, each file's own order kept (its module fixtures and closing checks rely on it)."""
+    rank = {path: n for n, path in enumerate(RUN_FIRST)}
+    root = config.rootpath
+    items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))
+
+
 @pytest.fixture(scope="session")
 def shared_sandbox_settings(tmp_path_factory) -> Settings:
     return Settings(db_path=str(tmp_path_factory.mktemp("sandbox") / "sandbox.db"), public_url="http://sandbox.test")

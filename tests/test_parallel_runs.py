@@ -4,22 +4,39 @@ plainly). e2e/test_on_workers.py runs pytest on real workers."""
 
 from __future__ import annotations
 
-from tests.stub_project import run_scripts_test
+from types import SimpleNamespace
+
+from tests.conftest import RUN_FIRST, pytest_collection_modifyitems
+from tests.stub_project import ROOT, run_scripts_test
 
 
 def test_scripts_test_runs_each_tier_on_workers_a_file_each(tmp_path):
     result, calls = run_scripts_test(tmp_path, {})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert calls == ["-m pytest tests -q -n auto --dist loadfile", "-m pytest e2e -q -n 4 --dist loadfile"]
+    assert calls == ["-m pytest tests -q -n auto --dist loadfile --no-loadscope-reorder", "-m pytest e2e -q -n 4 --dist loadfile"]
 
 
 def test_the_worker_counts_can_be_changed_and_zero_runs_in_one_process(tmp_path):
     result, calls = run_scripts_test(tmp_path, {"TEST_WORKERS": "0", "E2E_WORKERS": "6"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert calls == ["-m pytest tests -q -n 0 --dist loadfile", "-m pytest e2e -q -n 6 --dist loadfile"]
+    assert calls == ["-m pytest tests -q -n 0 --dist loadfile --no-loadscope-reorder", "-m pytest e2e -q -n 6 --dist loadfile"]
 
 
 def test_a_tier_that_collects_nothing_fails_the_script(tmp_path):
     result, _ = run_scripts_test(tmp_path, {}, pytest_exit=5)
     assert result.returncode == 5
     assert "collected no tests: a test run that tests nothing is a failure" in result.stderr
+
+
+def test_the_fast_tier_hands_out_its_longest_files_first(pytestconfig):
+    """scripts/test keeps collection order (`--no-loadscope-reorder`); tests/conftest.py puts RUN_FIRST's files
+    first, in its order, each file whole and in its own order. A renamed or removed file must leave the list."""
+    missing = [path for path in RUN_FIRST if not (ROOT / path).is_file()]
+    assert not missing, f"RUN_FIRST in tests/conftest.py names files that are gone: {missing}"
+    collected = [("tests/test_a.py", 1), (RUN_FIRST[1], 1), ("tests/test_a.py", 2), (RUN_FIRST[0], 1),
+                 (RUN_FIRST[1], 2), ("tests/test_b.py", 1)]
+    items = [SimpleNamespace(path=ROOT / path, n=n) for path, n in collected]
+    pytest_collection_modifyitems(pytestconfig, items)
+    assert [(item.path.relative_to(ROOT).as_posix(), item.n) for item in items] == [
+        (RUN_FIRST[0], 1), (RUN_FIRST[1], 1), (RUN_FIRST[1], 2), ("tests/test_a.py", 1), ("tests/test_a.py", 2),
+        ("tests/test_b.py", 1)]
