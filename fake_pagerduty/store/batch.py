@@ -57,7 +57,7 @@ class EventsConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.data_version: int | None = None
-        self.integrations: dict[str, sqlite3.Row] = {}
+        self.integrations: dict[str, dict] = {}
         self.next_incident_number: dict[str, int] = {}
         self.agents: dict[tuple[str, str | None], tuple[dict, str]] = {}  # see `_agent`
         self.plans: dict[str, tuple] = {}  # escalation plans by policy: see `assignments.prepare_new_sync`
@@ -143,7 +143,7 @@ def _journal_sync(conn: sqlite3.Connection, entry: JournalEntry) -> int:
     return journal_id
 
 
-def _integration_sync(conn: EventsConnection, key: str) -> sqlite3.Row | None:
+def _integration_sync(conn: EventsConnection, key: str) -> dict | None:
     row = conn.integrations.get(key)
     if row is None:
         row = conn.execute(
@@ -154,11 +154,11 @@ def _integration_sync(conn: EventsConnection, key: str) -> sqlite3.Row | None:
             (key,),
         ).fetchone()
         if row is not None:  # unknown keys are not remembered: anyone can send any number of them
-            conn.integrations[key] = row
+            row = conn.integrations[key] = dict(row)  # a dict's look-ups cost a fraction of a Row's
     return row
 
 
-def _agent(conn: EventsConnection, integration: sqlite3.Row, client: str | None) -> tuple[dict, str]:
+def _agent(conn: EventsConnection, integration: dict, client: str | None) -> tuple[dict, str]:
     """Who did it, for incidents and log entries — the integration, named after the event's client — and its
     JSON, each made once per integration and client."""
     key = (integration["id"], client)
@@ -188,8 +188,6 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
     open_alert = lifecycle.OpenAlert(row[0], row[1], row[2]) if row else None
     decision = lifecycle.decide(event, open_alert)
     agent, agent_json = _agent(conn, integration, event.client)
-    channel = {"type": "api", "api": event.api, "summary": event.summary, "details": event.custom_details,
-               "client": event.client, "client_url": event.client_url}
     changes: list[IncidentChange] = []
     created: About | None = None
     assignment = None
@@ -254,7 +252,9 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
     entry.incident_id = incident_id
     journal_id = _journal_sync(conn, entry)
     log = log_params(account_id, incident_id, entry.alert_id, log_type, log_summary, agent_json,
-                     {**channel, "event_id": journal_id}, journal_id, stamp)
+                     {"type": "api", "api": event.api, "summary": event.summary, "details": event.custom_details,
+                      "client": event.client, "client_url": event.client_url, "event_id": journal_id},
+                     journal_id, stamp)
     if created is not None:  # with who it went to: deduplicated events pay nothing for escalation
         write_new_sync(conn, assignment, log, account_id, incident_id, created, stamp)
     else:
