@@ -14,13 +14,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.routing import Route
-from starlette.testclient import TestClient
 
 from demo_monitor.app import create_app
 from demo_monitor.domain.webhooks import sign
 from demo_monitor.routes import routes
 from demo_monitor.settings import Settings
 from tests.demo_monitor.conftest import PD_URL, FakePagerDuty
+from tests.in_thread_client import InThreadClient
 
 FUZZ = settings(deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -43,7 +43,7 @@ FORMS = {  # the monitor's form routes, with the fields each one reads
 
 
 class Monitor:
-    def __init__(self, client: TestClient, app) -> None:
+    def __init__(self, client: InThreadClient, app) -> None:
         self.client, self.app = client, app
 
     def request(self, method: str, path: str, **kwargs):
@@ -69,7 +69,7 @@ def monitor(tmp_path_factory) -> Iterator[Monitor]:
     settings_ = Settings(db_path=str(tmp_path_factory.mktemp("fuzz-monitor") / "monitor.db"), pagerduty_url=PD_URL,
                          public_url="http://monitor.test", autostart=False, fleet_size=24)
     app = create_app(settings_, transport=httpx.MockTransport(FakePagerDuty()), backoff=lambda attempts: 1.0)
-    with TestClient(app, base_url="http://monitor.test") as client:
+    with InThreadClient(app, base_url="http://monitor.test") as client:
         yield Monitor(client, app)
 
 

@@ -16,12 +16,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.testclient import TestClient
 
 from fake_pagerduty.app import create_app
 from fake_pagerduty.settings import Settings
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.fake_pagerduty.test_rest_params import served
+from tests.in_thread_client import InThreadClient
 from tests.openapi import spec
 
 FUZZ = settings(deadline=None, database=None, derandomize=True,
@@ -31,7 +31,7 @@ ALLOWED_HOSTS = ("127.0.0.1", "localhost")
 
 
 class Client:
-    def __init__(self, client: TestClient, incident_id: str) -> None:
+    def __init__(self, client: InThreadClient, incident_id: str) -> None:
         self.client, self.incident_id, self.sent = client, incident_id, 0
 
     def request(self, method: str, path: str, **kwargs):
@@ -60,7 +60,7 @@ def client(tmp_path_factory) -> Iterator[Client]:
     """A sandbox of the module's own (in-process, its lifespan running) with one triggered incident."""
     db_path = str(tmp_path_factory.mktemp("fuzz-rest") / "sandbox.db")
     app = create_app(Settings(db_path=db_path, public_url="http://sandbox.test"))
-    with TestClient(app, base_url="http://sandbox.test") as test_client:
+    with InThreadClient(app, base_url="http://sandbox.test") as test_client:
         answer = test_client.post("/v2/enqueue", json={
             "routing_key": SAMPLE_KEY, "event_action": "trigger", "dedup_key": "fuzz",
             "payload": {"summary": "fuzz", "source": "fuzz", "severity": "error"}})

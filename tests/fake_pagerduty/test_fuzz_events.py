@@ -15,12 +15,12 @@ import pytest
 import schemathesis
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from starlette.testclient import TestClient
 
 from fake_pagerduty.app import create_app
 from fake_pagerduty.settings import Settings
 from tests.conftest import SAMPLE_KEY
 from tests.fake_pagerduty.fuzzing import FUZZ
+from tests.in_thread_client import InThreadClient
 from tests.openapi import spec
 
 V1 = "/generic/2010-04-15/create_event.json"
@@ -42,7 +42,7 @@ def plan(examples: int) -> settings:
 class Fuzzer:
     """A client over the in-process sandbox that checks every answer and counts what it sent."""
 
-    def __init__(self, client: TestClient, db_path: str) -> None:
+    def __init__(self, client: InThreadClient, db_path: str) -> None:
         self.client, self.db_path, self.sent = client, db_path, 0
         self.generated, self.generating_tests = 0, set()
 
@@ -79,7 +79,7 @@ def check_events_answer(answer, path: str) -> None:
 def fuzzer(tmp_path_factory) -> Iterator[Fuzzer]:
     db_path = str(tmp_path_factory.mktemp("fuzz") / "sandbox.db")
     app = create_app(Settings(db_path=db_path, public_url="http://sandbox.test"))
-    with TestClient(app, base_url="http://sandbox.test", raise_server_exceptions=True) as client:
+    with InThreadClient(app, base_url="http://sandbox.test") as client:
         yield Fuzzer(client, db_path)
 
 
