@@ -126,7 +126,7 @@ class SandboxApp:
         else:
             await webhooks.stop()
         try:
-            _reset_controls(state, full=True)
+            state.clock.reset()  # seeded schedules start on the seeding day (the rest is made new below)
             await _back_to_seeded(state, restart_ids=True, count=False)
         finally:
             seeded = getattr(state, SEEDED_ROWS, None)
