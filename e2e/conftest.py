@@ -69,12 +69,35 @@ def pytest_sessionstart(session):
         shutil.rmtree(ARTIFACTS / sub, ignore_errors=True)
 
 
+# The files that take longest (waiting or CPU), longest first. scripts/test runs the suite on pytest-xdist with
+# `--dist loadfile --no-loadscope-reorder`: a whole file per worker, handed out in collection order, so these start
+# at once (longest processing time first) and the short files fill the gaps; a long file handed out last would
+# run alone at the end. Measured with --durations (docs/benchmarks.md, eighth pass); a file not named here keeps
+# its place. e2e/test_on_workers.py checks that each still exists.
+RUN_FIRST = (
+    "test_read_your_writes.py",
+    "test_exam.py",
+    "test_slow_clients.py",
+    "test_xss.py",
+    "test_http_hardening.py",
+    "test_monitor_resend.py",
+    "test_webhook_durability.py",
+)
+
+
 def pytest_collection_modifyitems(items):
     """The fast tier first, whatever the order on the command line (`pytest e2e tests` too): the session's
     Playwright browser (sync API) keeps an event loop running on the main thread, and pytest-asyncio cannot
-    start its own loop there afterwards."""
+    start its own loop there afterwards. Then the e2e files of RUN_FIRST, whole, each file's own order kept."""
     e2e_dir = Path(__file__).parent
-    items.sort(key=lambda item: Path(item.path).is_relative_to(e2e_dir))
+    rank = {name: n for n, name in enumerate(RUN_FIRST)}
+
+    def key(item) -> tuple[bool, int]:
+        path = Path(item.path)
+        in_e2e = path.is_relative_to(e2e_dir)
+        return in_e2e, rank.get(path.name, len(rank)) if in_e2e and path.parent == e2e_dir else len(rank)
+
+    items.sort(key=key)
 
 
 def pytest_terminal_summary(terminalreporter):

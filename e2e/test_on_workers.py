@@ -47,3 +47,10 @@ def test_on_workers_a_server_that_fails_shows_its_log_and_nothing_collected_is_e
     assert "must hold an object" in failed.stdout  # the server's own log, in the worker's failure report
     empty = _pytest_on_workers(tmp_path, "-k", "no_test_has_this_name")
     assert empty.returncode == 5, empty.stdout + empty.stderr
+
+
+def test_every_file_the_suite_runs_first_exists():
+    """conftest.py's RUN_FIRST names files by hand: a renamed or removed one would silently lose its place."""
+    from e2e.conftest import RUN_FIRST
+
+    assert [name for name in RUN_FIRST if not (ROOT / "e2e" / name).is_file()] == []
