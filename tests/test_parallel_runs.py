@@ -10,18 +10,19 @@ from tests.conftest import RUN_FIRST, pytest_collection_modifyitems
 from tests.stub_project import ROOT, run_scripts_test
 
 FAST_PLUGINS = " --disable-plugin-autoload -p xdist -p asyncio -p hypothesispytest -p fake_pagerduty.pytest_plugin"
+E2E = " --dist loadfile --no-loadscope-reorder --disable-plugin-autoload -p xdist -p asyncio -p fake_pagerduty.pytest_plugin"
 
 
 def test_scripts_test_runs_each_tier_on_workers_a_file_each(tmp_path):
     result, calls = run_scripts_test(tmp_path, {})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert calls == ["-m pytest tests -q -n auto --dist loadfile --no-loadscope-reorder" + FAST_PLUGINS, "-m pytest e2e -q -n 4 --dist loadfile"]
+    assert calls == ["-m pytest tests -q -n auto --dist loadfile --no-loadscope-reorder" + FAST_PLUGINS, "-m pytest e2e -q -n 4" + E2E]
 
 
 def test_the_worker_counts_can_be_changed_and_zero_runs_in_one_process(tmp_path):
     result, calls = run_scripts_test(tmp_path, {"TEST_WORKERS": "0", "E2E_WORKERS": "6"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert calls == ["-m pytest tests -q -n 0 --dist loadfile --no-loadscope-reorder" + FAST_PLUGINS, "-m pytest e2e -q -n 6 --dist loadfile"]
+    assert calls == ["-m pytest tests -q -n 0 --dist loadfile --no-loadscope-reorder" + FAST_PLUGINS, "-m pytest e2e -q -n 6" + E2E]
 
 
 def test_a_tier_that_collects_nothing_fails_the_script(tmp_path):
