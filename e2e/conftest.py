@@ -147,6 +147,23 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context.close()
 
 
+def open_tabs(page: Page, urls: list[str], *, prepare: Callable[[Page], None] | None = None,
+              wait_until: str = "load") -> list[Page]:
+    """Each URL in a tab of its own in `page`'s context (its cookies: a signed-in person's), all loading at once,
+    returned once each reached `wait_until`: a walk over many pages waits for them together, not one after
+    another. `prepare(tab)` runs before the tab navigates (listeners for dialogs or console messages)."""
+    tabs = []
+    for url in urls:
+        tab = page.context.new_page()
+        if prepare is not None:
+            prepare(tab)
+        tab.goto(url, wait_until="commit")
+        tabs.append(tab)
+    for tab in tabs:
+        tab.wait_for_load_state(wait_until)
+    return tabs
+
+
 # -- servers ------------------------------------------------------------------------------------------------
 
 @dataclass

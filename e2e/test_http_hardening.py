@@ -3,16 +3,19 @@ and fails the test), and a page of another origin cannot frame them (clickjackin
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
+import re
 import threading
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from e2e.conftest import sign_in
+from e2e.conftest import open_tabs, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -22,37 +25,35 @@ RECORD_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (e) 
 });"""
 
 
-def visit(page: Page, url: str) -> list[str]:
-    """Open `url`, let its scripts run a moment, and return the CSP violations it reported."""
-    page.goto(url)
-    page.wait_for_load_state("load")
-    page.wait_for_timeout(700)
-    return page.evaluate("window.__violations || []")
-
-
 def test_no_page_of_either_app_breaks_the_content_security_policy(page, stack):
-    page.add_init_script(RECORD_VIOLATIONS)
+    page.context.add_init_script(RECORD_VIOLATIONS)  # in every tab of the walk
     console = []
-    page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+
+    def listen(tab: Page) -> None:
+        tab.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
+
+    listen(page)
     sent = httpx.post(stack.sandbox_url + "/v2/enqueue", timeout=5, json={
         "routing_key": "e93facc04764012d7bfb002500d5d1a6", "event_action": "trigger", "dedup_key": "csp",
         "payload": {"summary": "Disk full on db1", "source": "db1", "severity": "critical"},
         "images": [{"src": "https://images.example/graph.png", "alt": "graph"}]})
     assert sent.status_code == 202, sent.text
 
-    violations = []
     page.goto(stack.sandbox_url + "/login")
     sign_in(page)
     expect(page.get_by_role("heading", name="Incidents")).to_be_visible()
-    for path in ("/incidents", "/services", "/services/PWEBS00", "/_sandbox", "/signup"):
-        violations += visit(page, stack.sandbox_url + path)
     page.goto(stack.sandbox_url + "/incidents")
     page.get_by_role("link", name="Disk full on db1").first.click()
     expect(page.get_by_role("button", name="Acknowledge")).to_be_visible()
-    violations += visit(page, page.url)
-    for path in ("/", "/servers/www15", "/alerts", "/rules", "/integrations/pagerduty"):
-        violations += visit(page, stack.monitor_url + path)
-    expect(page.locator(".connect-button img")).to_have_js_property("naturalWidth", 202)  # the sandbox's image
+    urls = [stack.sandbox_url + path for path in ("/incidents", "/services", "/services/PWEBS00", "/_sandbox",
+                                                  "/signup")]
+    urls.append(page.url)  # the incident
+    urls += [stack.monitor_url + path for path in ("/", "/servers/www15", "/alerts", "/rules",
+                                                   "/integrations/pagerduty")]
+    tabs = open_tabs(page, urls, prepare=listen)
+    page.wait_for_timeout(700)  # every page loaded: let their scripts run a moment
+    violations = [violation for tab in tabs for violation in tab.evaluate("window.__violations || []")]
+    expect(tabs[-1].locator(".connect-button img")).to_have_js_property("naturalWidth", 202)  # the sandbox's image
 
     assert violations == []
     assert [text for text in console if "Content Security Policy" in text] == []
@@ -78,8 +79,9 @@ def framer(tmp_path) -> Iterator[Callable[[str], str]]:
 def test_another_origin_cannot_frame_the_pages(page, stack, framer, app):
     target = stack.sandbox_url + "/login" if app == "sandbox" else stack.monitor_url + "/"
     page.goto(framer(target))
-    page.wait_for_timeout(1000)
-
     framed = [frame for frame in page.frames if frame is not page.main_frame]
     assert len(framed) == 1
-    assert framed[0].url.startswith("chrome-error://"), framed[0].url  # Chromium's blocked-frame page instead
+    # Chromium's blocked-frame page instead (it replaces the target's answer once refused, which may be after load)
+    with contextlib.suppress(PlaywrightTimeoutError):
+        framed[0].wait_for_url(re.compile("^chrome-error://"), timeout=5_000)
+    assert framed[0].url.startswith("chrome-error://"), framed[0].url
