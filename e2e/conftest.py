@@ -147,21 +147,31 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context.close()
 
 
-def open_tabs(page: Page, urls: list[str], *, prepare: Callable[[Page], None] | None = None,
-              wait_until: str = "load") -> list[Page]:
-    """Each URL in a tab of its own in `page`'s context (its cookies: a signed-in person's), all loading at once,
-    returned once each reached `wait_until`: a walk over many pages waits for them together, not one after
-    another. `prepare(tab)` runs before the tab navigates (listeners for dialogs or console messages)."""
-    tabs = []
-    for url in urls:
-        tab = page.context.new_page()
-        if prepare is not None:
-            prepare(tab)
-        tab.goto(url, wait_until="commit")
-        tabs.append(tab)
-    for tab in tabs:
-        tab.wait_for_load_state(wait_until)
-    return tabs
+TABS_AT_ONCE = 4  # Chromium opens at most 6 connections to one host, and each monitor page keeps one (its EventSource)
+
+
+def in_tabs(page: Page, urls: list[str], *, prepare: Callable[[Page], None] | None = None,
+            wait_until: str = "load") -> Iterator[list[tuple[str, Page]]]:
+    """The URLs in tabs of `page`'s context (its cookies: a signed-in person's), TABS_AT_ONCE loading at once:
+    yields each batch, (url, tab) pairs, once every tab of it reached `wait_until`, and closes it when the caller
+    asks for the next.
+    A walk over many pages waits for a few at a time, not for each in turn. `prepare(tab)` runs before the tab
+    navigates (listeners for dialogs or console messages)."""
+    for first in range(0, len(urls), TABS_AT_ONCE):
+        tabs = []
+        try:
+            for url in urls[first:first + TABS_AT_ONCE]:
+                tab = page.context.new_page()
+                tabs.append(tab)
+                if prepare is not None:
+                    prepare(tab)
+                tab.goto(url, wait_until="commit")
+            for tab in tabs:
+                tab.wait_for_load_state(wait_until)
+            yield list(zip(urls[first:first + TABS_AT_ONCE], tabs, strict=True))
+        finally:
+            for tab in tabs:
+                tab.close()
 
 
 # -- servers ------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from e2e.conftest import open_tabs, sign_in
+from e2e.conftest import in_tabs, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -50,10 +50,13 @@ def test_no_page_of_either_app_breaks_the_content_security_policy(page, stack):
     urls.append(page.url)  # the incident
     urls += [stack.monitor_url + path for path in ("/", "/servers/www15", "/alerts", "/rules",
                                                    "/integrations/pagerduty")]
-    tabs = open_tabs(page, urls, prepare=listen)
-    page.wait_for_timeout(700)  # every page loaded: let their scripts run a moment
-    violations = [violation for tab in tabs for violation in tab.evaluate("window.__violations || []")]
-    expect(tabs[-1].locator(".connect-button img")).to_have_js_property("naturalWidth", 202)  # the sandbox's image
+    violations = []
+    for tabs in in_tabs(page, urls, prepare=listen):
+        page.wait_for_timeout(700)  # the tabs loaded: let their scripts run a moment
+        violations += [violation for _, tab in tabs for violation in tab.evaluate("window.__violations || []")]
+        for url, tab in tabs:
+            if url.endswith("/integrations/pagerduty"):  # the sandbox's image
+                expect(tab.locator(".connect-button img")).to_have_js_property("naturalWidth", 202)
 
     assert violations == []
     assert [text for text in console if "Content Security Policy" in text] == []

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page
 
 from demo_monitor.domain.webhooks import sign
-from e2e.conftest import REST_HEADERS, SAMPLE_KEY, WEBHOOK_SECRET, Stack, connect_directly, sign_in
+from e2e.conftest import REST_HEADERS, SAMPLE_KEY, WEBHOOK_SECRET, Stack, connect_directly, in_tabs, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -53,39 +53,46 @@ def events(sandbox_url: str) -> None:
         assert unknown.status_code == 400
 
 
-def arm(page: Page) -> list[str]:
-    """Record any dialog the page opens (and dismiss it)."""
-    dialogs: list[str] = []
+def check(page: Page, pages: list[tuple[str, str | None]]) -> None:
+    """Each (url, text it must show) loaded in a tab of `page`'s context, a few at once (`in_tabs`), its live
+    updates given a moment, and checked: no script ran, no dialog opened, no dangerous URL or frame was made, and
+    the payload shows as text (`None`: the page need not show it)."""
+    dialogs: dict[Page, list[str]] = {}
 
-    def on_dialog(dialog) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
+    def arm(tab: Page) -> None:
+        """Record any dialog the tab opens (and dismiss it)."""
+        opened = dialogs[tab] = []
 
-    page.on("dialog", on_dialog)
-    return dialogs
+        def on_dialog(dialog) -> None:
+            opened.append(dialog.message)
+            dialog.dismiss()
 
+        tab.on("dialog", on_dialog)
 
-def check(page: Page, url: str, dialogs: list[str], *, shows: str | None = SCRIPT) -> None:
-    page.goto(url)
-    page.wait_for_load_state("networkidle")
-    page.mouse.move(200, 300)  # a hover handler, had one slipped through
-    page.wait_for_timeout(100)  # let live updates (SSE, polling) render once more
-    assert page.evaluate("window.__xss") is None, f"script ran on {url}"
-    assert dialogs == [], f"a dialog opened on {url}: {dialogs}"
-    dangerous = page.evaluate("""() => [...document.querySelectorAll('a[href], iframe, img[src], form[action]')]
-        .map(e => e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action') || '')
-        .filter(v => /^\\s*(javascript|data|vbscript):/i.test(v))""")
-    assert dangerous == [], f"dangerous URLs on {url}: {dangerous}"
-    assert page.locator("iframe").count() == 0, f"an iframe was made on {url}"
-    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
-    if shows is not None:
-        assert shows in page.locator("body").inner_text(), f"the payload is not shown as text on {url}"
+    shown = dict(pages)
+    for tabs in in_tabs(page, [url for url, _ in pages], prepare=arm, wait_until="networkidle"):
+        for _, tab in tabs:
+            tab.mouse.move(200, 300)  # a hover handler, had one slipped through
+        page.wait_for_timeout(100)  # let live updates (SSE, polling) render once more
+        for url, tab in tabs:
+            shows = shown[url]
+            assert tab.evaluate("window.__xss") is None, f"script ran on {url}"
+            assert dialogs[tab] == [], f"a dialog opened on {url}: {dialogs[tab]}"
+            dangerous = tab.evaluate("""() => [...document.querySelectorAll('a[href], iframe, img[src], form[action]')]
+                .map(e => e.getAttribute('href') || e.getAttribute('src') || e.getAttribute('action') || '')
+                .filter(v => /^\\s*(javascript|data|vbscript):/i.test(v))""")
+            assert dangerous == [], f"dangerous URLs on {url}: {dangerous}"
+            assert tab.locator("iframe").count() == 0, f"an iframe was made on {url}"
+            tab.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            if shows is not None:
+                assert shows in tab.locator("body").inner_text(), f"the payload is not shown as text on {url}"
 
 
 def test_event_fields_render_as_text_on_every_sandbox_page(page, stack: Stack):
     events(stack.sandbox_url)
-    dialogs = arm(page)
     base = stack.sandbox_url
+    signing_in: list[str] = []  # dialogs on the way in
+    page.on("dialog", lambda dialog: (signing_in.append(dialog.message), dialog.dismiss()))
     page.goto(base + "/login")
     sign_in(page)
     page.wait_for_url(re.compile(r".*/incidents.*"))
@@ -95,20 +102,19 @@ def test_event_fields_render_as_text_on_every_sandbox_page(page, stack: Stack):
     journal = httpx.get(base + "/_sandbox/events", timeout=10).json()["events"]
     assert len(journal) == 5
 
-    check(page, base + "/incidents", dialogs)
-    for incident in incidents:
-        check(page, f"{base}/incidents/{incident['id']}", dialogs)
-    check(page, base + "/services", dialogs, shows=None)
-    check(page, f"{base}/services/{incidents[0]['service']['id']}", dialogs)
-    for event in journal:  # the console shows an account's events; rejected ones are on the Sandbox page
-        check(page, f"{base}/events/{event['id']}", dialogs, shows="window.__xss" if event["account_id"] else None)
-    check(page, base + "/_sandbox", dialogs, shows="window.__xss")
+    pages = [(base + "/incidents", SCRIPT)]
+    pages += [(f"{base}/incidents/{incident['id']}", SCRIPT) for incident in incidents]
+    pages += [(base + "/services", None), (f"{base}/services/{incidents[0]['service']['id']}", SCRIPT)]
+    # the console shows an account's events; rejected ones are on the Sandbox page
+    pages += [(f"{base}/events/{event['id']}", "window.__xss" if event["account_id"] else None) for event in journal]
+    pages.append((base + "/_sandbox", "window.__xss"))
     # The page's own inputs reflected back: a sign-in `next`, a handshake callback's query.
-    check(page, base + "/login?next=" + httpx.QueryParams({"x": PAYLOAD})["x"], dialogs, shows=None)
     callback = "http://127.0.0.1:9/cb?state=" + PAYLOAD
-    check(page, base + "/connect?" + str(httpx.QueryParams({"vendor": "demo-monitor", "callback": callback})),
-          dialogs, shows=None)
-    check(page, base + "/incidents?" + str(httpx.QueryParams({"statuses[]": PAYLOAD})), dialogs, shows=None)
+    pages += [(base + "/login?next=" + httpx.QueryParams({"x": PAYLOAD})["x"], None),
+              (base + "/connect?" + str(httpx.QueryParams({"vendor": "demo-monitor", "callback": callback})), None),
+              (base + "/incidents?" + str(httpx.QueryParams({"statuses[]": PAYLOAD})), None)]
+    check(page, pages)
+    assert signing_in == []
 
 
 def test_what_reaches_the_monitor_renders_as_text_on_every_monitor_page(page, stack: Stack):
@@ -128,11 +134,6 @@ def test_what_reaches_the_monitor_renders_as_text_on_every_monitor_page(page, st
                                  "X-PagerDuty-Signature": sign(WEBHOOK_SECRET, body)})
     assert answer.status_code == 200, answer.text
 
-    dialogs = arm(page)
     base = stack.monitor_url
-    check(page, base + "/", dialogs)
-    check(page, base + "/alerts", dialogs, shows=None)
-    check(page, f"{base}/alerts/{alert['id']}", dialogs)
-    check(page, base + "/integrations/pagerduty", dialogs)
-    check(page, base + "/servers/www15", dialogs, shows=None)
-    check(page, base + "/rules", dialogs, shows=None)
+    check(page, [(base + "/", SCRIPT), (base + "/alerts", None), (f"{base}/alerts/{alert['id']}", SCRIPT),
+                 (base + "/integrations/pagerduty", SCRIPT), (base + "/servers/www15", None), (base + "/rules", None)])
