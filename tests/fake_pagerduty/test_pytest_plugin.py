@@ -69,6 +69,43 @@ def test_in_process_fixture_works_in_pytest_asyncio_strict_mode(tmp_path):
     assert "1 passed" in result.stdout
 
 
+def test_a_suites_own_async_fixture_uses_the_in_process_fixture_in_the_session_loop(tmp_path):
+    """The README's rule: an async fixture of the suite's that uses `fake_pagerduty_app` runs in the session
+    loop; one in another loop gets the transport's error, which says what to do."""
+    result = _run_pytest(tmp_path, """
+        import pytest
+        import pytest_asyncio
+
+        KEY = "e93facc04764012d7bfb002500d5d1a6"
+
+        @pytest_asyncio.fixture(loop_scope="session")
+        async def triggered(fake_pagerduty_app):
+            event = {"routing_key": KEY, "event_action": "trigger", "dedup_key": "mine",
+                     "payload": {"summary": "From a fixture", "source": "tests", "severity": "info"}}
+            assert (await fake_pagerduty_app.post("/v2/enqueue", json=event)).status_code == 202
+            return fake_pagerduty_app
+
+        @pytest_asyncio.fixture(loop_scope="function")
+        async def elsewhere(fake_pagerduty_app):
+            return await fake_pagerduty_app.get("/_sandbox/events")
+
+        @pytest.mark.asyncio
+        async def test_sees_what_its_fixture_did(triggered):
+            [event] = (await triggered.get("/_sandbox/events")).json()["events"]
+            assert (event["id"], event["dedup_key"]) == (1, "mine")
+
+        @pytest.mark.asyncio
+        async def test_a_reset_sandbox_after_it(fake_pagerduty_app):
+            assert (await fake_pagerduty_app.get("/_sandbox/events")).json()["events"] == []
+
+        @pytest.mark.asyncio
+        async def test_from_another_loop(elsewhere):
+            pass
+    """, "-o", "asyncio_mode=strict", "-p", "no:randomly")
+    assert "2 passed, 1 error" in result.stdout, result.stdout + result.stderr
+    assert 'give async fixtures that use it loop_scope="session"' in result.stdout
+
+
 def test_a_suite_that_does_not_use_the_fixtures_starts_no_sandbox(tmp_path):
     result = _run_pytest(tmp_path, """
         import sys
