@@ -9,8 +9,8 @@ start one app and reset it between tests instead of building an app per test.
   so a full reset costs about as much as a partial one.
 - `SandboxApp.reset()` (the fixtures): a full reset, and then the app exactly as a new one: ids from 1, every
   in-memory piece of `app.state` new (clock, faults, rate limiter, change feed, live versions, journal signal,
-  failed sign-ins), webhook delivery restarted (or, if it never had anything to do, kept as it is: a new one),
-  and whatever a test put on `app.state` gone.
+  failed sign-ins), webhook delivery restarted (or kept, if it never had anything to do: it is then as a new
+  one would be), and whatever a test put on `app.state` gone.
 """
 
 from __future__ import annotations
