@@ -172,25 +172,26 @@ def write_new_sync(conn: Any, rows: StepRows | None, trigger_log: tuple, account
                    about: escalation.About, stamp: str) -> None:
     """A new incident's log entries — its trigger entry (`trigger_log`, INSERT_LOG's parameters), then the
     assign and notify entries of `rows` (see `prepare_new_sync`; None: nobody to assign) — and its
-    notifications, as one INSERT each: the incident is new, so its entries are numbered from 1."""
+    notifications, each kind in one INSERT of many rows: the incident is new, so its entries are numbered from 1."""
     logs, sent = _entries(account_id, incident_id, rows, stamp, about) if rows is not None else ([], [])
     logs.insert(0, trigger_log)
-    conn.execute(_rows_sql(_INSERT_NUMBERED_LOGS, 12, len(logs)),
-                 [value for seq, log in enumerate(logs, 1) for value in (log[0], seq, *log[2:])])
-    if sent:
-        conn.execute(_rows_sql(_INSERT_NOTIFICATIONS, 8, len(sent)), [value for row in sent for value in row])
+    _insert_rows(conn, _INSERT_NUMBERED_LOGS, [(log[0], seq, *log[2:]) for seq, log in enumerate(logs, 1)])
+    _insert_rows(conn, _INSERT_NOTIFICATIONS, sent)
 
 
 _INSERT_NUMBERED_LOGS = ("INSERT INTO log_entries (id, seq, account_id, incident_id, alert_id, type, summary, agent,"
                          " channel, event_id, created_at, extra) VALUES ")
 _INSERT_NOTIFICATIONS = INSERT_NOTIFICATION.split(" VALUES ")[0] + " VALUES "
-_ROWS_SQL: dict[tuple[str, int], str] = {}
+_ROWS_PER_INSERT = 64  # 768 parameters at most: under 999, the limit of SQLite before 3.32
+_ROWS_SQL: dict[tuple[str, int, int], str] = {}
 
 
-def _rows_sql(head: str, width: int, count: int) -> str:
-    """`head` and `count` rows of `width` parameters: one statement instead of `count` (made once per count)."""
-    sql = _ROWS_SQL.get((head, count))
-    if sql is None:
-        row = "(" + ", ".join("?" * width) + ")"
-        sql = _ROWS_SQL[(head, count)] = head + ", ".join([row] * count)
-    return sql
+def _insert_rows(conn: Any, head: str, rows: list[tuple]) -> None:
+    """`rows` in as few statements as they fit in: one, nearly always, instead of one a row."""
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start:start + _ROWS_PER_INSERT]
+        key = (head, len(chunk[0]), len(chunk))
+        sql = _ROWS_SQL.get(key)
+        if sql is None:  # made once per number of rows
+            sql = _ROWS_SQL[key] = head + ", ".join(["(" + ", ".join("?" * len(chunk[0])) + ")"] * len(chunk))
+        conn.execute(sql, [value for row in chunk for value in row])
