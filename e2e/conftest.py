@@ -93,10 +93,10 @@ def pytest_collection_modifyitems(items):
     e2e_dir = Path(__file__).parent
     rank = {name: n for n, name in enumerate(RUN_FIRST)}
 
-    def key(item) -> tuple[bool, int]:
+    def key(item: pytest.Item) -> tuple[bool, int]:
         path = Path(item.path)
         in_e2e = path.is_relative_to(e2e_dir)
-        return in_e2e, rank.get(path.name, len(rank)) if in_e2e and path.parent == e2e_dir else len(rank)
+        return in_e2e, (rank.get(path.name, len(rank)) if path.parent == e2e_dir else len(rank))
 
     items.sort(key=key)
 
@@ -155,9 +155,8 @@ def in_tabs(page: Page, urls: list[str], *, prepare: Callable[[Page], None] | No
             wait_until: str = "load") -> Iterator[list[tuple[str, Page]]]:
     """The URLs in tabs of `page`'s context (its cookies: a signed-in person's), TABS_AT_ONCE loading at once:
     yields each batch, (url, tab) pairs, once every tab of it reached `wait_until`, and closes it when the caller
-    asks for the next.
-    A walk over many pages waits for a few at a time, not for each in turn. `prepare(tab)` runs before the tab
-    navigates (listeners for dialogs or console messages)."""
+    asks for the next. A walk over many pages waits for a few at a time, not for each in turn. `prepare(tab)`
+    runs before the tab navigates (listeners for dialogs or console messages)."""
     for first in range(0, len(urls), TABS_AT_ONCE):
         tabs = []
         try:
