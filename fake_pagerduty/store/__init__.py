@@ -51,7 +51,7 @@ class Store:
         self.oauth_requests = OAuthRequests(self.database)
         self.exams = Exams(self.database)
         self.people = People(self.database)
-        self.sandbox = Sandbox(self.database, self.journal, self.partner_apps, self.oauth)
+        self.sandbox = Sandbox(self.database, self.journal, self.partner_apps, self.oauth, self.events)
 
     @property
     def path(self) -> str:

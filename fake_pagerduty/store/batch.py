@@ -47,12 +47,26 @@ def _journal_params(entry: JournalEntry) -> tuple:
             entry.alert_id, dumps(entry.warnings) if entry.warnings else "[]", entry.fault_id)
 
 
+# What each thing the events connection remembers is read from (see `EventsConnection.restore`):
+_INTEGRATIONS_FROM = frozenset({"integrations", "services"})  # `_integration_sync`; agents are made from its rows
+_WEBHOOK_TARGETS_FROM = frozenset({"webhook_subscriptions", "services", "partner_apps"})  # ANY_WEBHOOK_TARGETS
+_NUMBERS_FROM = frozenset({"incidents"})  # the next incident number of each account
+# and the tables no escalation plan (nor a step's rows) is read from: the activity an event or a test leaves.
+# Any other table rewritten (schedules, policies, users, overrides, services, …, or one added later) makes
+# the connection forget its plans.
+_NO_PLAN_IN = frozenset({"events", "webhook_changes", "webhook_deliveries", "log_entries", "alerts", "incidents",
+                         "change_events", "oauth_requests", "exams", "sandbox_faults", "sandbox_settings",
+                         "notifications", "incident_notes", "sessions", "oauth_codes", "oauth_tokens",
+                         "sqlite_sequence"})
+
+
 class EventsConnection(sqlite3.Connection):
     """The events writer's connection, and what it remembers between batches: integrations by routing key,
     each account's next incident number, and agents (`_agent`). They stay true while no other connection
     commits (events themselves change neither integrations nor, except through this connection, incident
     numbers), so each batch first compares `PRAGMA data_version`, which moves when another connection
-    commits."""
+    commits — but not when this one does: the fixtures' reset runs on it (`restore`) and forgets only what
+    the tables it rewrote imply."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,6 +85,48 @@ class EventsConnection(sqlite3.Connection):
         if version != self.data_version:
             self.forget()
             self.data_version = version
+
+    def restore(self, statements: list[str], tables: list[str] | tuple[str, ...], *,
+                foreign_keys_off: bool) -> None:
+        """The fixtures' reset (`store.sandbox.restore_rows`, inline databases): `statements` — which empty
+        `tables` and put their seeded rows back — in one transaction on this connection. Whatever another
+        connection committed before it is seen as at any batch (`begin_batch`: everything is forgotten), and
+        this commit itself does not move this connection's `data_version`: so only what the rewritten tables
+        imply is forgotten, and any later commit by another connection is still seen.
+
+        `foreign_keys_off`: meanwhile, as the statements need unless ordered for them (the PRAGMA makes this
+        connection compile its statements again: ~0.2 ms at the next trigger)."""
+        if foreign_keys_off:
+            self.execute("PRAGMA foreign_keys = OFF")
+        try:
+            self.begin_batch()
+            try:
+                for sql in statements:
+                    self.execute(sql)
+                self.execute("COMMIT")
+            except BaseException:
+                if self.in_transaction:
+                    self.execute("ROLLBACK")
+                self.forget()
+                raise
+        finally:
+            if foreign_keys_off:
+                self.execute("PRAGMA foreign_keys = ON")
+        self.forget_tables(tables)
+
+    def forget_tables(self, tables: list[str] | tuple[str, ...]) -> None:
+        """Forget what these tables, rewritten through this connection, may have changed."""
+        rewritten = set(tables)
+        if rewritten & _INTEGRATIONS_FROM:
+            self.integrations.clear()
+            self.agents.clear()
+        if rewritten & _WEBHOOK_TARGETS_FROM:
+            self._webhook_targets = None
+        if rewritten & _NUMBERS_FROM:
+            self.next_incident_number.clear()
+        if not rewritten <= _NO_PLAN_IN:
+            self.plans.clear()
+            self.steps.clear()
 
     def forget(self) -> None:
         self.integrations.clear()

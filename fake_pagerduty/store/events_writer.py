@@ -120,6 +120,19 @@ class EventsWriter:
         """Journal a request that changed nothing (rejected, or answered by an injected fault)."""
         return await self._submit(record_request, entry)
 
+    @property
+    def restores_on_loop(self) -> bool:
+        """Whether the events connection lives on the loop's thread (an inline database), so that the
+        fixtures' reset can run on it (`restore`)."""
+        return self._events_conn is not None and self._events_thread is None and not self._use_writer_process
+
+    def restore(self, statements: list[str], tables: list[str], *, foreign_keys_off: bool) -> None:
+        """The fixtures' reset on the events connection (see `batch.EventsConnection.restore`): only when
+        `restores_on_loop`, under the write lock (so no batch is under way)."""
+        if not (self.restores_on_loop and self._db.lock.locked()):
+            raise RuntimeError("the events connection restores only on the loop, under the write lock")
+        self._events_conn.restore(statements, tables, foreign_keys_off=foreign_keys_off)
+
     async def _submit(self, write: Callable[..., Any], *args: Any) -> Any:
         if not self._open:
             raise RuntimeError("the store is not open")

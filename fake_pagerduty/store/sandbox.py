@@ -3,14 +3,16 @@ settings."""
 
 from __future__ import annotations
 
+import graphlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
 
 from fake_pagerduty.domain.faults import FaultRule
 from fake_pagerduty.store.database import Database, dumps, row_dict
+from fake_pagerduty.store.events_writer import EventsWriter
 from fake_pagerduty.store.journal import Journal
 from fake_pagerduty.store.oauth import OAuth
 from fake_pagerduty.store.partner_apps import PartnerApps
@@ -35,6 +37,7 @@ class SeededRows:
     check_sql: str
     kept: tuple
     counts: dict[str, int]  # rows of each seeded table
+    parents: dict[str, frozenset[str]] = field(default_factory=dict)  # the tables each one's foreign keys name
 
 
 def _spelled_out(table: str, columns: list[str]) -> str:
@@ -43,8 +46,10 @@ def _spelled_out(table: str, columns: list[str]) -> str:
 
 
 class Sandbox:
-    def __init__(self, db: Database, journal: Journal, partner_apps: PartnerApps, oauth: OAuth) -> None:
+    def __init__(self, db: Database, journal: Journal, partner_apps: PartnerApps, oauth: OAuth,
+                 events: EventsWriter | None = None) -> None:
         self._db = db
+        self._events = events
         self._oauth = oauth
         self._journal = journal
         self._partner_apps = partner_apps
@@ -184,7 +189,13 @@ class Sandbox:
                     checks.append(f'EXISTS (SELECT 1 FROM "{table}")')
             check_sql = "SELECT " + ", ".join(checks)
             kept = tuple(await self._db.one(check_sql))
-        return SeededRows(tables, inserts, check_sql, kept, counts)
+            parents: dict[str, set[str]] = {}
+            for child, parent in await self._db.all(
+                    "SELECT m.name, f.\"table\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f"
+                    " WHERE m.type = 'table'"):
+                parents.setdefault(child, set()).add(parent)
+        return SeededRows(tables, inserts, check_sql, kept, counts,
+                          {table: frozenset(names) for table, names in parents.items()})
 
     async def restore_rows(self, seeded: SeededRows, *, restart_ids: bool, count: bool = False) -> dict[str, int]:
         """Empty every table and insert the rows `seeded_rows` saw, in one transaction run as one script (one
@@ -200,20 +211,27 @@ class Sandbox:
         even when there is nothing to delete, and most tests change a few tables of forty (docs/benchmarks.md,
         seventh pass). There the counts come from the same look: a table left as it is holds its seeded rows,
         and only the tables rewritten are counted. Elsewhere (aiosqlite, `serve`) every table is rewritten and
-        counted, as before."""
+        counted, as before.
+
+        When the events writer's connection lives on the loop too (`EventsWriter.restores_on_loop`), the
+        statements run on it, so that it forgets only what the rewritten tables imply (integrations, incident
+        numbers, escalation plans: `batch.EventsConnection.restore`) instead of everything, as it does after
+        any other connection's commit."""
         tables = seeded.tables
+
+        def statements(redo: tuple[str, ...] | list[str], deletes: Any = None) -> list[str]:
+            return [*(f'DELETE FROM "{table}"' for table in (redo if deletes is None else deletes)),
+                    *(seeded.inserts[table].removesuffix(";") for table in redo if table in seeded.inserts),
+                    *(["DELETE FROM sqlite_sequence"] if restart_ids else [])]
 
         def script(redo: tuple[str, ...] | list[str]) -> str:
             return "\n".join(["PRAGMA foreign_keys = OFF;", "BEGIN IMMEDIATE;",
-                              *(f'DELETE FROM "{table}";' for table in redo),
-                              *(seeded.inserts[table] for table in redo if table in seeded.inserts),
-                              "DELETE FROM sqlite_sequence;" if restart_ids else "", "COMMIT;",
-                              "PRAGMA foreign_keys = ON;"])
+                              *(f"{sql};" for sql in statements(redo)), "COMMIT;", "PRAGMA foreign_keys = ON;"])
 
         counted = [t for t in tables if t not in _UNREPORTED]
         held: dict[str, int] = {}
 
-        async def changed_tables_only(_writer: Any) -> str:
+        async def changed() -> list[str]:
             # on a reader: the script's PRAGMAs make the writer connection compile its statements again, and
             # these are long. Under the write lock, the last commit is what a reader sees.
             async with self._db.snapshot():
@@ -222,9 +240,23 @@ class Sandbox:
                 if count:
                     held.update((t, seeded.counts.get(t, 0)) for t in counted)
                     held.update(await self._counts([t for t in redo if t not in _UNREPORTED]))
-            return script(redo)
+            return redo
 
-        if self._db.inline:
+        async def changed_tables_only(_writer: Any) -> str:
+            return script(await changed())
+
+        if self._db.inline and self._events is not None and self._events.restores_on_loop:
+            async with self._db.write_lock():
+                redo = await changed()
+                ordered = _parents_first(redo, seeded.parents)
+                try:
+                    if ordered is None:
+                        self._events.restore(statements(redo), redo, foreign_keys_off=True)
+                    else:  # with foreign keys on: its compiled statements stay valid
+                        self._events.restore(statements(ordered, reversed(ordered)), ordered, foreign_keys_off=False)
+                finally:
+                    self._db.writes += 1  # as `Database.executescript` counts it
+        elif self._db.inline:
             await self._db.executescript(changed_tables_only)
         else:
             found = await self._db.executescript(script(tables), first=_count_sql(counted) if count else None)
@@ -270,6 +302,28 @@ class Sandbox:
                 " ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                 (name, dumps(value)),
             )
+
+
+def _parents_first(redo: list[str], parents: dict[str, frozenset[str]]) -> list[str] | None:
+    """The tables to rewrite so that the restore runs with foreign keys ON (none of their ON DELETE actions
+    then reaches a row that stays): `redo` and every table whose foreign keys name one of them, again and
+    again, ordered parents first (so that each table's rows are inserted after those they name, and deleted,
+    in the reverse order, after those naming them). None when their foreign keys make a cycle."""
+    children: dict[str, set[str]] = {}
+    for child, named in parents.items():
+        for parent in named:
+            children.setdefault(parent, set()).add(child)
+    closure, todo = set(redo), list(redo)
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in closure:
+                closure.add(child)
+                todo.append(child)
+    try:
+        return list(graphlib.TopologicalSorter(
+            {table: parents.get(table, frozenset()) & closure for table in sorted(closure)}).static_order())
+    except graphlib.CycleError:
+        return None
 
 
 def _count_sql(tables: list[str]) -> str:

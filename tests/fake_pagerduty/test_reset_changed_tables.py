@@ -32,14 +32,18 @@ def _types(db: sqlite3.Connection, table: str) -> str:
 
 
 async def _traced_reset(sandbox: SandboxApp) -> list[str]:
-    """Reset, and the tables the writer connection emptied meanwhile (sqlite_sequence aside)."""
+    """Reset, and the tables the writer connection or the events writer's (which runs the reset when it is
+    on the loop too) emptied meanwhile (sqlite_sequence aside)."""
     seen: list[str] = []
-    writer = sandbox.app.state.store.database._writer
+    store = sandbox.app.state.store
+    writer, events = store.database._writer, store.events._events_conn
     await writer.set_trace_callback(seen.append)
+    events.set_trace_callback(seen.append)
     try:
         await sandbox.reset()
     finally:
         await writer.set_trace_callback(None)
+        events.set_trace_callback(None)
     return sorted(line.split('"')[1] for line in map(str.strip, seen) if line.startswith('DELETE FROM "'))
 
 
