@@ -105,9 +105,7 @@ class EventsConnection(sqlite3.Connection):
                     self.execute(sql)
                 self.execute("COMMIT")
             except BaseException:
-                if self.in_transaction:
-                    self.execute("ROLLBACK")
-                self.forget()
+                self.abandon()
                 raise
         finally:
             if foreign_keys_off:
@@ -127,6 +125,12 @@ class EventsConnection(sqlite3.Connection):
         if not rewritten <= _NO_PLAN_IN:
             self.plans.clear()
             self.steps.clear()
+
+    def abandon(self) -> None:
+        """Roll back the transaction under way, if any, and forget what it may have taken (incident numbers)."""
+        if self.in_transaction:
+            self.execute("ROLLBACK")
+        self.forget()
 
     def forget(self) -> None:
         self.integrations.clear()
@@ -165,16 +169,12 @@ def apply_batch(conn: EventsConnection, writes: list[Write]) -> list[tuple]:
         try:
             results = [(True, write(conn, *args)) for write, *args in writes]
         except Exception:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            conn.forget()  # incident numbers handed out by the rolled-back attempt
+            conn.abandon()  # and the incident numbers handed out by the rolled-back attempt
             conn.begin_batch()
             results = [_apply_in_savepoint(conn, write) for write in writes]
         conn.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        conn.forget()
+        conn.abandon()
         raise
     return results
 
