@@ -38,6 +38,7 @@ class SeededRows:
     kept: tuple
     counts: dict[str, int]  # rows of each seeded table
     parents: dict[str, frozenset[str]] = field(default_factory=dict)  # the tables each one's foreign keys name
+    orders: dict[tuple[str, ...], list[str] | None] = field(default_factory=dict, compare=False)  # _parents_first's
 
 
 def _spelled_out(table: str, columns: list[str]) -> str:
@@ -248,7 +249,12 @@ class Sandbox:
         if self._db.inline and self._events is not None and self._events.restores_on_loop:
             async with self._db.write_lock():
                 redo = await changed()
-                ordered = _parents_first(redo, seeded.parents)
+                key = tuple(redo)
+                if key not in seeded.orders:  # most tests change the same few tables
+                    if len(seeded.orders) >= 256:
+                        seeded.orders.clear()
+                    seeded.orders[key] = _parents_first(redo, seeded.parents)
+                ordered = seeded.orders[key]
                 try:
                     if ordered is None:
                         self._events.restore(statements(redo), redo, foreign_keys_off=True)
