@@ -35,8 +35,8 @@ REST_HEADERS = {
 # The files that take longest (CPU or waiting), longest first. scripts/test runs the tier on pytest-xdist with
 # `--dist loadfile --no-loadscope-reorder`: a whole file per worker, handed out in collection order, so these go
 # first (longest processing time first) and the hundred short files fill the gaps; a long file handed out last
-# would run alone at the end. Measured with --durations (docs/benchmarks.md, eighth pass); a file not named here
-# keeps its place. tests/test_parallel_runs.py checks that each still exists.
+# would run alone at the end. Measured per file, wall and CPU (docs/benchmarks.md, eighth pass, "Fast tier"); a
+# file not named here keeps its place. tests/test_parallel_runs.py checks that each still exists.
 RUN_FIRST = (
     "tests/fake_pagerduty/test_fuzz_rest_reads.py",
     "tests/fake_pagerduty/test_fuzz_events.py",
