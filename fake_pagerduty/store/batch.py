@@ -60,6 +60,12 @@ _NO_PLAN_IN = frozenset({"events", "webhook_changes", "webhook_deliveries", "log
                          "sqlite_sequence"})
 
 
+# Every table the events connection writes (here, `assignments.write_new_sync`, `transitions`; a test keeps
+# this true): after a reset, while no other connection commits, only these can differ from the seeded rows.
+WRITES_TO = frozenset({"events", "sandbox_faults", "incidents", "alerts", "log_entries", "notifications",
+                       "webhook_changes", "change_events"})
+
+
 class EventsConnection(sqlite3.Connection):
     """The events writer's connection, and what it remembers between batches: integrations by routing key,
     each account's next incident number, and agents (`_agent`). They stay true while no other connection
@@ -77,17 +83,30 @@ class EventsConnection(sqlite3.Connection):
         self.plans: dict[str, tuple] = {}  # escalation plans by policy: see `assignments.prepare_new_sync`
         self.steps: dict[tuple, Any] = {}  # and the rows a new incident's assignment writes
         self._webhook_targets: bool | None = None
+        # the tables that may differ from the seeded rows, when this connection ran the last reset (`restore`)
+        # and no other connection committed since: none, or WRITES_TO once it committed a batch; else None
+        self.since_restore: frozenset[str] | None = None
 
-    def begin_batch(self) -> None:
-        """BEGIN IMMEDIATE, forgetting what another connection may have changed since the last batch."""
+    def begin_batch(self) -> bool:
+        """BEGIN IMMEDIATE, forgetting what another connection may have changed since the last batch; whether
+        another connection committed since."""
         self.execute("BEGIN IMMEDIATE")
         (version,) = self.execute("PRAGMA data_version").fetchone()
         if version != self.data_version:
             self.forget()
             self.data_version = version
+            return True
+        return False
+
+    def changed_alone(self) -> frozenset[str] | None:
+        """The tables that may differ from the seeded rows, when this connection alone committed since the
+        last reset it ran (else None: any table may). Outside a transaction; `restore(only_if_alone=True)`
+        checks again, under SQLite's write lock."""
+        (version,) = self.execute("PRAGMA data_version").fetchone()
+        return self.since_restore if version == self.data_version else None
 
     def restore(self, statements: list[str], tables: list[str] | tuple[str, ...], *,
-                foreign_keys_off: bool) -> None:
+                foreign_keys_off: bool, only_if_alone: bool = False) -> bool:
         """The fixtures' reset (`store.sandbox.restore_rows`, inline databases): `statements` — which empty
         `tables` and put their seeded rows back — in one transaction on this connection. Whatever another
         connection committed before it is seen as at any batch (`begin_batch`: everything is forgotten), and
@@ -95,11 +114,15 @@ class EventsConnection(sqlite3.Connection):
         imply is forgotten, and any later commit by another connection is still seen.
 
         `foreign_keys_off`: meanwhile, as the statements need unless ordered for them (the PRAGMA makes this
-        connection compile its statements again: ~0.2 ms at the next trigger)."""
+        connection compile its statements again: ~0.2 ms at the next trigger). `only_if_alone`: the tables
+        were chosen from `changed_alone`; if another connection committed since all the same, nothing is done
+        and False returned (the caller looks at every table and comes again)."""
         if foreign_keys_off:
             self.execute("PRAGMA foreign_keys = OFF")
         try:
-            self.begin_batch()
+            if self.begin_batch() and only_if_alone:
+                self.execute("ROLLBACK")
+                return False
             try:
                 for sql in statements:
                     self.execute(sql)
@@ -111,6 +134,8 @@ class EventsConnection(sqlite3.Connection):
             if foreign_keys_off:
                 self.execute("PRAGMA foreign_keys = ON")
         self.forget_tables(tables)
+        self.since_restore = frozenset()
+        return True
 
     def forget_tables(self, tables: list[str] | tuple[str, ...]) -> None:
         """Forget what these tables, rewritten through this connection, may have changed."""
@@ -139,6 +164,7 @@ class EventsConnection(sqlite3.Connection):
         self.plans.clear()
         self.steps.clear()
         self._webhook_targets = None
+        self.since_restore = None
 
     def webhook_targets_exist(self) -> bool:
         """Whether any webhook may be sent (see `store.webhooks.any_targets`): only then are an event's
@@ -173,6 +199,8 @@ def apply_batch(conn: EventsConnection, writes: list[Write]) -> list[tuple]:
             conn.begin_batch()
             results = [_apply_in_savepoint(conn, write) for write in writes]
         conn.execute("COMMIT")
+        if conn.since_restore is not None:
+            conn.since_restore = WRITES_TO
     except BaseException:
         conn.abandon()
         raise

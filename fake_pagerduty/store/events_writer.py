@@ -126,12 +126,22 @@ class EventsWriter:
         fixtures' reset can run on it (`restore`)."""
         return self._events_conn is not None and self._events_thread is None and not self._use_writer_process
 
-    def restore(self, statements: list[str], tables: list[str], *, foreign_keys_off: bool) -> None:
+    def changed_alone(self) -> frozenset[str] | None:
+        """See `batch.EventsConnection.changed_alone` (only when `restores_on_loop`, under the write lock)."""
+        self._check_restores_here()
+        return self._events_conn.changed_alone()
+
+    def restore(self, statements: list[str], tables: list[str], *, foreign_keys_off: bool,
+                only_if_alone: bool = False) -> bool:
         """The fixtures' reset on the events connection (see `batch.EventsConnection.restore`): only when
         `restores_on_loop`, under the write lock (so no batch is under way)."""
+        self._check_restores_here()
+        return self._events_conn.restore(statements, tables, foreign_keys_off=foreign_keys_off,
+                                         only_if_alone=only_if_alone)
+
+    def _check_restores_here(self) -> None:
         if not (self.restores_on_loop and self._db.lock.locked()):
             raise RuntimeError("the events connection restores only on the loop, under the write lock")
-        self._events_conn.restore(statements, tables, foreign_keys_off=foreign_keys_off)
 
     async def _submit(self, write: Callable[..., Any], *args: Any) -> Any:
         if not self._open:

@@ -7,12 +7,16 @@ still makes the connection forget everything."""
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.reset import SandboxApp
 from fake_pagerduty.settings import Settings
+from fake_pagerduty.store import batch
+from fake_pagerduty.store.batch import WRITES_TO
 from fake_pagerduty.store.sandbox import _parents_first
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.fake_pagerduty.rest_helpers import incident_by_key, trigger
@@ -184,3 +188,39 @@ async def test_a_commit_by_another_connection_before_the_reset_is_seen_though_th
         async with sandbox.client(BASE) as client:
             await trigger(client, "after", severity="critical")
             assert (await incident_by_key(client, "after"))["urgency"] == "high"
+
+
+async def test_a_commit_by_another_connection_just_before_the_restore_has_every_table_looked_at(tmp_path):
+    """After a test whose only writes were events, the reset looks only at the tables the events writer writes;
+    if another connection commits between that look and the restore, every table is looked at after all."""
+    settings = _settings(tmp_path)
+    async with SandboxApp(settings) as sandbox:
+        await sandbox.reset()
+        seeded = _everything(settings.db_path)
+        events = sandbox.app.state.store.events
+        async with sandbox.client(BASE) as client:
+            await trigger(client, "k1")
+        looked_alone = events.changed_alone
+
+        def then_a_commit_elsewhere():
+            tables = looked_alone()
+            assert tables == WRITES_TO  # the events writer alone wrote since the last reset
+            _outside(settings.db_path, "UPDATE users SET name = 'Someone Else' WHERE email = 'demo@acme.test'")
+            return tables
+
+        events.changed_alone = then_a_commit_elsewhere
+        try:
+            await sandbox.reset()
+        finally:
+            del events.changed_alone
+        assert _everything(settings.db_path) == seeded
+        assert events._events_conn.changed_alone() == frozenset()  # and from now on, the events writer's tables alone again
+
+
+def test_the_events_writer_writes_only_the_tables_it_says():
+    """WRITES_TO (store/batch.py) is what the reset looks at after a test whose only writes were events."""
+    sources = [Path(batch.__file__), Path(batch.__file__).with_name("assignments.py"),
+               Path(batch.__file__).with_name("transitions.py")]
+    written = {match for source in sources
+               for match in re.findall(r"(?:INSERT INTO|UPDATE|DELETE FROM)\s+\"?(\w+)", source.read_text())}
+    assert written <= WRITES_TO and {"events", "incidents", "alerts", "log_entries"} <= written
