@@ -20,7 +20,7 @@ LATENCY_MS, MIN_LATENCY_MS, MAX_LATENCY_MS = 2000, 100, 30_000  # how late the l
 BURST = 3
 SANE_TOTAL_SECONDS = 60.0  # an event should be through within this, however many faults it met
 SANE_ATTEMPTS = 10
-TOO_QUICK_SECONDS = 0.05  # retries all sooner than this after a failure are not waiting at all
+TOO_QUICK_SECONDS = 0.05  # retries mostly sooner than this after a failure (the median wait) are not waiting at all
 GROWTH = 1.5  # over a run of failures, the last wait must be this many times the first
 MIN_DURATION, MAX_DURATION, DEFAULT_DURATION = 1, 3600, 60
 MAX_SEED = 2**31 - 1
@@ -204,7 +204,9 @@ def backoff_grows(faults: list[Faulted]) -> Check:
     shown = ", ".join(f"{w:.2f} s" for w in waits)
     if len(waits) < 2:
         return Check("backoff_grows", name, FAIL, "It stopped retrying during a run of failures.", ids)
-    if max(waits) < TOO_QUICK_SECONDS:
+    # the median, not the longest: a client that retries at once still shows one long wait when its machine
+    # stalls it (a busy CI runner), and one wait must not pass it as backing off
+    if sorted(waits)[len(waits) // 2] < TOO_QUICK_SECONDS:
         return Check("backoff_grows", name, FAIL, f"It retried at once ({shown} between attempts): hammering a"
                      " failing server makes the outage worse.", ids)
     if waits[-1] < GROWTH * waits[0]:  # (the waits are measured as rows arrive: a few ms either way)

@@ -216,6 +216,9 @@ def test_backoff_grows_over_a_run_of_failures_or_fails():
     assert grade(0, 0.25, 1.0, 2.5) == ("pass", "Waits between attempts grew: 0.25 s, 0.75 s, 1.50 s.")
     assert grade(0, 1, 2, 3)[0] == "fail"  # a constant second
     assert grade(0, 0.001, 0.002, 0.004)[1].startswith("It retried at once (0.00 s, 0.00 s, 0.00 s")
+    # retrying at once on a stalled machine: one wait long, the others none; still retrying at once
+    assert grade(0, 0.001, 0.2, 0.201)[1].startswith("It retried at once (0.00 s, 0.20 s, 0.00 s")
+    assert grade(0, 0.06, 0.12, 0.3)[0] == "pass"  # a short first wait that grows is backing off
     assert grade(0, 0.3, 0.6) == ("fail", "It stopped retrying during a run of failures.")
 
 
