@@ -224,3 +224,22 @@ def test_the_events_writer_writes_only_the_tables_it_says():
     written = {match for source in sources
                for match in re.findall(r"(?:INSERT INTO|UPDATE|DELETE FROM)\s+\"?(\w+)", source.read_text())}
     assert written <= WRITES_TO and {"events", "incidents", "alerts", "log_entries"} <= written
+
+
+async def test_a_full_reset_after_events_alone_answers_how_many_rows_every_table_held(tmp_path):
+    """`POST /_sandbox/reset?full=true` (the plugin's server) after a test that only sent events: the tables
+    the events writer writes are looked at and counted, every other one counts its seeded rows."""
+    settings = _settings(tmp_path)
+    async with SandboxApp(settings) as sandbox:
+        await sandbox.reset()
+        async with sandbox.client(BASE) as client:
+            for key in ("a", "b"):
+                await trigger(client, key)
+            assert sandbox.app.state.store.events._events_conn.changed_alone() == WRITES_TO
+            held = {table: len(rows) for table, rows in _everything(settings.db_path).items()}
+            answer = await client.post("/_sandbox/reset?full=true")
+            assert answer.status_code == 200, answer.text
+        assert answer.json()["deleted"] == {
+            {"sandbox_faults": "faults", "sandbox_settings": "settings"}.get(table, table): count
+            for table, count in held.items() if table not in ("sqlite_sequence", "webhook_changes")}
+        assert answer.json()["deleted"]["incidents"] == 2
