@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -332,9 +331,7 @@ class Webhooks:
             status = "failed"
         else:
             status = "pending"
-            next_attempt_at = now + timedelta(
-                seconds=rules.backoff_seconds(attempts, settings.webhook_backoff_seconds)
-            )
+            next_attempt_at = rules.next_attempt_at(now, attempts, settings.webhook_backoff_seconds)
         await self._state.store.webhooks.record_attempt(
             delivery["id"], status=status, status_code=status_code, error=error,
             next_attempt_at=next_attempt_at, now=now,

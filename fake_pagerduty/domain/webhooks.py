@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -352,3 +353,14 @@ def delivery_headers(*, body: bytes, secret: str, webhook_id: str, subscription_
 def backoff_seconds(attempts: int, base: float) -> float:
     """Wait before the next attempt after `attempts` failed ones: base, 2·base, 4·base, ... capped at an hour."""
     return min(base * (2 ** max(attempts - 1, 0)), 3600.0)
+
+
+def next_attempt_at(now: datetime, attempts: int, base: float) -> datetime:
+    """When to try again after `attempts` failed ones at `now`: the backoff later, rounded up to the whole
+    second. The store keeps times to the second; rounded down, a retry after a 1 s backoff went 0–1 s after the
+    failure, often at once. A backoff of 0 (tests) is due at once."""
+    wait = backoff_seconds(attempts, base)
+    due = now + timedelta(seconds=wait)
+    if wait <= 0 or due.microsecond == 0:
+        return due
+    return due.replace(microsecond=0) + timedelta(seconds=1)

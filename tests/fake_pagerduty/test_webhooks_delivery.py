@@ -466,6 +466,23 @@ def test_the_retry_backoff_doubles_from_the_base_and_stops_at_an_hour():
     assert backoff_seconds(20, 1) == backoff_seconds(40, 600) == 3600
 
 
+def test_a_retry_never_comes_before_its_backoff_though_times_are_kept_to_the_second():
+    """Rounded down to the second as the store keeps it, a retry after a 1 s backoff fell due 0–1 s after the
+    failure (at 12:00:00.900, due at 12:00:01: a tenth of a second later). It is rounded up now."""
+    from datetime import UTC, datetime
+
+    from fake_pagerduty.domain.clock import iso
+    from fake_pagerduty.domain.webhooks import next_attempt_at
+
+    failed = datetime(2026, 12, 2, 12, 0, 0, 900_000, tzinfo=UTC)
+    assert iso(next_attempt_at(failed, 1, 1.0)) == "2026-12-02T12:00:02Z"
+    assert iso(next_attempt_at(failed, 2, 1.0)) == "2026-12-02T12:00:03Z"
+    assert iso(next_attempt_at(failed, 1, 0.25)) == "2026-12-02T12:00:02Z"
+    on_the_second = datetime(2026, 12, 2, 12, 0, 0, tzinfo=UTC)
+    assert next_attempt_at(on_the_second, 1, 1.0) == datetime(2026, 12, 2, 12, 0, 1, tzinfo=UTC)
+    assert next_attempt_at(failed, 1, 0) == failed  # a backoff of 0 (tests) is due at once
+
+
 async def test_each_retry_waits_twice_as_long_as_the_one_before(tmp_path, receiver):
     """The mutant that made the backoff constant survived: other tests use a base of 0, 600 or 3,600 s and
     never look at the second wait. Here each failed attempt's next_attempt_at is read off the row."""
@@ -487,4 +504,6 @@ async def test_each_retry_waits_twice_as_long_as_the_one_before(tmp_path, receiv
             waits.append((parse_iso(row["next_attempt_at"]) - parse_iso(row["updated_at"])).total_seconds())
             await client.post("/_sandbox/clock", json={"advance_seconds": waits[-1]})
             app.state.webhooks.wake()
-    assert waits == [100, 200, 400]
+    # times are kept to the second and the next attempt is rounded up to one: each wait is its backoff, or a
+    # second more when the failure came part way through a second
+    assert [round(wait - backoff) in (0, 1) for wait, backoff in zip(waits, [100, 200, 400], strict=True)] == [True] * 3
