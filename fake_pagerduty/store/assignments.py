@@ -179,9 +179,14 @@ def write_new_sync(conn: Any, rows: StepRows | None, trigger_log: tuple, account
     _insert_rows(conn, _INSERT_NOTIFICATIONS, sent)
 
 
-_INSERT_NUMBERED_LOGS = ("INSERT INTO log_entries (id, seq, account_id, incident_id, alert_id, type, summary, agent,"
-                         " channel, event_id, created_at, extra) VALUES ")
-_INSERT_NOTIFICATIONS = INSERT_NOTIFICATION.split(" VALUES ")[0] + " VALUES "
+def _many_rows_head(sql: str) -> str:
+    """A one-row INSERT up to its VALUES (the statement and its columns), for `_insert_rows`."""
+    return sql.split(" VALUES ")[0] + " VALUES "
+
+
+# INSERT_LOG's columns, its seq given (INSERT_LOG's own finds the next with a subquery, in its place)
+_INSERT_NUMBERED_LOGS = _many_rows_head(INSERT_LOG)
+_INSERT_NOTIFICATIONS = _many_rows_head(INSERT_NOTIFICATION)
 _ROWS_PER_INSERT = 64  # 768 parameters at most: under 999, the limit of SQLite before 3.32
 _ROWS_SQL: dict[tuple[str, int, int], str] = {}
 

@@ -49,7 +49,7 @@ def _spelled_out(table: str, columns: list[str]) -> str:
 
 class Sandbox:
     def __init__(self, db: Database, journal: Journal, partner_apps: PartnerApps, oauth: OAuth,
-                 events: EventsWriter | None = None) -> None:
+                 events: EventsWriter) -> None:
         self._db = db
         self._events = events
         self._oauth = oauth
@@ -269,7 +269,7 @@ class Sandbox:
             return self._events.restore(statements(ordered, reversed(ordered)), ordered, foreign_keys_off=False,
                                         only_if_alone=only_if_alone)
 
-        if self._db.inline and self._events is not None and self._events.restores_on_loop:
+        if self._db.inline and self._events.restores_on_loop:
             async with self._db.write_lock():
                 try:
                     # when only the events connection wrote since the last reset, only the tables it writes
