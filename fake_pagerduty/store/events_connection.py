@@ -6,6 +6,7 @@ store's shared statements, so the writer process stays small."""
 from __future__ import annotations
 
 import sqlite3
+from itertools import chain
 from typing import Any
 
 from fake_pagerduty.store.transitions import ANY_WEBHOOK_TARGETS
@@ -14,6 +15,7 @@ from fake_pagerduty.store.transitions import ANY_WEBHOOK_TARGETS
 _INTEGRATIONS_FROM = frozenset({"integrations", "services"})  # `_integration_sync`; agents are made from its rows
 _WEBHOOK_TARGETS_FROM = frozenset({"webhook_subscriptions", "services", "partner_apps"})  # ANY_WEBHOOK_TARGETS
 _NUMBERS_FROM = frozenset({"incidents"})  # the next incident number of each account
+_JOURNAL_IDS_FROM = frozenset({"events", "sqlite_sequence"})  # the journal's next id
 # and the tables no escalation plan (nor a step's rows) is read from: the activity an event or a test leaves.
 # Any other table rewritten (schedules, policies, users, overrides, services, …, or one added later) makes
 # the connection forget its plans.
@@ -51,6 +53,7 @@ class EventsConnection(sqlite3.Connection):
         self.since_restore: frozenset[str] | None = None
         self.held: dict[str, list[tuple]] | None = None  # see `hold_rows`
         self.held_count = 0
+        self.next_journal_row: int | None = None  # the journal's next id, once a batch holding rows has it
 
     def begin_batch(self) -> bool:
         """BEGIN IMMEDIATE, forgetting what another connection may have changed since the last batch; whether
@@ -112,6 +115,8 @@ class EventsConnection(sqlite3.Connection):
             self._webhook_targets = None
         if rewritten & _NUMBERS_FROM:
             self.next_incident_number.clear()
+        if rewritten & _JOURNAL_IDS_FROM:
+            self.next_journal_row = None
         if not rewritten <= _NO_PLAN_IN:
             self.plans.clear()
             self.steps.clear()
@@ -131,6 +136,7 @@ class EventsConnection(sqlite3.Connection):
         self.steps.clear()
         self._webhook_targets = None
         self.since_restore = None
+        self.next_journal_row = None
 
     def webhook_targets_exist(self) -> bool:
         """Whether any webhook may be sent (see `store.webhooks.any_targets`): only then are an event's
@@ -153,7 +159,6 @@ class EventsConnection(sqlite3.Connection):
         self.held_heads: dict[str, str] = {}
         self.held_count = 0
         self.held_alert_keys: set[tuple[str, str]] = set()  # (integration id, alert key) of the held alerts
-        self._next_journal_id: int | None = None
 
     def insert_rows(self, table: str, head: str, rows: list[tuple]) -> None:
         """New rows of one of HELD_TABLES: held back while the batch holds rows, else written now."""
@@ -167,13 +172,17 @@ class EventsConnection(sqlite3.Connection):
 
     def next_journal_id(self) -> int | None:
         """The id the journal's next row takes, while rows are held back (the row is written with it); else
-        None: the row is written at once and takes its id then."""
+        None: the row is written at once and takes its id then. Remembered from batch to batch, like incident
+        numbers: only this connection writes the journal, and it forgets (`forget`) whenever another one
+        commits, after a rolled-back or failed write (whose retry, row by row, takes its ids from SQLite) and
+        after a reset that rewrote the journal."""
         if self.held is None:
+            self.next_journal_row = None
             return None
-        if self._next_journal_id is None:
-            (self._next_journal_id,) = sqlite3.Connection.execute(self, _NEXT_JOURNAL_ID).fetchone()
-        journal_id = self._next_journal_id
-        self._next_journal_id += 1
+        journal_id = self.next_journal_row
+        if journal_id is None:
+            (journal_id,) = sqlite3.Connection.execute(self, _NEXT_JOURNAL_ID).fetchone()
+        self.next_journal_row = journal_id + 1
         return journal_id
 
     def flush(self) -> None:
@@ -238,7 +247,7 @@ def insert_now(conn: sqlite3.Connection, head: str, rows: list[tuple]) -> None:
         sql = _ROWS_SQL.get(key)
         if sql is None:  # made once per table and number of rows
             sql = _ROWS_SQL[key] = head + ", ".join(["(" + ", ".join("?" * width) + ")"] * len(chunk))
-        sqlite3.Connection.execute(conn, sql, [value for row in chunk for value in row])
+        sqlite3.Connection.execute(conn, sql, list(chain.from_iterable(chunk)))
 
 
 def many_rows_head(sql: str) -> str:
