@@ -16,13 +16,31 @@ E2E = " --dist loadfile --no-loadscope-reorder --disable-plugin-autoload -p xdis
 def test_scripts_test_runs_each_tier_on_workers_a_file_each(tmp_path):
     result, calls = run_scripts_test(tmp_path, {})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert calls == ["-m pytest tests -q -n auto --dist loadfile --no-loadscope-reorder" + FAST_PLUGINS, "-m pytest e2e -q -n 4" + E2E]
+    assert sorted(calls) == ["-m pytest e2e -q -n 4" + E2E, "-m pytest tests -q -n auto --dist loadfile --no-loadscope-reorder" + FAST_PLUGINS]
 
 
 def test_the_worker_counts_can_be_changed_and_zero_runs_in_one_process(tmp_path):
     result, calls = run_scripts_test(tmp_path, {"TEST_WORKERS": "0", "E2E_WORKERS": "6"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert calls == ["-m pytest tests -q -n 0 --dist loadfile --no-loadscope-reorder" + FAST_PLUGINS, "-m pytest e2e -q -n 6" + E2E]
+    assert sorted(calls) == ["-m pytest e2e -q -n 6" + E2E, "-m pytest tests -q -n 0 --dist loadfile --no-loadscope-reorder" + FAST_PLUGINS]
+
+
+def test_the_tiers_run_at_once_and_show_their_output_one_after_the_other(tmp_path):
+    """The e2e suite runs while the fast tier does (docs/benchmarks.md, ninth pass); the fast tier's output
+    comes first, then the e2e suite's, each under its heading."""
+    result, _ = run_scripts_test(tmp_path, {})
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "fast tier output, the e2e run started" in out, out
+    assert (out.index("== pytest tests (fast tier)") < out.index("fast tier output") < out.index("== pytest e2e")
+            < out.index("e2e output") < out.index("== test artifacts")), out
+
+
+def test_the_script_fails_when_either_tier_fails(tmp_path):
+    e2e_failed, _ = run_scripts_test(tmp_path / "e2e", {}, e2e_exit=1)
+    fast_failed, _ = run_scripts_test(tmp_path / "fast", {}, pytest_exit=2, e2e_exit=0)
+    assert (e2e_failed.returncode, fast_failed.returncode) == (1, 2)
+    assert "e2e output" in fast_failed.stdout  # the other tier still runs to its end and shows
 
 
 def test_a_tier_that_collects_nothing_fails_the_script(tmp_path):
