@@ -47,7 +47,8 @@ def _writes() -> list[tuple]:
     refused_early.response_status, refused_early.response_body = 413, '{"status":"invalid event"}'
     bodies = [_event("trigger", "a"), _event("trigger", "b"), _event("trigger", "b"), "{not json",
               _event("trigger", "c"), _event("acknowledge", "b"), _event("trigger", "d", routing_key="x" * 32),
-              _event("trigger", "e"), _event("resolve", "c"), _event("trigger", "c"), _event("trigger", "f")]
+              _event("trigger", "e"), _event("resolve", "c"), _event("trigger", "c"), _event("trigger", "f"),
+              _event("trigger", "g"), _event("acknowledge", "g")]
     writes: list[tuple] = [(apply_request, "v2", _entry(body), NOW) for body in bodies]
     writes.insert(4, (apply_request, "change", _entry(change, "change", "/v2/change/enqueue"), NOW))
     writes.insert(7, (record_request, refused_early))
@@ -107,7 +108,7 @@ async def test_a_batch_holding_its_rows_back_writes_the_rows_of_one_event_at_a_t
     got, want = _tables(held), _tables(single)
     assert got == want
     incidents = want["incidents"]
-    assert len(incidents) == 6 and {row[6] for row in incidents} == {"triggered", "acknowledged", "resolved"}
+    assert len(incidents) == 7 and {row[6] for row in incidents} == {"triggered", "acknowledged", "resolved"}
     assert len(want["notifications"]) == 2 * len(incidents)  # each new incident assigned and notified
     held.close()
     single.close()
