@@ -28,6 +28,7 @@ from fake_pagerduty.signals import Signal
 from fake_pagerduty.store import Store
 from fake_pagerduty.web import console_text, host_guard, sessions
 from fake_pagerduty.web.events_hot_path import EventsHotPath
+from fake_pagerduty.web.route_index import IndexedRouter
 from fake_pagerduty.web.sandbox_faults import CLOCK_OFFSET, RATE_LIMITS
 from fake_pagerduty.web.security_headers import SecurityHeaders
 from fake_pagerduty.webhooks import Webhooks
@@ -131,10 +132,11 @@ def create_app(settings: Settings | None = None, *, announce: bool = False) -> S
 
     url_map = routes()
     served = host_guard.served_names(settings.host, settings.public_url, settings.allowed_hosts)
-    app = Starlette(routes=url_map, exception_handlers=handlers, lifespan=lifespan,
+    app = Starlette(exception_handlers=handlers,
                     middleware=[Middleware(host_guard.HostGuard, names=served, reject=unknown_host),
                                 Middleware(EventsHotPath, routes=url_map), Middleware(SecurityHeaders),
                                 Middleware(sessions.SessionMiddleware)])
+    app.router = IndexedRouter(url_map, lifespan=lifespan)  # Starlette's, with its exact paths indexed
     for name, value in memory_state(settings).items():
         setattr(app.state, name, value)
     return app
