@@ -274,20 +274,25 @@ class ServerProcess:
     # ---- stopping ---------------------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """SIGTERM to the process group; SIGKILL to what is left of it after `stop_timeout` seconds."""
+        """SIGTERM to the server, then to what is left of its process group once it has exited; SIGKILL to what
+        is left after `stop_timeout` seconds. The server first: its children are its own to stop (signalled
+        with it, the sandbox's events writer died under a sandbox still shutting down, which started another)."""
         process, self.process = self.process, None
         if process is None:
             return
         group = process.pid
-        if _group_alive(group):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(group, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
         try:
             process.wait(self.stop_timeout)
         except subprocess.TimeoutExpired:
             pass
-        while _group_alive(group) and time.monotonic() < deadline:  # children of the child, too
+        if _group_alive(group):  # children it left behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGTERM)
+        while _group_alive(group) and time.monotonic() < deadline:
             time.sleep(0.05)
         self._kill_group(process)
 

@@ -198,6 +198,47 @@ def test_stop_ends_the_whole_process_group(tmp_path):
     assert not alive(grandchild)
 
 
+PARENT = r"""
+import signal, subprocess, sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+port, marker = int(sys.argv[1]), sys.argv[2]
+# a worker that notes a SIGTERM and otherwise ends when its parent closes its stdin
+worker = subprocess.Popen([sys.executable, "-c", "import signal, sys\n"
+    f"signal.signal(signal.SIGTERM, lambda *_: (open({marker!r}, 'w').write('signalled'), sys.exit(1)))\n"
+    "print('ready', flush=True)\n"
+    "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+worker.stdout.readline()  # its handler is in place
+
+def stop(*_):
+    worker.stdin.close()
+    worker.wait()
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, stop)
+
+class Answer(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+server = HTTPServer(("127.0.0.1", port), Answer)
+server.serve_forever()
+"""
+
+
+def test_stop_signals_the_server_and_leaves_its_children_to_it(tmp_path):
+    """The sandbox stops its events writer itself; signalled with it, the writer died under a sandbox still
+    shutting down, which started another."""
+    marker = tmp_path / "worker-signalled"
+    server = ServerProcess("parent", ["-c", PARENT, "{port}", str(marker)], log_path=tmp_path / "parent.log").start()
+    group = server.process.pid
+    server.stop()
+    assert not server_process._group_alive(group)
+    assert not marker.exists(), "the server's worker got the SIGTERM meant for the server"
+
+
 def test_kill_is_kill_9_of_the_group_and_a_start_after_it_keeps_the_port(tmp_path):
     server = child(tmp_path).start()
     try:
