@@ -86,6 +86,21 @@ RUN_FIRST = (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _children_keep_their_bytecode(tmp_path_factory: pytest.TempPathFactory, pytestconfig) -> Iterator[None]:
+    """The servers and pytest runs the suite starts keep the bytecode they compile, in one folder of this run's
+    temporary directory (shared by the workers; never in the tree), where PYTHONDONTWRITEBYTECODE had every start
+    compile the project again: ~0.2 CPU-seconds less a sandbox start, ~0.1 a monitor's, after the first
+    (docs/benchmarks.md, ninth pass)."""
+    root = tmp_path_factory.getbasetemp()
+    if hasattr(pytestconfig, "workerinput"):  # a pytest-xdist worker: its base is one folder of the run's
+        root = root.parent
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPYCACHEPREFIX", str(root / "pycache"))
+        patch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+        yield
+
+
 def pytest_collection_modifyitems(items):
     """The fast tier first, whatever the order on the command line (`pytest e2e tests` too): the session's
     Playwright browser (sync API) keeps an event loop running on the main thread, and pytest-asyncio cannot
