@@ -14,7 +14,6 @@ from fake_pagerduty.domain import escalation, ids
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.store import escalation_plans
 from fake_pagerduty.store.database import dumps
-from fake_pagerduty.store.events_connection import many_rows_head
 from fake_pagerduty.store.transitions import INSERT_LOG
 
 INSERT_NOTIFICATION = (
@@ -173,16 +172,31 @@ def write_new_sync(conn: Any, rows: StepRows | None, trigger_log: tuple, account
                    about: escalation.About, stamp: str) -> None:
     """A new incident's log entries — its trigger entry (`trigger_log`, INSERT_LOG's parameters), then the
     assign and notify entries of `rows` (see `prepare_new_sync`; None: nobody to assign) — and its
-    notifications, each kind in one INSERT of many rows (with the rest of the batch's, while the events
-    connection holds rows back: `EventsConnection.insert_rows`): the incident is new, so its entries are
-    numbered from 1."""
+    notifications, each kind in one INSERT of many rows: the incident is new, so its entries are numbered from 1."""
     logs, sent = _entries(account_id, incident_id, rows, stamp, about) if rows is not None else ([], [])
     logs.insert(0, trigger_log)
-    conn.insert_rows("log_entries", _INSERT_NUMBERED_LOGS, [(log[0], seq, *log[2:]) for seq, log in enumerate(logs, 1)])
-    if sent:
-        conn.insert_rows("notifications", _INSERT_NOTIFICATIONS, sent)
+    _insert_rows(conn, _INSERT_NUMBERED_LOGS, [(log[0], seq, *log[2:]) for seq, log in enumerate(logs, 1)])
+    _insert_rows(conn, _INSERT_NOTIFICATIONS, sent)
+
+
+def _many_rows_head(sql: str) -> str:
+    """A one-row INSERT up to its VALUES (the statement and its columns), for `_insert_rows`."""
+    return sql.split(" VALUES ")[0] + " VALUES "
 
 
 # INSERT_LOG's columns, its seq given (INSERT_LOG's own finds the next with a subquery, in its place)
-_INSERT_NUMBERED_LOGS = many_rows_head(INSERT_LOG)
-_INSERT_NOTIFICATIONS = many_rows_head(INSERT_NOTIFICATION)
+_INSERT_NUMBERED_LOGS = _many_rows_head(INSERT_LOG)
+_INSERT_NOTIFICATIONS = _many_rows_head(INSERT_NOTIFICATION)
+_ROWS_PER_INSERT = 64  # 768 parameters at most: under 999, the limit of SQLite before 3.32
+_ROWS_SQL: dict[tuple[str, int, int], str] = {}
+
+
+def _insert_rows(conn: Any, head: str, rows: list[tuple]) -> None:
+    """`rows` in as few statements as they fit in: one, nearly always, instead of one a row."""
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start:start + _ROWS_PER_INSERT]
+        key = (head, len(chunk[0]), len(chunk))
+        sql = _ROWS_SQL.get(key)
+        if sql is None:  # made once per number of rows
+            sql = _ROWS_SQL[key] = head + ", ".join(["(" + ", ".join("?" * len(chunk[0])) + ")"] * len(chunk))
+        conn.execute(sql, [value for row in chunk for value in row])

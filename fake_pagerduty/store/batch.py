@@ -7,7 +7,9 @@ request refused before its body was read), each taking the connection first."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
+from typing import Any
 
 from fake_pagerduty.domain import event_requests, ids, lifecycle
 from fake_pagerduty.domain.clock import iso
@@ -16,9 +18,9 @@ from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
 from fake_pagerduty.domain.incident_change import IncidentChange
 from fake_pagerduty.store.assignments import NOBODY, prepare_new_sync, write_new_sync
 from fake_pagerduty.store.database import dumps
-from fake_pagerduty.store.events_connection import WRITES_TO, EventsConnection, many_rows_head
 from fake_pagerduty.store.records import EventResult, JournalEntry
 from fake_pagerduty.store.transitions import (
+    ANY_WEBHOOK_TARGETS,
     INSERT_LOG,
     INSERT_WEBHOOK_CHANGE,
     acknowledge_statements,
@@ -35,17 +37,6 @@ _INSERT_JOURNAL = (
     " incident_id, alert_id, warnings, fault_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
-_INSERT_JOURNAL_WITH_ID = many_rows_head(_INSERT_JOURNAL.replace("(received_at,", "(id, received_at,"))
-_INSERT_INCIDENT = (  # up to VALUES: for `EventsConnection.insert_rows`
-    "INSERT INTO incidents (id, account_id, service_id, incident_number, title, status, urgency,"
-    " incident_key, created_at, updated_at, last_status_change_at, last_status_change_by,"
-    " auto_resolve_at, assignments, assigned_via, escalation_policy, escalation_level, escalation_loops,"
-    " escalation_delay, next_escalation_at) VALUES ")
-_INSERT_ALERT = (
-    "INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key,"
-    " status, severity, summary, body, created_at) VALUES ")
-_OPEN_ALERT = ("SELECT a.id, a.incident_id, i.status FROM alerts a JOIN incidents i ON i.id = a.incident_id"
-               " WHERE a.integration_id = ? AND a.alert_key = ? AND a.status != 'resolved'")
 _COUNT_FAULT_FIRED = "UPDATE sandbox_faults SET fired = fired + 1 WHERE id = ?"
 
 
@@ -56,20 +47,153 @@ def _journal_params(entry: JournalEntry) -> tuple:
             entry.alert_id, dumps(entry.warnings) if entry.warnings else "[]", entry.fault_id)
 
 
+# What each thing the events connection remembers is read from (see `EventsConnection.restore`):
+_INTEGRATIONS_FROM = frozenset({"integrations", "services"})  # `_integration_sync`; agents are made from its rows
+_WEBHOOK_TARGETS_FROM = frozenset({"webhook_subscriptions", "services", "partner_apps"})  # ANY_WEBHOOK_TARGETS
+_NUMBERS_FROM = frozenset({"incidents"})  # the next incident number of each account
+# and the tables no escalation plan (nor a step's rows) is read from: the activity an event or a test leaves.
+# Any other table rewritten (schedules, policies, users, overrides, services, …, or one added later) makes
+# the connection forget its plans.
+_NO_PLAN_IN = frozenset({"events", "webhook_changes", "webhook_deliveries", "log_entries", "alerts", "incidents",
+                         "change_events", "oauth_requests", "exams", "sandbox_faults", "sandbox_settings",
+                         "notifications", "incident_notes", "sessions", "oauth_codes", "oauth_tokens",
+                         "sqlite_sequence"})
+
+
+# Every table the events connection writes (here, `assignments.write_new_sync`, `transitions`; a test keeps
+# this true): after a reset, while no other connection commits, only these can differ from the seeded rows.
+WRITES_TO = frozenset({"events", "sandbox_faults", "incidents", "alerts", "log_entries", "notifications",
+                       "webhook_changes", "change_events"})
+
+
+class EventsConnection(sqlite3.Connection):
+    """The events writer's connection, and what it remembers between batches: integrations by routing key,
+    each account's next incident number, and agents (`_agent`). They stay true while no other connection
+    commits (events themselves change neither integrations nor, except through this connection, incident
+    numbers), so each batch first compares `PRAGMA data_version`, which moves when another connection
+    commits — but not when this one does: the fixtures' reset runs on it (`restore`) and forgets only what
+    the tables it rewrote imply."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.data_version: int | None = None
+        self.integrations: dict[str, dict] = {}
+        self.next_incident_number: dict[str, int] = {}
+        self.agents: dict[tuple[str, str | None], tuple[dict, str]] = {}  # see `_agent`
+        self.plans: dict[str, tuple] = {}  # escalation plans by policy: see `assignments.prepare_new_sync`
+        self.steps: dict[tuple, Any] = {}  # and the rows a new incident's assignment writes
+        self._webhook_targets: bool | None = None
+        # the tables that may differ from the seeded rows, when this connection ran the last reset (`restore`)
+        # and no other connection committed since: none, or WRITES_TO once it committed a batch; else None
+        self.since_restore: frozenset[str] | None = None
+
+    def begin_batch(self) -> bool:
+        """BEGIN IMMEDIATE, forgetting what another connection may have changed since the last batch; whether
+        another connection committed since."""
+        self.execute("BEGIN IMMEDIATE")
+        (version,) = self.execute("PRAGMA data_version").fetchone()
+        if version != self.data_version:
+            self.forget()
+            self.data_version = version
+            return True
+        return False
+
+    def changed_alone(self) -> frozenset[str] | None:
+        """The tables that may differ from the seeded rows, when this connection alone committed since the
+        last reset it ran (else None: any table may). Outside a transaction; `restore(only_if_alone=True)`
+        checks again, under SQLite's write lock."""
+        (version,) = self.execute("PRAGMA data_version").fetchone()
+        return self.since_restore if version == self.data_version else None
+
+    def restore(self, statements: list[str], tables: list[str] | tuple[str, ...], *,
+                foreign_keys_off: bool, only_if_alone: bool = False) -> bool:
+        """The fixtures' reset (`store.sandbox.restore_rows`, inline databases): `statements` — which empty
+        `tables` and put their seeded rows back — in one transaction on this connection. Whatever another
+        connection committed before it is seen as at any batch (`begin_batch`: everything is forgotten), and
+        this commit itself does not move this connection's `data_version`: so only what the rewritten tables
+        imply is forgotten, and any later commit by another connection is still seen.
+
+        `foreign_keys_off`: meanwhile, as the statements need unless ordered for them (the PRAGMA makes this
+        connection compile its statements again: ~0.2 ms at the next trigger). `only_if_alone`: the tables
+        were chosen from `changed_alone`; if another connection committed since all the same, nothing is done
+        and False returned (the caller looks at every table and comes again)."""
+        if foreign_keys_off:
+            self.execute("PRAGMA foreign_keys = OFF")
+        try:
+            if self.begin_batch() and only_if_alone:
+                self.execute("ROLLBACK")
+                return False
+            try:
+                for sql in statements:
+                    self.execute(sql)
+                self.execute("COMMIT")
+            except BaseException:
+                self.abandon()
+                raise
+        finally:
+            if foreign_keys_off:
+                self.execute("PRAGMA foreign_keys = ON")
+        self.forget_tables(tables)
+        self.since_restore = frozenset()
+        return True
+
+    def forget_tables(self, tables: list[str] | tuple[str, ...]) -> None:
+        """Forget what these tables, rewritten through this connection, may have changed."""
+        rewritten = set(tables)
+        if rewritten & _INTEGRATIONS_FROM:
+            self.integrations.clear()
+            self.agents.clear()
+        if rewritten & _WEBHOOK_TARGETS_FROM:
+            self._webhook_targets = None
+        if rewritten & _NUMBERS_FROM:
+            self.next_incident_number.clear()
+        if not rewritten <= _NO_PLAN_IN:
+            self.plans.clear()
+            self.steps.clear()
+
+    def abandon(self) -> None:
+        """Roll back the transaction under way, if any, and forget what it may have taken (incident numbers)."""
+        if self.in_transaction:
+            self.execute("ROLLBACK")
+        self.forget()
+
+    def forget(self) -> None:
+        self.integrations.clear()
+        self.next_incident_number.clear()
+        self.agents.clear()
+        self.plans.clear()
+        self.steps.clear()
+        self._webhook_targets = None
+        self.since_restore = None
+
+    def webhook_targets_exist(self) -> bool:
+        """Whether any webhook may be sent (see `store.webhooks.any_targets`): only then are an event's
+        changes recorded for webhooks. Subscriptions and partner apps change only through other connections."""
+        if self._webhook_targets is None:
+            (self._webhook_targets,) = self.execute(ANY_WEBHOOK_TARGETS).fetchone()
+        return bool(self._webhook_targets)
+
+
+def connect_events(path: str) -> EventsConnection:
+    """The events writer's connection; it lives on (and is only used from) the events thread or process."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=EventsConnection)
+    conn.row_factory = sqlite3.Row
+    for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000", "wal_autocheckpoint=0",
+                   "cache_size=-16000"):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
 def apply_batch(conn: EventsConnection, writes: list[Write]) -> list[tuple]:
     """Apply writes in order in one transaction; [(ok, result or exception)].
 
-    First without a savepoint per write (a savepoint and its release cost about as much as an insert), each
-    table's new rows held back and written together before the COMMIT (`EventsConnection.hold_rows`); if any
-    write fails (or a held row does), that attempt is rolled back whole and the batch applied again with each
-    write in a savepoint of its own and its rows written at once, so that the failing write is rolled back
-    alone and spoils nothing else."""
+    First without a savepoint per write (a savepoint and its release cost about as much as an insert); if any
+    write fails, that attempt is rolled back whole and the batch applied again with each write in a savepoint
+    of its own, so that the failing write is rolled back alone and spoils nothing else."""
     conn.begin_batch()
     try:
         try:
-            conn.hold_rows()  # each table's new rows go in together (`EventsConnection.hold_rows`)
             results = [(True, write(conn, *args)) for write, *args in writes]
-            conn.write_held_rows()
         except Exception:
             conn.abandon()  # and the incident numbers handed out by the rolled-back attempt
             conn.begin_batch()
@@ -96,12 +220,8 @@ def _apply_in_savepoint(conn: EventsConnection, write: Write) -> tuple:
     return True, value
 
 
-def _journal_sync(conn: EventsConnection, entry: JournalEntry) -> int:
-    journal_id = conn.next_journal_id()
-    if journal_id is None:  # not in a batch holding rows back: AUTOINCREMENT gives it
-        journal_id = conn.execute(_INSERT_JOURNAL, _journal_params(entry)).lastrowid
-    else:  # held back, with the id AUTOINCREMENT would give it
-        conn.insert_rows("events", _INSERT_JOURNAL_WITH_ID, [(journal_id, *_journal_params(entry))])
+def _journal_sync(conn: sqlite3.Connection, entry: JournalEntry) -> int:
+    journal_id = conn.execute(_INSERT_JOURNAL, _journal_params(entry)).lastrowid
     if entry.fault_id:
         conn.execute(_COUNT_FAULT_FIRED, (entry.fault_id,))
     return journal_id
@@ -144,13 +264,11 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
         return EventResult(_journal_sync(conn, entry), entry.outcome, entry.outcome_detail)
     account_id = integration["account_id"]
     entry.account_id, entry.service_id = account_id, integration["service_id"]
-    alert_key = (integration["id"], event.dedup_key)
-    if conn.held is not None and alert_key not in conn.held_alert_keys:
-        # The rows held back are journal rows and new incidents with their alerts, rows, notifications: a held
-        # incident is found only through its held alert, and this key has none.
-        row = conn.read_past_held(_OPEN_ALERT, alert_key).fetchone()
-    else:
-        row = conn.execute(_OPEN_ALERT, alert_key).fetchone()
+    row = conn.execute(
+        "SELECT a.id, a.incident_id, i.status FROM alerts a JOIN incidents i ON i.id = a.incident_id"
+        " WHERE a.integration_id = ? AND a.alert_key = ? AND a.status != 'resolved'",
+        (integration["id"], event.dedup_key),
+    ).fetchone()
     open_alert = lifecycle.OpenAlert(row[0], row[1], row[2]) if row else None
     decision = lifecycle.decide(event, open_alert)
     agent, agent_json = _agent(conn, integration, event.client)
@@ -172,15 +290,22 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
         urgency = lifecycle.urgency(integration["urgency_rule"], event.severity)
         created = About(number, event.summary, integration["service_name"], urgency)
         assignment = prepare_new_sync(conn, integration, created, now)  # who it goes to: in the same INSERT
-        conn.insert_rows("incidents", _INSERT_INCIDENT, [(
-            incident_id, account_id, integration["service_id"], number, event.summary, "triggered", urgency,
-            event.dedup_key, stamp, stamp, stamp, agent_json, iso(auto_resolve_at) if auto_resolve_at else None,
-            *(assignment.columns if assignment else NOBODY))])
-        conn.insert_rows("alerts", _INSERT_ALERT, [(
-            alert_id, account_id, integration["service_id"], integration["id"], incident_id, event.dedup_key,
-            "triggered", event.severity, event.summary, dumps(event.alert_body()), stamp)])
-        if conn.held is not None:
-            conn.held_alert_keys.add(alert_key)
+        conn.execute(
+            "INSERT INTO incidents (id, account_id, service_id, incident_number, title, status, urgency,"
+            " incident_key, created_at, updated_at, last_status_change_at, last_status_change_by,"
+            " auto_resolve_at, assignments, assigned_via, escalation_policy, escalation_level, escalation_loops,"
+            " escalation_delay, next_escalation_at)"
+            " VALUES (?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (incident_id, account_id, integration["service_id"], number, event.summary, urgency, event.dedup_key,
+             stamp, stamp, stamp, agent_json, iso(auto_resolve_at) if auto_resolve_at else None,
+             *(assignment.columns if assignment else NOBODY)),
+        )
+        conn.execute(
+            "INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key,"
+            " status, severity, summary, body, created_at) VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?)",
+            (alert_id, account_id, integration["service_id"], integration["id"],
+             incident_id, event.dedup_key, event.severity, event.summary, dumps(event.alert_body()), stamp),
+        )
         entry.alert_id = alert_id
         entry.outcome_detail = f"created incident {incident_id} (#{number})"
         changes.append(IncidentChange(account_id, incident_id, "incident.triggered"))

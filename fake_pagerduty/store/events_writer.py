@@ -29,9 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from fake_pagerduty.store.batch import Write, apply_batch, apply_request, record_request
+from fake_pagerduty.store.batch import Write, apply_batch, apply_request, connect_events, record_request
 from fake_pagerduty.store.database import Database
-from fake_pagerduty.store.events_connection import connect_events
 from fake_pagerduty.store.records import EventResult, JournalEntry
 from fake_pagerduty.store.wal import checkpoint_wal, finish_checkpoint
 from fake_pagerduty.store.writer_process import WriterProcess
