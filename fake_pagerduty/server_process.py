@@ -172,33 +172,47 @@ class ServerProcess:
         """Start and wait until it is ready (see the module); ServerFailed, with its log, if it does not come up."""
         if self.running:
             raise ServerFailed(f"{self.name} is already running")
-        ports = ["port"] + (["https_port"] if self.https_port is not None else [])
-        chosen = [name for name in ports if not getattr(self, name)]
-        if chosen and len(chosen) < len(ports):
-            raise ValueError("give every port, or none (0: picked at start)")
+        chosen = [name for name in self._port_names() if not getattr(self, name)]
         for attempt in range(1, PORT_ATTEMPTS + 1):
-            if chosen:
-                for name, port in zip(chosen, free_ports(len(chosen)), strict=True):
-                    setattr(self, name, port)
             try:
-                if not chosen:
-                    self._wait_for_ports([getattr(self, name) for name in ports])
-                self._spawn()
-                self._wait_until_ready()
-                self._came_up = True
+                self._launch()
+                self._ready()
                 return self
             except BaseException as exc:
                 self.stop()
+                for name in chosen:  # the next attempt, or a later start, picks again
+                    setattr(self, name, 0)
                 if chosen and isinstance(exc, PortTaken) and attempt < PORT_ATTEMPTS:
                     continue  # another process took a picked port meanwhile: pick again
-                for name in chosen:  # a later start picks again
-                    setattr(self, name, 0)
                 raise
         raise AssertionError("unreachable")
 
     def restart(self) -> ServerProcess:
         self.stop()
         return self.start()
+
+    def _port_names(self) -> list[str]:
+        names = ["port"] + (["https_port"] if self.https_port is not None else [])
+        if 0 < sum(1 for name in names if not getattr(self, name)) < len(names):
+            raise ValueError("give every port, or none (0: picked at start)")
+        return names
+
+    def _launch(self) -> None:
+        """A start's first half: ports picked (0) or checked (taken: PortTaken), the child started."""
+        if self.running:
+            raise ServerFailed(f"{self.name} is already running")
+        names = self._port_names()
+        chosen = [name for name in names if not getattr(self, name)]
+        for name, port in zip(chosen, free_ports(len(chosen)), strict=True):
+            setattr(self, name, port)
+        if not chosen:
+            self._wait_for_ports([getattr(self, name) for name in names])
+        self._spawn()
+
+    def _ready(self) -> None:
+        """A start's second half: wait until it is ready (see the module)."""
+        self._wait_until_ready()
+        self._came_up = True
 
     def _wait_for_ports(self, ports: list[int]) -> None:
         """Given ports: taken ones fail at once; on a start again (same ports, clients know them), after waiting a
@@ -314,13 +328,16 @@ class ServerProcess:
 def start_together(build: Callable[[], Sequence[ServerProcess]],
                    attempts: int = PORT_ATTEMPTS) -> list[ServerProcess]:
     """Servers that must know each other's ports before they start: `build` picks the ports (`free_ports`)
-    and makes the servers; they start in order, and when one finds its port taken by another process
-    meanwhile, all stop and `build` picks again. Returns the running servers."""
+    and makes the servers; they start at the same time (each waits for none of the others: their starts
+    overlap), and when one finds its port taken by another process meanwhile, all stop and `build` picks
+    again. Returns the running servers, once every one is ready."""
     for attempt in range(1, attempts + 1):
         servers = list(build())
         try:
             for server in servers:
-                server.start()
+                server._launch()
+            for server in servers:
+                server._ready()
             return servers
         except PortTaken:
             for server in reversed(servers):

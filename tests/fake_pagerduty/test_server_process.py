@@ -272,6 +272,43 @@ def test_start_together_picks_every_port_again_when_one_was_taken(tmp_path):
                 server.stop()
 
 
+WAITS_FOR = r"""
+import os, sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+port, started, waits_for = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+open(started, "w").close()
+while waits_for != "-" and not os.path.exists(waits_for):
+    time.sleep(0.02)
+
+class Answer(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+HTTPServer(("127.0.0.1", port), Answer).serve_forever()
+"""
+
+
+def test_start_together_starts_each_server_before_waiting_for_any(tmp_path):
+    """The first server comes up only once the second has started: one after the other, it never would."""
+    def server(name: str, waits_for: str, port: int) -> ServerProcess:
+        return ServerProcess(name, ["-c", WAITS_FOR, "{port}", str(tmp_path / f"{name}.started"), waits_for],
+                             port=port, log_path=tmp_path / f"{name}.log", ready_timeout=10)
+
+    def build() -> list[ServerProcess]:
+        first, second = server_process.free_ports(2)
+        return [server("first", str(tmp_path / "second.started"), first), server("second", "-", second)]
+
+    servers = start_together(build)
+    try:
+        assert all(s.running for s in servers)
+    finally:
+        for s in servers:
+            s.stop()
+
+
 def test_start_together_does_not_retry_other_failures(tmp_path):
     calls = []
 
