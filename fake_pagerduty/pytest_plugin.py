@@ -242,6 +242,8 @@ IN_PROCESS_HOST = "fake-pagerduty.test"
 
 
 _IN_PROCESS_CLASSES: list = []  # (transport, client) classes, made on first use (httpx is imported only then)
+_MERGED_URLS: dict = {}  # (base URL, URL as the test wrote it) -> httpx.URL as httpx merged them
+MERGED_URLS_KEPT = 1024
 
 
 def _in_process_classes() -> tuple[type, type]:
@@ -251,7 +253,10 @@ def _in_process_classes() -> tuple[type, type]:
       loop than the one its lifespan runs in;
     - an httpx.AsyncClient whose cookies are read from a response only when it sets some: `http.cookiejar`
       looks at every response otherwise (a urllib request and response built around it, ~0.03 ms a request
-      here, a tenth of an in-process request), and finds nothing in most.
+      here, a tenth of an in-process request), and finds nothing in most;
+    - and that keeps, for the session, the URL httpx made of each URL string and base URL it was given (a
+      test's few paths, again and again): httpx parses both and the merge again at every request, ~0.03 ms
+      of its ~0.055 ms to build one. `build_request` is given the URL httpx itself made the first time.
     """
     if not _IN_PROCESS_CLASSES:
         import asyncio
@@ -281,6 +286,17 @@ def _in_process_classes() -> tuple[type, type]:
             def __init__(self, *args, cookies=None, **kwargs) -> None:
                 super().__init__(*args, **kwargs)
                 self.cookies = cookies
+
+            def build_request(self, method, url, **kwargs):
+                if isinstance(url, str):  # its merge with base_url, as httpx made it the first time
+                    key = (str(self.base_url), url)
+                    merged = _MERGED_URLS.get(key)
+                    if merged is None:
+                        if len(_MERGED_URLS) >= MERGED_URLS_KEPT:
+                            _MERGED_URLS.clear()
+                        merged = _MERGED_URLS[key] = super().build_request("GET", url).url
+                    url = merged
+                return super().build_request(method, url, **kwargs)
 
             @property
             def cookies(self) -> httpx.Cookies:

@@ -116,3 +116,30 @@ def test_a_suite_that_does_not_use_the_fixtures_starts_no_sandbox(tmp_path):
     """, "-p", "no:asyncio")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_in_process_client_builds_the_urls_httpx_builds():
+    """The in-process client keeps the URL httpx made of each URL string and base URL: every request goes where a
+    plain httpx.AsyncClient's would, whatever the path, query, params, absolute URL or a changed base URL."""
+    import httpx
+
+    from fake_pagerduty import pytest_plugin
+
+    _, client_class = pytest_plugin._in_process_classes()
+    ours, plain = (cls(base_url="http://fake-pagerduty.test", transport=httpx.MockTransport(lambda _: None))
+                   for cls in (client_class, httpx.AsyncClient))
+    cases = [("GET", "/api/incidents", {}), ("GET", "api/incidents", {}), ("GET", "/api/incidents?limit=1", {}),
+             ("GET", "/api/incidents?limit=1", {"params": {"offset": 2}}), ("GET", "/a b/é?q=a b", {}),
+             ("POST", "/v2/enqueue", {"json": {"a": 1}}), ("GET", "http://elsewhere.test/x?y=1", {}),
+             ("GET", httpx.URL("/_sandbox/events"), {}), ("GET", "", {})]
+    for _ in range(2):  # made once, then kept
+        for method, url, kwargs in cases:
+            mine, theirs = ours.build_request(method, url, **kwargs), plain.build_request(method, url, **kwargs)
+            assert (mine.url, mine.headers, mine.content) == (theirs.url, theirs.headers, theirs.content), url
+    for client in (ours, plain):
+        client.base_url = "http://fake-pagerduty.test/prefix/"
+    assert ours.build_request("GET", "/api/incidents").url == plain.build_request("GET", "/api/incidents").url \
+        == httpx.URL("http://fake-pagerduty.test/prefix/api/incidents")
+    for n in range(pytest_plugin.MERGED_URLS_KEPT + 5):  # what it keeps stays bounded
+        ours.build_request("GET", f"/api/incidents/{n}")
+    assert len(pytest_plugin._MERGED_URLS) <= pytest_plugin.MERGED_URLS_KEPT
