@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
+from tests.transport_client import TransportClient
 
 
 @dataclass
@@ -35,7 +36,7 @@ def _page_consistent(entries: int, total: int, more: bool, limit: int, offset: i
     return entries == max(0, min(limit, total - offset)) and more == (offset + entries < total)
 
 
-async def run(client: httpx.AsyncClient, *, events: int = 2000, clients: int = 16, prefix: str = "ryw") -> Report:
+async def run(client: httpx.AsyncClient | TransportClient, *, events: int = 2000, clients: int = 16, prefix: str = "ryw") -> Report:
     """`clients` concurrent clients send `events` v2 triggers in all, each read back at once five ways."""
     report = Report()
     numbers = itertools.count()
