@@ -10,6 +10,7 @@ import signal
 
 import httpx
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import Stack, connect_directly, delivered, delivery
@@ -27,13 +28,31 @@ def journal(stack: Stack, dedup_key: str) -> list[tuple[str, str, int]]:
     return [(e["action"], e["outcome"], e["response"]["status"]) for e in response.json()["events"]]
 
 
+# each row's cells as a person reads them, in one step of the page's script (a reload cannot come in between);
+# null when Developer details is closed
+READ_ROWS = """rows => rows.length && rows[0].closest("details").open
+    ? rows.map(row => Array.from(row.cells, cell => cell.innerText.split(/\\s+/).join(" ").trim()).join(" "))
+    : null"""
+
+
 def shown_rows(page: Page, stack: Stack, alert_id: str) -> list[str]:
-    """The rows of the alert page's delivery table, as a person sees them under Developer details."""
+    """The rows of the alert page's delivery table, as a person sees them under Developer details. The page
+    reloads itself when the alert's state changes (monitor.js), which closes Developer details: read again
+    then."""
     page.goto(f"{stack.monitor_url}/alerts/{alert_id}")
-    page.get_by_text("Developer details").click()
-    rows = page.locator("#events-body tr")
-    expect(rows.first).to_be_visible()
-    return [" ".join(text.split()) for text in rows.all_inner_texts()]
+    for _ in range(5):
+        try:
+            details = page.locator("details.dev")
+            if not details.evaluate("d => d.open"):
+                page.get_by_text("Developer details").click()
+            rows = page.locator("#events-body tr")
+            expect(rows.first).to_be_visible()
+            shown = rows.evaluate_all(READ_ROWS)
+        except PlaywrightError:  # the page reloading under the reading
+            shown = None
+        if shown:
+            return shown
+    raise AssertionError("the delivery table never stayed shown under Developer details")
 
 
 @pytest.mark.parametrize("events_api", ["default", "1"], ids=["v2-default", "v1"])
