@@ -283,6 +283,8 @@ def _in_process_classes() -> tuple[type, type]:
                     super().extract_cookies(response)
 
         class InProcessClient(httpx.AsyncClient):
+            BASE_URL = httpx.URL(f"http://{IN_PROCESS_HOST}")  # parsed once: half of a new client's cost
+
             def __init__(self, *args, cookies=None, **kwargs) -> None:
                 super().__init__(*args, **kwargs)
                 self.cookies = cookies
@@ -364,7 +366,7 @@ def _in_process_fixtures():
         sandbox, loop = _fake_pagerduty_in_process
         loop.run_until_complete(sandbox.reset())
         transport_class, client_class = _in_process_classes()
-        client = client_class(transport=transport_class(sandbox.app, loop), base_url=f"http://{IN_PROCESS_HOST}")
+        client = client_class(transport=transport_class(sandbox.app, loop), base_url=client_class.BASE_URL)
         client.app = sandbox.app  # for tests that want app.state (the store, the clock)
         return client
 

@@ -20,6 +20,7 @@ async def test_in_process_fixture_is_a_seeded_sandbox(fake_pagerduty_app):
     incidents = (await fake_pagerduty_app.get("/api/incidents", headers=REST_HEADERS)).json()["incidents"]
     assert [(i["title"], i["urgency"]) for i in incidents] == [("In-process trigger", "low")]
     assert fake_pagerduty_app.app.state.settings.db_path == ":memory:"
+    assert str(fake_pagerduty_app.base_url) == "http://fake-pagerduty.test/"
 
 
 async def test_in_process_client_keeps_the_cookies_the_sandbox_sets(fake_pagerduty_app):
