@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import httpx
+
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.fake_pagerduty.webpages import sign_in
 
@@ -20,7 +22,7 @@ async def test_in_process_fixture_is_a_seeded_sandbox(fake_pagerduty_app):
     incidents = (await fake_pagerduty_app.get("/api/incidents", headers=REST_HEADERS)).json()["incidents"]
     assert [(i["title"], i["urgency"]) for i in incidents] == [("In-process trigger", "low")]
     assert fake_pagerduty_app.app.state.settings.db_path == ":memory:"
-    assert str(fake_pagerduty_app.base_url) == "http://fake-pagerduty.test/"
+    assert fake_pagerduty_app.base_url == httpx.AsyncClient(base_url="http://fake-pagerduty.test").base_url
 
 
 async def test_in_process_client_keeps_the_cookies_the_sandbox_sets(fake_pagerduty_app):
@@ -122,8 +124,6 @@ def test_a_suite_that_does_not_use_the_fixtures_starts_no_sandbox(tmp_path):
 def test_in_process_client_builds_the_urls_httpx_builds():
     """The in-process client keeps the URL httpx made of each URL string and base URL: every request goes where a
     plain httpx.AsyncClient's would, whatever the path, query, params, absolute URL or a changed base URL."""
-    import httpx
-
     from fake_pagerduty import pytest_plugin
 
     _, client_class = pytest_plugin._in_process_classes()
