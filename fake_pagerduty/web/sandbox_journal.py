@@ -72,6 +72,9 @@ def _timeout(request: Request) -> float:
 async def _wait_for(check: Callable[[], Awaitable[Any]], wake: Callable[[], asyncio.Future],
                     patience: float, what: str) -> Any:
     """Return `check()` as soon as it finds something; wake up only when `wake()`'s future is set."""
+    found = await check()  # already there (a wait right after its 202): no waiter to make and take back
+    if found is not None:
+        return found
     loop = asyncio.get_running_loop()
     deadline = loop.time() + patience
     while True:
