@@ -29,6 +29,7 @@ from fake_pagerduty.store.transitions import (
     resolve_statements,
     webhook_change_rows,
 )
+from fake_pagerduty.store.wal import RESET_AUTOCHECKPOINT
 
 Write = tuple  # (function, *args)
 
@@ -127,7 +128,11 @@ class EventsConnection(sqlite3.Connection):
             try:
                 for sql in statements:
                     self.execute(sql)
-                self.execute("COMMIT")
+                self.execute(RESET_AUTOCHECKPOINT[0])  # a large WAL is copied after this COMMIT, not a batch's
+                try:
+                    self.execute("COMMIT")
+                finally:
+                    self.execute(RESET_AUTOCHECKPOINT[1])
             except BaseException:
                 self.abandon()
                 raise

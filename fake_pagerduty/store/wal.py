@@ -19,6 +19,18 @@ CHECKPOINT_PASSES = 4  # at most, in a row, while each finds more than CHECKPOIN
 
 CHECKPOINT_LEFT_FRAMES = 256  # 1 MB: little enough for the events writer to copy between two batches
 
+# The fixtures' reset, on the events connection (`batch.EventsConnection.restore`), has SQLite copy the WAL
+# into the database after its COMMIT once the WAL holds this many frames (4 MB): see `RESET_AUTOCHECKPOINT`.
+RESET_CHECKPOINT_FRAMES = 1000
+
+# Around the reset's COMMIT: SQLite's own autocheckpoint, a PASSIVE pass run right after that COMMIT when the
+# WAL holds RESET_CHECKPOINT_FRAMES frames or more. A reset rewrites ~50 pages (~200 KB) and a partner's test
+# loop makes ~300 a second in-process: the checkpointer's passes, once a second, let the WAL grow to ~60-75 MB
+# between two restarts (and more on a slower machine), in a file that keeps its largest size until the
+# suite ends. Copied at the reset instead, the next batch finds the WAL copied and writes it again from its
+# beginning: it stays under ~4 MB. The reset is not the events hot path: no event waits on its COMMIT.
+RESET_AUTOCHECKPOINT = (f"PRAGMA wal_autocheckpoint={RESET_CHECKPOINT_FRAMES}", "PRAGMA wal_autocheckpoint=0")
+
 
 async def checkpoint_wal(path: str, commits: Callable[[], int], finish: Callable[[], None]) -> None:
     """Copy the WAL back into the database on a thread and connection of its own, off the write path, and
@@ -31,7 +43,7 @@ async def checkpoint_wal(path: str, commits: Callable[[], int], finish: Callable
     (figures in docs/benchmarks.md, fifth pass). So after its passes (`copy_wal`)
     this task has the events writer copy what they left, between two batches (`finish_checkpoint`): the
     WAL then starts again, and stays the size of one interval's writes. After an interval with no events
-    it is truncated (`shrink_wal`).
+    it is truncated (`shrink_wal`). The fixtures' reset copies it too, when it is large (`RESET_AUTOCHECKPOINT`).
     """
     loop = asyncio.get_running_loop()
     with ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint") as thread:
