@@ -54,14 +54,18 @@ def quiet_seconds(duration: float) -> float:
 
 
 class _Watch:
-    """The key's journal rows since the exam began, each stamped when first seen."""
+    """The key's journal rows since the exam began, each stamped with when its request arrived and when its answer
+    went: as the Events API handler timed it (`times`, from `ExamRunner.timed`), else when the row was first seen.
+    A wait between two attempts is then the client's own, from one answer to the next request, without the
+    sandbox's work on the first (which a loaded machine makes long: a client retrying at once looked patient)."""
 
     def __init__(self, state: Any, routing_key: str, since_id: int) -> None:
         self._state = state
         self.key = routing_key
         self.last_id = since_id
         self.rows: list[dict] = []
-        self.stamps: dict[int, float] = {}
+        self.times: dict[int, tuple[float, float]] = {}  # journal id -> (arrived, answered), epoch seconds
+        self.stamps: dict[int, tuple[float, float | None]] = {}
         self.last_seen = asyncio.get_running_loop().time()  # loop time of the newest row's arrival
 
     async def refresh(self) -> None:
@@ -70,12 +74,12 @@ class _Watch:
         if rows:
             self.last_seen = asyncio.get_running_loop().time()
         for row in rows:
-            self.stamps[row["id"]] = now
+            self.stamps[row["id"]] = self.times.pop(row["id"], (now, None))
             self.rows.append(row)
             self.last_id = row["id"]
 
     def sent(self) -> list[report_terms.Sent]:
-        return [report_terms.Sent.from_row(row, self.stamps.get(row["id"])) for row in self.rows]
+        return [report_terms.Sent.from_row(row, *self.stamps.get(row["id"], (None, None))) for row in self.rows]
 
     async def until(self, check, deadline: float) -> bool:
         """Wait until `check()` is true (re-checked on each new journal row), or the loop time `deadline`."""
@@ -99,6 +103,7 @@ class ExamRunner:
     def __init__(self, state: Any) -> None:
         self._state = state
         self._tasks: dict[str, asyncio.Task] = {}
+        self._watches: dict[str, _Watch] = {}  # routing key -> the running exam's watch
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -118,6 +123,13 @@ class ExamRunner:
                 await task
         for exam in await self._state.store.exams.running():  # cancelled before it ever ran
             await self._end(exam["id"], exam["progress"], STOPPED_NOTE)
+
+    def timed(self, routing_key: str | None, journal_id: int, arrived: float) -> None:
+        """The Events API handler answered a request journaled as `journal_id` that arrived at `arrived` (epoch
+        seconds): kept, now as its answer's time, when an exam watches its key."""
+        watch = self._watches.get(routing_key) if routing_key else None
+        if watch is not None:
+            watch.times[journal_id] = (arrived, time.time())
 
     async def wait(self, exam_id: str) -> None:
         """Until the exam ends (tests)."""
@@ -165,6 +177,8 @@ class ExamRunner:
             log.exception("exam %s failed", exam["id"])
             with contextlib.suppress(Exception):
                 await self._end(exam["id"], progress, f"the exam could not go on: {type(exc).__name__}")
+        finally:
+            self._watches.pop(exam["routing_key"], None)  # one exam per key at a time (`running_for`)
 
     async def _end(self, exam_id: str, progress: dict, why: str) -> None:
         state = self._state
@@ -186,7 +200,7 @@ class ExamRunner:
         state = self._state
         loop = asyncio.get_running_loop()
         window_end = loop.time() + exam["duration_seconds"]
-        watch = _Watch(state, exam["routing_key"], exam["since_id"])
+        watch = self._watches[exam["routing_key"]] = _Watch(state, exam["routing_key"], exam["since_id"])
         webhooks = asyncio.create_task(self._probe_webhooks(exam, progress))
         try:
             fired = await self._schedule(exam, progress, watch, window_end)

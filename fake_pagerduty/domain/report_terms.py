@@ -39,9 +39,10 @@ class Sent:
     warnings: tuple[str, ...] = ()
     incident_id: str | None = None
     received: float = 0.0  # received_at (the sandbox clock), in seconds: to compare with incidents' times
+    answered: float | None = None  # seconds (epoch): when its answer went, if the exam timed it
 
     @classmethod
-    def from_row(cls, row: dict, at: float | None = None) -> Sent:
+    def from_row(cls, row: dict, at: float | None = None, answered: float | None = None) -> Sent:
         raw = row.get("raw_body") or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8")
@@ -60,6 +61,7 @@ class Sent:
             body=body if isinstance(body, dict) else None, body_hash=hashlib.sha256(raw).hexdigest(),
             size=len(raw), warnings=tuple(w for w in warnings if isinstance(w, str)),
             incident_id=row.get("incident_id"), received=received.timestamp() if received else 0.0,
+            answered=answered,
         )
 
     @property

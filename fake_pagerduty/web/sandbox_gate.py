@@ -1,8 +1,9 @@
 """The sandbox controls' one hook in the Events API handlers: injected faults, then the rate limit.
 
-`intercept(state, receive, entry)` runs after the body is read and its keys are picked out, before validation and
-processing. It returns the response to send (a fault's answer, or PagerDuty's throttle error), already
-journaled; or None to carry on (after any injected latency).
+`intercept(state, receive, entry, arrived)` runs after the body is read and its keys are picked out, before
+validation and processing. It returns the response to send (a fault's answer, or PagerDuty's throttle error),
+already journaled; or None to carry on (after any injected latency). `timed` gives an exam watching the key when a
+request arrived and when it was answered.
 """
 
 from __future__ import annotations
@@ -60,9 +61,18 @@ def _fault_answer(rule: FaultRule, api: str) -> Response:
     return Response(text, status_code=rule.status, media_type=media_type)
 
 
-async def _journal(state: State, entry: JournalEntry) -> None:
-    await state.store.events.record(entry)
+async def _journal(state: State, entry: JournalEntry, arrived: float) -> None:
+    journal_id = await state.store.events.record(entry)
+    timed(state, entry, journal_id, arrived)
     state.journal_signal.notify()
+
+
+def timed(state: State, entry: JournalEntry, journal_id: int, arrived: float) -> None:
+    """The request journaled as `journal_id` is answered now: its times to an exam watching its key, whose backoff
+    check measures a client's waits from one answer to its next request (`exam_runner.ExamRunner.timed`)."""
+    exams = getattr(state, "exams", None)  # made by the app's lifespan
+    if exams is not None:
+        exams.timed(entry.routing_key, journal_id, arrived)
 
 
 def active(state: State) -> bool:
@@ -70,7 +80,7 @@ def active(state: State) -> bool:
     return len(state.faults) > 0 or state.rate_limiter.settings.enabled
 
 
-async def intercept(state: State, receive: Receive, entry: JournalEntry) -> Response | None:
+async def intercept(state: State, receive: Receive, entry: JournalEntry, arrived: float) -> Response | None:
     rule = state.faults.pick(entry.api, entry.path, entry.routing_key)
     if rule is not None:
         entry.fault_id = rule.id
@@ -80,11 +90,11 @@ async def intercept(state: State, receive: Receive, entry: JournalEntry) -> Resp
             entry.outcome, entry.outcome_detail = FAULT, rule.describe()
             if rule.disconnect:
                 entry.response_status, entry.response_body = 0, ""
-                await _journal(state, entry)
+                await _journal(state, entry, arrived)
                 return await _cut_connection(receive)
             response = _fault_answer(rule, entry.api)
             entry.response_status, entry.response_body = response.status_code, response.body.decode("utf-8")
-            await _journal(state, entry)
+            await _journal(state, entry, arrived)
             return response
         entry.warnings.append(rule.describe())
     limiter = state.rate_limiter
@@ -93,6 +103,6 @@ async def intercept(state: State, receive: Receive, entry: JournalEntry) -> Resp
         error = EventsApiError.throttled(entry.api)
         entry.response_status, entry.response_body = error.status, compact_json(error.body)
         entry.outcome, entry.outcome_detail = lifecycle.REJECTED, THROTTLED
-        await _journal(state, entry)
+        await _journal(state, entry, arrived)
         return error.response()
     return None

@@ -98,6 +98,25 @@ async def test_a_client_that_retries_at_once_fails_only_the_backoff(sandbox, san
     assert check["reason"].startswith("It retried at once (")
 
 
+async def test_a_client_that_retries_at_once_on_a_slow_sandbox_still_retried_at_once(sandbox, sandbox_app,
+                                                                                      monkeypatch):
+    """A loaded machine makes the sandbox slow to journal and answer each 503: the client's waits are measured from
+    an answer to its next request, so the sandbox's own 150 ms are not taken for the client's patience (measured
+    from one request to the next, they were, and the check said the waits "did not grow")."""
+    events = sandbox_app.state.store.events
+    record = events.record
+
+    async def slow_record(entry):
+        await asyncio.sleep(0.15)
+        return await record(entry)
+
+    monkeypatch.setattr(events, "record", slow_record)
+    exam = await _sit(sandbox, sandbox_app, Client(sandbox, backoff=lambda attempt: 0))
+    check = next(c for c in exam["result"]["checks"] if c["id"] == "backoff_grows")
+    assert check["status"] == "fail"
+    assert check["reason"].startswith("It retried at once (0.00 s, 0.00 s, 0.00 s between attempts)")
+
+
 def _receiver(*, checks_signature: bool, refuses_replays: bool):
     """A partner's webhook endpoint, as an httpx transport the sandbox delivers through."""
     seen = []
