@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from starlette.requests import Request
 
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.transport_client import TransportClient
@@ -14,12 +15,7 @@ def _echo_app():
     seen = []
 
     async def app(scope, receive, send):
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await Request(scope, receive).body()
         seen.append((scope["method"], scope["path"], scope["query_string"], sorted(scope["headers"]), body))
         await send({"type": "http.response.start", "status": 201, "headers": [(b"content-type", b"application/json"),
                                                                                (b"x-seen", b"yes")]})
