@@ -24,10 +24,10 @@ CHECKPOINT_LEFT_FRAMES = 256  # 1 MB: little enough for the events writer to cop
 RESET_CHECKPOINT_FRAMES = 1000
 
 # Around the reset's COMMIT: SQLite's own autocheckpoint, a PASSIVE pass run right after that COMMIT when the
-# WAL holds RESET_CHECKPOINT_FRAMES frames or more. A reset rewrites ~50 pages (~200 KB) and a partner's test
-# loop makes ~300 a second in-process: the checkpointer's passes, once a second, let the WAL grow to ~60-75 MB
-# between two restarts (and more on a slower machine), in a file that keeps its largest size until the
-# suite ends. Copied at the reset instead, the next batch finds the WAL copied and writes it again from its
+# WAL holds RESET_CHECKPOINT_FRAMES frames or more. A test of a partner's loop writes ~50 pages (~200 KB: its
+# reset and its trigger) and there are 300-600 a second in-process: the checkpointer's passes, once a second,
+# let the WAL grow to one second of tests between two restarts (~130 MB here; the faster the machine, the
+# larger), in a file that keeps its largest size until the suite ends. Copied at the reset instead, the next batch finds the WAL copied and writes it again from its
 # beginning: it stays under ~4 MB. The reset is not the events hot path: no event waits on its COMMIT.
 RESET_AUTOCHECKPOINT = (f"PRAGMA wal_autocheckpoint={RESET_CHECKPOINT_FRAMES}", "PRAGMA wal_autocheckpoint=0")
 
