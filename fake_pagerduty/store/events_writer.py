@@ -29,8 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from fake_pagerduty.store.batch import Write, apply_batch, apply_request, connect_events, record_request
+from fake_pagerduty.store.batch import Write, apply_batch, apply_request, record_request
 from fake_pagerduty.store.database import Database
+from fake_pagerduty.store.events_connection import connect_events
 from fake_pagerduty.store.records import EventResult, JournalEntry
 from fake_pagerduty.store.wal import checkpoint_wal, finish_checkpoint
 from fake_pagerduty.store.writer_process import WriterProcess
@@ -127,13 +128,13 @@ class EventsWriter:
         return self._events_conn is not None and self._events_thread is None and not self._use_writer_process
 
     def changed_alone(self) -> frozenset[str] | None:
-        """See `batch.EventsConnection.changed_alone` (only when `restores_on_loop`, under the write lock)."""
+        """See `events_connection.EventsConnection.changed_alone` (only when `restores_on_loop`, under the write lock)."""
         self._check_restores_here()
         return self._events_conn.changed_alone()
 
     def restore(self, statements: list[str], tables: list[str], *, foreign_keys_off: bool,
                 only_if_alone: bool = False) -> bool:
-        """The fixtures' reset on the events connection (see `batch.EventsConnection.restore`): only when
+        """The fixtures' reset on the events connection (see `events_connection.EventsConnection.restore`): only when
         `restores_on_loop`, under the write lock (so no batch is under way)."""
         self._check_restores_here()
         return self._events_conn.restore(statements, tables, foreign_keys_off=foreign_keys_off,

@@ -217,10 +217,10 @@ class Sandbox:
 
         When the events writer's connection lives on the loop too (`EventsWriter.restores_on_loop`), the
         statements run on it, so that it forgets only what the rewritten tables imply (integrations, incident
-        numbers, escalation plans: `batch.EventsConnection.restore`) instead of everything, as it does after
+        numbers, escalation plans: `events_connection.EventsConnection.restore`) instead of everything, as it does after
         any other connection's commit; with its foreign keys left on when the tables can be ordered for them
         (`_parents_first`); and when it alone wrote since the last reset, only the tables it writes
-        (`batch.WRITES_TO`) are looked at."""
+        (`events_connection.WRITES_TO`) are looked at."""
         tables = seeded.tables
 
         def statements(redo: tuple[str, ...] | list[str], deletes: Any = None) -> list[str]:

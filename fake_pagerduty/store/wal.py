@@ -19,7 +19,7 @@ CHECKPOINT_PASSES = 4  # at most, in a row, while each finds more than CHECKPOIN
 
 CHECKPOINT_LEFT_FRAMES = 256  # 1 MB: little enough for the events writer to copy between two batches
 
-# The fixtures' reset, on the events connection (`batch.EventsConnection.restore`), has SQLite copy the WAL
+# The fixtures' reset, on the events connection (`events_connection.EventsConnection.restore`), has SQLite copy the WAL
 # into the database after its COMMIT once the WAL holds this many frames (4 MB): see `RESET_AUTOCHECKPOINT`.
 RESET_CHECKPOINT_FRAMES = 1000
 
@@ -27,8 +27,9 @@ RESET_CHECKPOINT_FRAMES = 1000
 # WAL holds RESET_CHECKPOINT_FRAMES frames or more. A test of a partner's loop writes ~50 pages (~200 KB: its
 # reset and its trigger) and there are 300-600 a second in-process: the checkpointer's passes, once a second,
 # let the WAL grow to one second of tests between two restarts (~130 MB here; the faster the machine, the
-# larger), in a file that keeps its largest size until the suite ends. Copied at the reset instead, the next batch finds the WAL copied and writes it again from its
-# beginning: it stays under ~4 MB. The reset is not the events hot path: no event waits on its COMMIT.
+# larger), in a file that keeps its largest size until the suite ends. Copied at the reset instead, the next
+# batch finds the WAL copied and writes it again from its beginning: it stays under ~4 MB. The reset is not
+# the events hot path: no event waits on its COMMIT.
 RESET_AUTOCHECKPOINT = (f"PRAGMA wal_autocheckpoint={RESET_CHECKPOINT_FRAMES}", "PRAGMA wal_autocheckpoint=0")
 
 

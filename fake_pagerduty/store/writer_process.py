@@ -37,7 +37,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from fake_pagerduty.store.batch import Write, apply_batch, connect_events
+from fake_pagerduty.store.batch import Write, apply_batch
+from fake_pagerduty.store.events_connection import connect_events
 from fake_pagerduty.store.wal import finish_checkpoint
 
 Results = list  # [(ok, value or exception)], one per write of a batch

@@ -8,7 +8,7 @@ from fake_pagerduty.app import create_app
 from fake_pagerduty.domain.escalation import About
 from fake_pagerduty.settings import Settings
 from fake_pagerduty.store.assignments import NOBODY, StepRows, write_new_sync
-from fake_pagerduty.store.batch import connect_events
+from fake_pagerduty.store.events_connection import connect_events
 from fake_pagerduty.store.transitions import log_params
 
 AGENT = '{"id":"PWEBS00","type":"service_reference","summary":"Acme Website"}'

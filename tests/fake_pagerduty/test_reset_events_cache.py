@@ -1,4 +1,4 @@
-"""The fixtures' reset runs on the events writer's connection when it lives on the loop (store/batch.py,
+"""The fixtures' reset runs on the events writer's connection when it lives on the loop (store/events_connection.py,
 `EventsConnection.restore`), which then forgets only what the tables the reset rewrote imply, instead of
 everything. Whatever a test changed is still never used after the reset: integrations it created, incident
 numbers it took, escalation plans it changed; and a commit by any other connection, before or after the reset,
@@ -16,7 +16,7 @@ from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.reset import SandboxApp
 from fake_pagerduty.settings import Settings
 from fake_pagerduty.store import batch
-from fake_pagerduty.store.batch import WRITES_TO
+from fake_pagerduty.store.events_connection import WRITES_TO
 from fake_pagerduty.store.sandbox import _parents_first
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.fake_pagerduty.rest_helpers import incident_by_key, trigger
@@ -218,7 +218,7 @@ async def test_a_commit_by_another_connection_just_before_the_restore_has_every_
 
 
 def test_the_events_writer_writes_only_the_tables_it_says():
-    """WRITES_TO (store/batch.py) is what the reset looks at after a test whose only writes were events."""
+    """WRITES_TO (store/events_connection.py) is what the reset looks at after a test whose only writes were events."""
     sources = [Path(batch.__file__), Path(batch.__file__).with_name("assignments.py"),
                Path(batch.__file__).with_name("transitions.py")]
     written = {match for source in sources
