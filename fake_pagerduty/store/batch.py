@@ -47,8 +47,6 @@ def _journal_params(entry: JournalEntry) -> tuple:
             entry.alert_id, dumps(entry.warnings) if entry.warnings else "[]", entry.fault_id)
 
 
-
-
 def apply_batch(conn: EventsConnection, writes: list[Write]) -> list[tuple]:
     """Apply writes in order in one transaction; [(ok, result or exception)].
 
