@@ -246,6 +246,12 @@ _MERGED_URLS: dict = {}  # (base URL, URL as the test wrote it) -> httpx.URL as 
 MERGED_URLS_KEPT = 1024
 
 
+def sets_cookies(response: Any) -> bool:
+    """Whether an httpx answer sets a cookie: otherwise `http.cookiejar` would look at it (a urllib request and
+    response built around it) and store nothing. Its default policy ignores Set-Cookie2."""
+    return "set-cookie" in response.headers
+
+
 def _in_process_classes() -> tuple[type, type]:
     """The in-process fixture's transport and client classes:
 
@@ -279,7 +285,7 @@ def _in_process_classes() -> tuple[type, type]:
 
         class SetCookies(httpx.Cookies):
             def extract_cookies(self, response) -> None:
-                if "set-cookie" in response.headers:  # Set-Cookie2 is ignored by http.cookiejar's default policy
+                if sets_cookies(response):
                     super().extract_cookies(response)
 
         class InProcessClient(httpx.AsyncClient):
