@@ -114,7 +114,9 @@ async def test_a_client_that_retries_at_once_on_a_slow_sandbox_still_retried_at_
     exam = await _sit(sandbox, sandbox_app, Client(sandbox, backoff=lambda attempt: 0))
     check = next(c for c in exam["result"]["checks"] if c["id"] == "backoff_grows")
     assert check["status"] == "fail"
-    assert check["reason"].startswith("It retried at once (0.00 s, 0.00 s, 0.00 s between attempts)")
+    # timed from one request to the next, each wait was >= 0.15 s and the verdict "did not grow"; from an answer to
+    # the next request, most are ~0 (a busy machine adds a few ms: the verdict, not the figures, is asserted)
+    assert check["reason"].startswith("It retried at once (")
 
 
 def _receiver(*, checks_signature: bool, refuses_replays: bool):
