@@ -11,7 +11,6 @@ import sqlite3
 from datetime import datetime
 
 from fake_pagerduty.domain import event_requests, ids, lifecycle
-from fake_pagerduty.domain.alert_body import alert_body_json
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.escalation import About
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
@@ -167,7 +166,7 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
             "INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key,"
             " status, severity, summary, body, created_at) VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?)",
             (alert_id, account_id, integration["service_id"], integration["id"],
-             incident_id, event.dedup_key, event.severity, event.summary, alert_body_json(event), stamp),
+             incident_id, event.dedup_key, event.severity, event.summary, dumps(event.alert_body()), stamp),
         )
         entry.alert_id = alert_id
         entry.outcome_detail = f"created incident {incident_id} (#{number})"
