@@ -261,16 +261,8 @@ class Database:
         return None if row is None else codec(row)
 
     async def all(self, sql: str, params: tuple | list | dict = ()) -> list[aiosqlite.Row]:
-        # `reader()` spelled out: every read comes here, and an async context manager's entry and exit cost
-        # ~0.005 ms, a tenth of a small in-process read (docs/benchmarks.md, ninth pass)
-        held = _SNAPSHOT.get()
-        if held is not None:
-            return list(await held.execute_fetchall(sql, params))
-        conn = await self._readers.get()
-        try:
+        async with self.reader() as conn:
             return list(await conn.execute_fetchall(sql, params))
-        finally:
-            self._readers.put_nowait(conn)
 
     async def paged(self, sql: str, params: tuple | list, page: Any, count_sql: str,
                     count_params: tuple | list | None = None) -> tuple[list[dict], bool, int | None]:
