@@ -139,6 +139,20 @@ def success_body(echo_field: str, key: str) -> str:
     return f'{_SUCCESS_JSON[:-1]},"{echo_field}":{encode_basestring(key)}}}'
 
 
+def alert_body(api: str, raw_body: bytes, alert_key: str) -> dict:
+    """The body of the alert a request opened (`AlertEvent.alert_body`), from the request as the journal keeps it:
+    what `decide` made of it then, under the alert's key (the one PagerDuty made up, when the request had none).
+    An alert does not store its body again; reads make it from here. {} for a request that opens no alert."""
+    surface = SURFACES.get(api)
+    try:
+        event = surface.validate(parse_document(raw_body)) if surface else None
+    except EventsApiError:
+        event = None
+    if not isinstance(event, AlertEvent):
+        return {}
+    return (event if event.dedup_key == alert_key else event.with_dedup_key(alert_key)).alert_body()
+
+
 def _keyed(decision: Decision, surface: Surface, doc: dict) -> Decision:
     decision.routing_key, decision.dedup_key, decision.action = keys(surface, doc)
     return decision

@@ -36,6 +36,12 @@ _INSERT_JOURNAL = (
     " incident_id, alert_id, warnings, fault_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
+# A new alert: its body is what its journal row's request comes to (`event_requests.alert_body`), not stored again.
+_INSERT_ALERT = (
+    "INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key, status, severity,"
+    " summary, created_at, event_id) VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?)"
+)
+
 _COUNT_FAULT_FIRED = "UPDATE sandbox_faults SET fired = fired + 1 WHERE id = ?"
 
 
@@ -162,13 +168,7 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
              stamp, stamp, stamp, agent_json, iso(auto_resolve_at) if auto_resolve_at else None,
              *(assignment.columns if assignment else NOBODY)),
         )
-        conn.execute(
-            "INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key,"
-            " status, severity, summary, body, created_at) VALUES (?, ?, ?, ?, ?, ?, 'triggered', ?, ?, ?, ?)",
-            (alert_id, account_id, integration["service_id"], integration["id"],
-             incident_id, event.dedup_key, event.severity, event.summary, dumps(event.alert_body()), stamp),
-        )
-        entry.alert_id = alert_id
+        entry.alert_id = alert_id  # the alert itself goes in after its journal row, which its body is made from
         entry.outcome_detail = f"created incident {incident_id} (#{number})"
         changes.append(IncidentChange(account_id, incident_id, "incident.triggered"))
         log_type, log_summary = "trigger_log_entry", f"Triggered through the API ({event.api})."
@@ -197,6 +197,9 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
 
     entry.incident_id = incident_id
     journal_id = _journal_sync(conn, entry)
+    if created is not None:
+        conn.execute(_INSERT_ALERT, (entry.alert_id, account_id, integration["service_id"], integration["id"],
+                                     incident_id, event.dedup_key, event.severity, event.summary, stamp, journal_id))
     log = log_params(account_id, incident_id, entry.alert_id, log_type, log_summary, agent_json,
                      {"type": "api", "api": event.api, "summary": event.summary, "details": event.custom_details,
                       "client": event.client, "client_url": event.client_url, "event_id": journal_id},

@@ -11,10 +11,10 @@ from typing import Any
 
 import aiosqlite
 
-from fake_pagerduty.domain import incident_actions, lifecycle, rest_query
+from fake_pagerduty.domain import event_requests, incident_actions, lifecycle, rest_query
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.incident_change import IncidentChange
-from fake_pagerduty.store.database import Database, Where, dumps, row_dict
+from fake_pagerduty.store.database import Database, Where, dumps, loads, row_dict
 from fake_pagerduty.store.escalations import Escalations
 from fake_pagerduty.store.services import policies_of_teams
 from fake_pagerduty.store.transitions import (
@@ -131,9 +131,10 @@ class Incidents:
         where.equal("a.alert_key", query.alert_key)
         field, direction = query.sort
         order = f"a.{field} {direction.upper()}, a.created_at {direction.upper()}, a.rowid {direction.upper()}"
-        return await self._db.paged(f"{_ALERTS_PAGE}{where.sql} ORDER BY {order} LIMIT ? OFFSET ?", where.params,
-                                    page, "SELECT COUNT(*) FROM alerts a JOIN incidents i ON i.id = a.incident_id"
-                                    f"{where.sql}")
+        rows, more, total = await self._db.paged(
+            f"{_ALERTS_PAGE}{where.sql} ORDER BY {order} LIMIT ? OFFSET ?", where.params, page,
+            f"SELECT COUNT(*) FROM alerts a JOIN incidents i ON i.id = a.incident_id{where.sql}")
+        return [with_body(row) for row in rows], more, total
 
     async def log_entries_page(self, account_id: str, incident_id: str, page: rest_query.Page,
                                query: rest_query.LogEntryQuery | None = None) -> tuple[list[dict], bool, int | None]:
@@ -254,8 +255,9 @@ class Incidents:
         return [dict(row) for row in rows]
 
     async def alerts(self, incident_id: str) -> list[dict]:
-        rows = await self._db.all("SELECT * FROM alerts WHERE incident_id = ? ORDER BY created_at, id", (incident_id,))
-        return [row_dict(row) for row in rows]
+        rows = await self._db.all(f"SELECT {ALERT_COLUMNS} FROM alerts a{ALERT_REQUEST} WHERE a.incident_id = ?"
+                                  " ORDER BY a.created_at, a.id", (incident_id,))
+        return [with_body(row_dict(row)) for row in rows]
 
     async def log_entries(self, incident_id: str) -> list[dict]:
         rows = await self._db.all("SELECT * FROM log_entries WHERE incident_id = ? ORDER BY seq", (incident_id,))
@@ -278,11 +280,28 @@ async def _log(
                                               channel, event_id, stamp))
 
 
+# An alert with what its body is made from: the request that opened it, as the journal keeps it (migration 0015).
+ALERT_COLUMNS = "a.*, e.api AS request_api, e.raw_body AS request_body"
+ALERT_REQUEST = " LEFT JOIN events e ON e.id = a.event_id"
+
+
+def with_body(row: dict) -> dict:
+    """An alert read with ALERT_COLUMNS and ALERT_REQUEST, its `body` made from its request (or, for an alert stored
+    before migration 0015, the body it keeps) as a dict."""
+    api, raw = row.pop("request_api"), row.pop("request_body")
+    body = row["body"]
+    if body is None:
+        row["body"] = event_requests.alert_body(api, raw, row["alert_key"]) if raw is not None else {}
+    elif isinstance(body, str):
+        row["body"] = loads(body)
+    return row
+
+
 _ALERTS_PAGE = (
-    "SELECT a.*, s.name AS service_name, i.incident_number, i.title AS incident_title,"
+    f"SELECT {ALERT_COLUMNS}, s.name AS service_name, i.incident_number, i.title AS incident_title,"
     " g.type AS integration_type, g.name AS integration_name FROM alerts a"
     " JOIN incidents i ON i.id = a.incident_id JOIN services s ON s.id = a.service_id"
-    " JOIN integrations g ON g.id = a.integration_id"
+    f" JOIN integrations g ON g.id = a.integration_id{ALERT_REQUEST}"
 )
 def narrow_log_entries(where: Where, query: rest_query.LogEntryQuery) -> Where:
     """Log entries (`l`) in `query`'s time window (since inclusive, until exclusive), or its overview (no

@@ -13,6 +13,7 @@ import aiosqlite
 from fake_pagerduty.domain.faults import FaultRule
 from fake_pagerduty.store.database import Database, dumps, row_dict
 from fake_pagerduty.store.events_writer import EventsWriter
+from fake_pagerduty.store.incidents import ALERT_COLUMNS, ALERT_REQUEST, with_body
 from fake_pagerduty.store.journal import Journal
 from fake_pagerduty.store.oauth import OAuth
 from fake_pagerduty.store.partner_apps import PartnerApps
@@ -121,9 +122,9 @@ class Sandbox:
             f"SELECT * FROM incidents WHERE id IN ({latest}) ORDER BY created_at DESC, incident_number DESC",
             (limit,))]
         alerts: dict[str, list] = {}
-        for row in await self._db.all(f"SELECT * FROM alerts WHERE incident_id IN ({latest}) ORDER BY created_at",
-                                   (limit,)):
-            alerts.setdefault(row["incident_id"], []).append(row_dict(row))
+        for row in await self._db.all(f"SELECT {ALERT_COLUMNS} FROM alerts a{ALERT_REQUEST}"
+                                      f" WHERE a.incident_id IN ({latest}) ORDER BY a.created_at", (limit,)):
+            alerts.setdefault(row["incident_id"], []).append(with_body(row_dict(row)))
         log_entries: dict[str, list] = {}
         for row in await self._db.all(
             f"SELECT * FROM log_entries WHERE incident_id IN ({latest}) ORDER BY incident_id, seq", (limit,)

@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 
+from fake_pagerduty.domain import event_requests
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.openapi import request_examples, request_validator, response_validator
 
@@ -229,11 +230,11 @@ async def test_vendor_client_contexts_and_details_are_stored(sandbox, sandbox_se
                      {"type": "image", "src": "https://example.test/chart.png"}],
     }
     assert (await sandbox.post(V1, json=event)).status_code == 200
-    with sqlite3.connect(sandbox_settings.db_path) as db:
-        (body,) = db.execute("SELECT body FROM alerts").fetchone()
-    import json
-
-    body = json.loads(body)
+    with sqlite3.connect(sandbox_settings.db_path) as db:  # the alert keeps the request that opened it, whole
+        api, raw, key = db.execute("SELECT e.api, e.raw_body, a.alert_key FROM alerts a"
+                                   " JOIN events e ON e.id = a.event_id AND e.alert_id = a.id").fetchone()
+    assert (api, key) == ("v1", "alert-7")
+    body = event_requests.alert_body(api, raw, key)
     assert body["client"] == "Demo Monitor" and body["client_url"] == "http://127.0.0.1:8000/alerts/alert-7"
     assert body["vendor"] == "demo-monitor"
     assert body["details"] == {"server_name": "www15", "memory_usage": "98%", "threshold": "90%"}

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_pagerduty.app import create_app
+from fake_pagerduty.domain import event_requests
 from fake_pagerduty.settings import Settings
 from tests.conftest import SAMPLE_KEY
 from tests.fake_pagerduty.fuzzing import FUZZ
@@ -292,9 +293,10 @@ def test_unicode_in_every_field_is_kept_exactly(fuzzer):
     with sqlite3.connect(fuzzer.db_path) as db:
         title, key = db.execute("SELECT title, incident_key FROM incidents WHERE incident_key = ?",
                                 ("ünïcode " + UNICODE,)).fetchone()
-        (body,) = db.execute("SELECT body FROM alerts WHERE alert_key = ?", ("ünïcode " + UNICODE,)).fetchone()
+        api, raw = db.execute("SELECT e.api, e.raw_body FROM alerts a JOIN events e ON e.id = a.event_id"
+                              " AND e.alert_id = a.id WHERE a.alert_key = ?", ("ünïcode " + UNICODE,)).fetchone()
     assert (title, key) == (UNICODE, "ünïcode " + UNICODE)
-    stored = json.loads(body)
+    stored = event_requests.alert_body(api, raw, key)  # the alert's body, made from the request it keeps
     assert stored["payload"]["custom_details"] == {UNICODE: [UNICODE]}
     assert stored["client"] == UNICODE and stored["contexts"] == [
         {"type": "link", "href": "https://example.test/☃", "text": UNICODE},
