@@ -1,9 +1,9 @@
 """What an Events API request's body comes to, before anything is stored: strict JSON, the keys the journal
 files it under, PagerDuty's validation, and the exact answer.
 
-The events writer runs `decide` for every request, just before the store writes it (in a process of its own
-under `fake-pagerduty serve`, so this work stays off the web server's event loop). The handler parses a body
-itself only when it needs the keys first: for fault rules, the rate limit, or `--strict`'s warnings.
+The Events API handler runs `decide` for every request it does not answer with a fault, and the events writer
+applies what it decided (under `fake-pagerduty serve`, in a process of its own: the stage that limits, so this
+work stays off it). An alert's body is made again from the request the journal keeps (`alert_body`).
 """
 
 from __future__ import annotations

@@ -2,15 +2,15 @@
 on a plain sqlite3 connection, a batch per transaction (group commit). Imports only sqlite3, the domain's
 rules and the store's shared statements, so the writer process stays small.
 
-A write is data, `(function, *args)`: `apply_request` (an Events API request, whole) or `record_request` (a
-request refused before its body was read), each taking the connection first."""
+A write is data, `(function, *args)`: `apply_event` (an Events API request, decided) or `record_request` (a request
+refused before its body was read), each taking the connection first."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
 
-from fake_pagerduty.domain import event_requests, ids, lifecycle
+from fake_pagerduty.domain import ids, lifecycle
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.domain.escalation import About
 from fake_pagerduty.domain.events import AlertEvent, ChangeEvent
@@ -213,23 +213,6 @@ def _apply_alert_sync(conn: EventsConnection, event: AlertEvent, entry: JournalE
     return EventResult(journal_id, entry.outcome, entry.outcome_detail, incident_id, changes)
 
 
-def _apply_request_sync(conn: EventsConnection, api: str, entry: JournalEntry, now: datetime) -> EventResult:
-    """One Events API request: `event_requests.decide` (parse, validate, word the answer), then the event's
-    effect and journal row — or the journal row alone, for a refusal."""
-    decision = event_requests.decide(event_requests.SURFACES[api], entry.raw_body)
-    entry.routing_key, entry.dedup_key, entry.action = decision.routing_key, decision.dedup_key, decision.action
-    entry.response_status, entry.response_body = decision.status, decision.body
-    if decision.event is None:
-        entry.outcome, entry.outcome_detail = lifecycle.REJECTED, decision.detail
-        result = EventResult(_journal_sync(conn, entry), entry.outcome, entry.outcome_detail)
-    elif isinstance(decision.event, AlertEvent):
-        result = _apply_alert_sync(conn, decision.event, entry, now)
-    else:
-        result = _apply_change_sync(conn, decision.event, entry, now)
-    result.response_status, result.response_body, result.dedup_key = decision.status, decision.body, entry.dedup_key
-    return result
-
-
 def _apply_change_sync(conn: EventsConnection, event: ChangeEvent, entry: JournalEntry,
                        now: datetime) -> EventResult:
     integration = _integration_sync(conn, event.routing_key)
@@ -251,9 +234,15 @@ def _apply_change_sync(conn: EventsConnection, event: ChangeEvent, entry: Journa
 
 
 
-def apply_request(conn: EventsConnection, api: str, entry: JournalEntry, now: datetime) -> EventResult:
-    """A write: an Events API request, whole (see `_apply_request_sync`)."""
-    return _apply_request_sync(conn, api, entry, now)
+def apply_event(conn: EventsConnection, entry: JournalEntry, event: AlertEvent | ChangeEvent | None,
+                now: datetime) -> EventResult:
+    """A write: an Events API request, decided on the loop (`EventsWriter.apply`: `entry` holds its keys and answer):
+    the event's effect and its journal row — or the journal row alone, for a refusal (`event` None)."""
+    if event is None:
+        return EventResult(_journal_sync(conn, entry), entry.outcome, entry.outcome_detail)
+    if isinstance(event, AlertEvent):
+        return _apply_alert_sync(conn, event, entry, now)
+    return _apply_change_sync(conn, event, entry, now)
 
 
 def record_request(conn: EventsConnection, entry: JournalEntry) -> int:

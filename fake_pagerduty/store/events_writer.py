@@ -29,7 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from fake_pagerduty.store.batch import Write, apply_batch, apply_request, record_request
+from fake_pagerduty.domain import lifecycle
+from fake_pagerduty.domain.event_requests import Decision
+from fake_pagerduty.store.batch import Write, apply_batch, apply_event, record_request
 from fake_pagerduty.store.database import Database
 from fake_pagerduty.store.events_connection import connect_events
 from fake_pagerduty.store.records import EventResult, JournalEntry
@@ -112,10 +114,15 @@ class EventsWriter:
             self._events_conn.close()
         self._events_conn = self._events_thread = None
 
-    async def apply(self, api: str, entry: JournalEntry, now: datetime) -> EventResult:
-        """An Events API request, whole, in one transaction: what its body comes to, its effect on alerts and
-        incidents, its journal row (see `batch.apply_request`). The answer to give comes back in the result."""
-        return await self._submit(apply_request, api, entry, now)
+    async def apply(self, entry: JournalEntry, decision: Decision, now: datetime) -> EventResult:
+        """An Events API request, decided (`event_requests.decide`, run by the handler: the writer, the stage that
+        limits, only applies): its effect on alerts and incidents and its journal row, keyed and answered as
+        `decision` says, in one transaction (see `batch.apply_event`)."""
+        entry.routing_key, entry.dedup_key, entry.action = decision.routing_key, decision.dedup_key, decision.action
+        entry.response_status, entry.response_body = decision.status, decision.body
+        if decision.event is None:
+            entry.outcome, entry.outcome_detail = lifecycle.REJECTED, decision.detail
+        return await self._submit(apply_event, entry, decision.event, now)
 
     async def record(self, entry: JournalEntry) -> int:
         """Journal a request that changed nothing (rejected, or answered by an injected fault)."""

@@ -93,9 +93,6 @@ class EventResult:
     detail: str
     incident_id: str | None = None
     changes: list[IncidentChange] = field(default_factory=list)
-    response_status: int = 0  # the answer to the request
-    response_body: str = ""
-    dedup_key: str | None = None  # the key it was journaled under (PagerDuty's own, when the event had none)
 
     def __reduce__(self) -> tuple:
         return by_position(self)

@@ -1,9 +1,10 @@
 """Events API handlers: v1 generic events, v2 alert events and change events.
 
 Every request is journaled, whatever becomes of it. A 2xx leaves only after the event and its effect are
-committed to SQLite. What a body comes to (parsing, validation, the answer) is `domain/event_requests.py`,
-run by the events writer with the write itself; the handler reads the body, lets the sandbox's faults and
-rate limit have their say (they need the keys, so only then does it parse the body too), and answers.
+committed to SQLite. The handler reads the body, lets the sandbox's faults and rate limit have their say (they
+need the keys, so only then does it parse the body first), decides what the body comes to (parsing, validation,
+the answer: `domain/event_requests.py`) and has the events writer apply that, then answers. Deciding here keeps
+that work off the events writer, the stage that limits the Events API's throughput (docs/benchmarks.md).
 
 The three endpoints are the sandbox's hot path, so each is a bare ASGI app (`EventsEndpoint`) behind its
 `Route` in routes.py: no Starlette Request or Response per event — the body is read from `receive` and the
@@ -106,13 +107,14 @@ async def _handle(scope: Scope, receive: Receive, send: Send, surface: Surface) 
             _log_warnings(entry)
             await answer(scope, receive, send)
             return
-    result = await state.store.events.apply(surface.api, entry, now)  # decided, applied, journaled
+    decision = event_requests.decide(surface, entry.raw_body)  # here: the events writer only applies it
+    result = await state.store.events.apply(entry, decision, now)  # applied and journaled, committed
     if arrived is not None:
         sandbox_gate.timed(state, entry, result.journal_id, arrived)
     state.journal_signal.notify()
     state.changes.publish(result.changes)
-    _log_warnings(entry, result.dedup_key)
-    await _send_json(send, result.response_status, result.response_body)
+    _log_warnings(entry)
+    await _send_json(send, decision.status, decision.body)
 
 
 async def _refuse(state: Any, send: Send, entry: JournalEntry, decision: event_requests.Decision) -> None:
@@ -125,11 +127,10 @@ async def _refuse(state: Any, send: Send, entry: JournalEntry, decision: event_r
     await _send_json(send, decision.status, decision.body)
 
 
-def _log_warnings(entry: JournalEntry, dedup_key: str | None = None) -> None:
+def _log_warnings(entry: JournalEntry) -> None:
     """Strict mode's warnings, on the console as well as in the journal."""
     for warning in entry.warnings:
-        strict_log.warning("strict: %s %s (%s): %s", entry.method, entry.path, dedup_key or entry.dedup_key or "-",
-                           warning)
+        strict_log.warning("strict: %s %s (%s): %s", entry.method, entry.path, entry.dedup_key or "-", warning)
 
 
 class EventsEndpoint:
