@@ -1,5 +1,7 @@
 // The on-call phone: its feed is a live list (console.js swaps it when the account changes); when a newer
-// notification came with it, the phone buzzes. Without JavaScript the page is plain forms and a reload.
+// notification came with it, the phone buzzes. A notification's id is its log entry's rowid, and ids start
+// again after a reset: a newest id that changes to another (not to none) is a new notification. Without
+// JavaScript the page is plain forms and a reload.
 (function () {
   "use strict";
   var phone = document.getElementById("phone");
@@ -12,7 +14,7 @@
   var seen = newest();
   feed.addEventListener("live:updated", function () {
     var now = newest();
-    if (now > seen) {
+    if (now !== 0 && now !== seen) {
       phone.classList.remove("buzz");
       void phone.offsetWidth;  // restart the animation
       phone.classList.add("buzz");
