@@ -11,7 +11,7 @@ import re
 import httpx
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import REST_HEADERS, connect, delivered, sign_in
+from e2e.conftest import REST_HEADERS, SAMPLE_KEY, connect, delivered, sign_in
 
 SERVER = "www15"
 SERVICE = "Checkout Website"
@@ -93,3 +93,27 @@ def test_left_alone_it_escalates_to_the_teammates_phone(page, stack, screens):
     expect(card).to_contain_text("Acknowledged by Sam Rivera")
     page.goto(alert["url"])
     expect(page.locator("#pd-status")).to_have_text(re.compile("^Acknowledged in PagerDuty by Sam Rivera"))
+
+
+def _trigger(sandbox_url: str, key: str) -> None:
+    answer = httpx.post(f"{sandbox_url}/v2/enqueue", timeout=5, json={
+        "routing_key": SAMPLE_KEY, "event_action": "trigger", "dedup_key": key,
+        "payload": {"summary": f"Disk full ({key})", "source": "web-1", "severity": "critical"}})
+    assert answer.status_code == 202, answer.text
+
+
+def test_the_phone_buzzes_for_the_first_notification_after_a_reset(page, sandbox_server):
+    """A notification's number (its log entry's rowid) starts again after a reset, which the live feed does not
+    see: the first notification afterwards has the number the newest had before it, and the phone, which
+    watches the newest notification's log entry id, buzzes all the same."""
+    _open_phone(page, sandbox_server.url + DANA_PHONE)
+    phone = page.locator("#phone")
+    _trigger(sandbox_server.url, "before")
+    expect(_incident_on_the_phone(page, 1)).to_contain_text("Acme Website: Disk full (before)")
+    expect(phone).to_have_class(re.compile(r"\bbuzz\b"))
+    page.evaluate("document.getElementById('phone').classList.remove('buzz')")
+
+    assert httpx.post(f"{sandbox_server.url}/_sandbox/reset", timeout=5).status_code == 200
+    _trigger(sandbox_server.url, "after")
+    expect(_incident_on_the_phone(page, 1)).to_contain_text("Acme Website: Disk full (after)")
+    expect(phone).to_have_class(re.compile(r"\bbuzz\b"))

@@ -14,12 +14,8 @@ from fake_pagerduty.domain import escalation, ids
 from fake_pagerduty.domain.clock import iso
 from fake_pagerduty.store import escalation_plans
 from fake_pagerduty.store.database import dumps
-from fake_pagerduty.store.transitions import INSERT_LOG
+from fake_pagerduty.store.transitions import INSERT_LOG, NOT_NOTIFIED
 
-INSERT_NOTIFICATION = (
-    "INSERT INTO notifications (account_id, incident_id, user_id, type, address, text, log_entry_id, sent_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-)
 AUTO = {"type": "auto"}
 
 
@@ -44,6 +40,7 @@ class StepRows:
     columns: tuple  # assignments, assigned_via, escalation_policy, level, loops, delay, next_escalation_at
     logs: tuple[tuple, ...]  # (type, summary, agent JSON, channel JSON, extra JSON): assign/escalate, then notifies
     notifications: tuple[tuple[str, str, str, str], ...]  # (user id, type, address, text), one per notify entry
+    # (written on the entry itself: a notification is its notify log entry, migration 0016)
 
 
 NOBODY = ("[]", None, None, None, 0, None, None)  # StepRows.columns of an incident assigned to nobody
@@ -55,7 +52,7 @@ _SET_COLUMNS = ("UPDATE incidents SET assignments = ?, assigned_via = ?,"
 def step_rows(step: escalation.Step | None, *, log_type: str, summary: str, agent_json: str, channel: dict,
               stamp: str, plan: Any = None, via: str = "escalation_policy") -> StepRows:
     """An incident moved to `step`: its assignees and escalation state, the assign or escalate log entry, and one
-    notify log entry and notification per notification. `step` None: the policy, and nobody assigned."""
+    notify log entry per notification. `step` None: the policy, and nobody assigned."""
     policy = dumps(policy_reference(plan)) if plan is not None else None
     if step is None:
         return StepRows(("[]", via, policy, None, 0, None, None), (), ())
@@ -71,7 +68,7 @@ def step_rows(step: escalation.Step | None, *, log_type: str, summary: str, agen
 
 def _notify_rows(notes: tuple[escalation.Notification, ...], agent_json: str,
                  stamp: str) -> tuple[tuple[tuple, ...], tuple[tuple[str, str, str, str], ...]]:
-    """A notify log entry and a notification per notification."""
+    """A notify log entry per notification, and the notification's facts the entry carries besides."""
     logs, notifications = [], []
     for note in notes:
         notification = {"type": note.type, "status": "success", "started_at": stamp}
@@ -86,24 +83,24 @@ def _notify_rows(notes: tuple[escalation.Notification, ...], agent_json: str,
 def notify_statements(account_id: str, incident_id: str, notes: tuple[escalation.Notification, ...], agent_json: str,
                       stamp: str) -> list[tuple[str, tuple]]:
     """Notifications alone (the people an incident is assigned to, told again when it returns to triggered)."""
-    logs, sent = _entries(account_id, incident_id, StepRows((), *_notify_rows(notes, agent_json, stamp)), stamp)
-    return [(INSERT_LOG, p) for p in logs] + [(INSERT_NOTIFICATION, p) for p in sent]
+    rows = StepRows((), *_notify_rows(notes, agent_json, stamp))
+    return [(INSERT_LOG, p) for p in _entries(account_id, incident_id, rows, stamp)]
 
 
 def _entries(account_id: str, incident_id: str, rows: StepRows, stamp: str,
-             about: escalation.About | None = None) -> tuple[list[tuple], list[tuple]]:
-    """INSERT_LOG's and INSERT_NOTIFICATION's parameters for one incident (texts made for `about` if given)."""
-    logs, sent = [], []
+             about: escalation.About | None = None) -> list[tuple]:
+    """INSERT_LOG's parameters for one incident's entries, each notify entry with its notification: whom it
+    went to, the address and the text (made for `about` if given)."""
+    logs = []
     first_notify = len(rows.logs) - len(rows.notifications)  # the notify entries come last
     for i, (kind, summary, agent_json, channel_json, extra_json) in enumerate(rows.logs):
-        entry_id = ids.log_entry_id()
-        logs.append((entry_id, incident_id, account_id, incident_id, None, kind, summary, agent_json, channel_json,
-                     None, stamp, extra_json))
+        notified = NOT_NOTIFIED
         if i >= first_notify:
-            user_id, kind, address, text = rows.notifications[i - first_notify]
-            sent.append((account_id, incident_id, user_id, kind, address,
-                         escalation.text(kind, about) if about else text, entry_id, stamp))
-    return logs, sent
+            user_id, note_type, address, text = rows.notifications[i - first_notify]
+            notified = (user_id, address, escalation.text(note_type, about) if about else text)
+        logs.append((ids.log_entry_id(), incident_id, account_id, incident_id, None, kind, summary, agent_json,
+                     channel_json, None, stamp, extra_json, *notified))
+    return logs
 
 
 def step_statements(account_id: str, incident_id: str, step: escalation.Step | None, *, log_type: str,
@@ -116,10 +113,10 @@ def step_statements(account_id: str, incident_id: str, step: escalation.Step | N
 
 
 def _statements(account_id: str, incident_id: str, rows: StepRows, stamp: str) -> list[tuple[str, tuple]]:
-    """One incident's step as statements: its columns set, then its log entries and notifications."""
-    logs, sent = _entries(account_id, incident_id, rows, stamp)
-    return ([(_SET_COLUMNS, (*rows.columns, stamp, incident_id))] + [(INSERT_LOG, p) for p in logs]
-            + [(INSERT_NOTIFICATION, p) for p in sent])
+    """One incident's step as statements: its columns set, then its log entries (the notify entries carrying
+    their notifications)."""
+    return ([(_SET_COLUMNS, (*rows.columns, stamp, incident_id))]
+            + [(INSERT_LOG, p) for p in _entries(account_id, incident_id, rows, stamp)])
 
 
 def creation_rows(plan: Any, about: escalation.About, agent_json: str, now: datetime) -> StepRows:
@@ -171,12 +168,12 @@ def prepare_new_sync(conn: Any, integration: Any, about: escalation.About, now: 
 def write_new_sync(conn: Any, rows: StepRows | None, trigger_log: tuple, account_id: str, incident_id: str,
                    about: escalation.About, stamp: str) -> None:
     """A new incident's log entries — its trigger entry (`trigger_log`, INSERT_LOG's parameters), then the
-    assign and notify entries of `rows` (see `prepare_new_sync`; None: nobody to assign) — and its
-    notifications, each kind in one INSERT of many rows: the incident is new, so its entries are numbered from 1."""
-    logs, sent = _entries(account_id, incident_id, rows, stamp, about) if rows is not None else ([], [])
+    assign and notify entries of `rows` (see `prepare_new_sync`; None: nobody to assign), the notify entries
+    carrying their notifications — in one INSERT of many rows: the incident is new, so its entries are numbered
+    from 1."""
+    logs = _entries(account_id, incident_id, rows, stamp, about) if rows is not None else []
     logs.insert(0, trigger_log)
     _insert_rows(conn, _INSERT_NUMBERED_LOGS, [(log[0], seq, *log[2:]) for seq, log in enumerate(logs, 1)])
-    _insert_rows(conn, _INSERT_NOTIFICATIONS, sent)
 
 
 def _many_rows_head(sql: str) -> str:
@@ -186,8 +183,7 @@ def _many_rows_head(sql: str) -> str:
 
 # INSERT_LOG's columns, its seq given (INSERT_LOG's own finds the next with a subquery, in its place)
 _INSERT_NUMBERED_LOGS = _many_rows_head(INSERT_LOG)
-_INSERT_NOTIFICATIONS = _many_rows_head(INSERT_NOTIFICATION)
-_ROWS_PER_INSERT = 64  # 768 parameters at most: under 999, the limit of SQLite before 3.32
+_ROWS_PER_INSERT = 64  # 960 parameters at most (15 a row): under 999, the limit of SQLite before 3.32
 _ROWS_SQL: dict[tuple[str, int, int], str] = {}
 
 

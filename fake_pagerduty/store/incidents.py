@@ -19,6 +19,7 @@ from fake_pagerduty.store.escalations import Escalations
 from fake_pagerduty.store.services import policies_of_teams
 from fake_pagerduty.store.transitions import (
     INSERT_LOG,
+    NOTIFICATION_COLUMNS,
     acknowledge_statements,
     log_params,
     resolve_statements,
@@ -261,7 +262,7 @@ class Incidents:
 
     async def log_entries(self, incident_id: str) -> list[dict]:
         rows = await self._db.all("SELECT * FROM log_entries WHERE incident_id = ? ORDER BY seq", (incident_id,))
-        return [row_dict(row) for row in rows]
+        return [row_dict(row, drop=NOTIFICATION_COLUMNS) for row in rows]
 
 
 async def _log(

@@ -14,17 +14,22 @@ from fake_pagerduty.store.database import dumps
 
 INSERT_LOG = (
     "INSERT INTO log_entries (id, seq, account_id, incident_id, alert_id, type, summary, agent, channel,"
-    " event_id, created_at, extra) VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM log_entries"
-    " WHERE incident_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " event_id, created_at, extra, user_id, notification_address, notification_text)"
+    " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM log_entries WHERE incident_id = ?),"
+    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+# A log entry's last three columns: a notify entry's notification (whom, the address, the text sent: the
+# `notifications` view, migration 0016), NULL on every other entry. Not PagerDuty fields: never shown.
+NOT_NOTIFIED = (None, None, None)
+NOTIFICATION_COLUMNS = ("user_id", "notification_address", "notification_text")
 
 
 def log_params(account_id: str, incident_id: str, alert_id: str | None, type: str, summary: str, agent_json: str,
                 channel: dict, event_id: int | None, stamp: str, extra: dict | None = None) -> tuple:
-    """INSERT_LOG's parameters (the new entry's id first). `extra`: the fields some types add (`assignees`,
-    `user`, …)."""
+    """INSERT_LOG's parameters (the new entry's id first) for any entry but a notify entry (`assignments.py`
+    writes those). `extra`: the fields some types add (`assignees`, `user`, …)."""
     return (ids.log_entry_id(), incident_id, account_id, incident_id, alert_id, type, summary, agent_json,
-            dumps(channel), event_id, stamp, dumps(extra) if extra else None)
+            dumps(channel), event_id, stamp, dumps(extra) if extra else None, *NOT_NOTIFIED)
 
 
 def acknowledge_statements(incident_id: str, agent: dict, stamp: str,

@@ -53,8 +53,10 @@ def feed(rows: list[dict]) -> list[dict]:
 async def _context(request: Request, user: dict) -> dict:
     version = request.app.state.live.version(user["account_id"])  # before reading, so no change is missed
     rows = await request.app.state.store.incidents.escalations.for_user(user["id"])
-    return {"user": user, "incidents": feed(rows), "newest": rows[0]["id"] if rows else 0, "version": version,
-            "here": f"/responders/{user['id']}"}
+    # the newest notification by its log entry's id, never used again (its `id`, a rowid, starts again after
+    # a reset)
+    return {"user": user, "incidents": feed(rows), "newest": rows[0]["log_entry_id"] if rows else "",
+            "version": version, "here": f"/responders/{user['id']}"}
 
 
 async def page(request: Request) -> Response:

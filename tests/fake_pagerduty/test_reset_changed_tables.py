@@ -26,6 +26,15 @@ def _everything(path: str) -> dict[str, list[tuple]]:
                 for table in tables}
 
 
+def _held(path: str) -> dict[str, int]:
+    """How many rows each table holds, by name, and the `notifications` view (since migration 0016 a
+    notification is its notify log entry; a full reset's answer counts it as the table it was)."""
+    held = {table: len(rows) for table, rows in _everything(path).items()}
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        (held["notifications"],) = db.execute("SELECT COUNT(*) FROM notifications").fetchone()
+    return dict(sorted(held.items()))
+
+
 def _types(db: sqlite3.Connection, table: str) -> str:
     columns = [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
     return ", ".join(f'typeof("{column}")' for column in columns) or "1"
@@ -117,10 +126,11 @@ async def test_a_full_reset_answers_how_many_rows_every_table_held(tmp_path, inl
                     "payload": {"summary": "Disk full", "source": "db", "severity": "critical"}})
                 assert answer.status_code == 202
             _outside(settings.db_path, *CHANGES["an emptied seeded table"], *CHANGES["a row in a table seeded empty"])
-            held = {table: len(rows) for table, rows in _everything(settings.db_path).items()}
+            held = _held(settings.db_path)
             body = (await client.post("/_sandbox/reset?full=true")).json()
         assert body["deleted"] == {
             {"sandbox_faults": "faults", "sandbox_settings": "settings"}.get(table, table): count
             for table, count in held.items() if table not in ("sqlite_sequence", "webhook_changes")}
         assert (body["deleted"]["incidents"], body["deleted"]["priorities"], body["deleted"]["settings"]) == (2, 0, 1)
+        assert body["deleted"]["notifications"] == 4  # Dana's push and SMS for each incident
         assert body["deleted"]["users"] > 0

@@ -20,7 +20,7 @@ from fake_pagerduty.store.events_connection import WRITES_TO
 from fake_pagerduty.store.sandbox import _parents_first
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 from tests.fake_pagerduty.rest_helpers import incident_by_key, trigger
-from tests.fake_pagerduty.test_reset_changed_tables import _everything
+from tests.fake_pagerduty.test_reset_changed_tables import _everything, _held
 
 BASE = "http://sandbox.test"
 
@@ -236,10 +236,11 @@ async def test_a_full_reset_after_events_alone_answers_how_many_rows_every_table
             for key in ("a", "b"):
                 await trigger(client, key)
             assert sandbox.app.state.store.events._events_conn.changed_alone() == WRITES_TO
-            held = {table: len(rows) for table, rows in _everything(settings.db_path).items()}
+            held = _held(settings.db_path)
             answer = await client.post("/_sandbox/reset?full=true")
             assert answer.status_code == 200, answer.text
         assert answer.json()["deleted"] == {
             {"sandbox_faults": "faults", "sandbox_settings": "settings"}.get(table, table): count
             for table, count in held.items() if table not in ("sqlite_sequence", "webhook_changes")}
         assert answer.json()["deleted"]["incidents"] == 2
+        assert answer.json()["deleted"]["notifications"] == 4  # Dana's push and SMS for each incident
