@@ -4,6 +4,7 @@ row points at its journal row and stores no body of its own; REST, the console a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 
@@ -11,9 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fake_pagerduty.app import create_app
 from fake_pagerduty.domain import event_requests
-from fake_pagerduty.settings import Settings
+from fake_pagerduty.store import Store
 from fake_pagerduty.store.database import migrations
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
 
@@ -110,41 +110,49 @@ async def test_a_new_alert_keeps_its_request_and_every_reader_shows_the_body(san
     assert shown["body"] == expected and "request_body" not in shown and "request_api" not in shown
 
 
+def _before_0015(path: str) -> int:
+    """A database as it was before migration 0015 (the migrations below it applied): its user_version."""
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        for number, sql in migrations():
+            if number < 15:
+                db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+        return db.execute("PRAGMA user_version").fetchone()[0]
+
+
 async def test_alerts_stored_before_keep_their_body_and_order(tmp_path):
-    path = str(tmp_path / "sandbox.db")
-    app = create_app(Settings(db_path=path))
-    async with app.router.lifespan_context(app):
-        pass
-    # the same database as it was before 0015: the alerts table made again with its old columns and body
-    with sqlite3.connect(path) as db:
-        db.executescript("""
-            PRAGMA foreign_keys = OFF;
-            DROP TABLE alerts;
-            CREATE TABLE alerts (id TEXT PRIMARY KEY, account_id TEXT NOT NULL, service_id TEXT NOT NULL,
-                integration_id TEXT NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
-                incident_id TEXT NOT NULL REFERENCES incidents(id) ON DELETE CASCADE, alert_key TEXT NOT NULL,
-                status TEXT NOT NULL, severity TEXT NOT NULL, summary TEXT NOT NULL, body TEXT NOT NULL,
-                created_at TEXT NOT NULL, resolved_at TEXT);
-            PRAGMA user_version = 14;
-        """)
-        (integration,) = db.execute("SELECT id FROM integrations WHERE integration_key = ?", (SAMPLE_KEY,)).fetchone()
+    path = str(tmp_path / "old.db")
+    assert _before_0015(path) == 14
+    stamp = "2026-01-01T00:00:00Z"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("INSERT INTO accounts (id, subdomain, name, created_at) VALUES ('PACME00', 'acme', 'Acme', ?)",
+                   (stamp,))
+        db.execute("INSERT INTO services (id, account_id, name, created_at, updated_at) VALUES ('PWEBS00', 'PACME00',"
+                   " 'Web', ?, ?)", (stamp, stamp))
+        db.execute("INSERT INTO integrations (id, service_id, integration_key, name, created_at) VALUES ('PINTG00',"
+                   " 'PWEBS00', ?, 'Events API', ?)", (SAMPLE_KEY, stamp))
         db.execute("INSERT INTO incidents (id, account_id, service_id, incident_number, title, status, urgency,"
                    " created_at, updated_at, last_status_change_at) VALUES ('QOLD', 'PACME00', 'PWEBS00', 1, 'Old',"
-                   " 'triggered', 'high', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')")
-        for n, key in enumerate(("b-second-by-id", "a-first-by-id")):
-            db.execute("INSERT INTO alerts VALUES (?, 'PACME00', 'PWEBS00', ?, 'QOLD', ?, 'triggered', 'error',"
-                       " 'Old', ?, '2026-01-01T00:00:00Z', NULL)",
-                       (f"QOLD{n}", integration, key, json.dumps({"type": "alert_body", "kept": key})))
-    app = create_app(Settings(db_path=path))
-    async with app.router.lifespan_context(app):
-        store = app.state.store
+                   " 'triggered', 'high', ?, ?, ?)", (stamp, stamp, stamp))
+        for n, key in enumerate(("b-second-by-id", "a-first-by-id")):  # inserted out of their ids' order
+            db.execute("INSERT INTO alerts (id, account_id, service_id, integration_id, incident_id, alert_key, status,"
+                       " severity, summary, body, created_at) VALUES (?, 'PACME00', 'PWEBS00', 'PINTG00', 'QOLD', ?,"
+                       " 'triggered', 'error', 'Old', ?, ?)",
+                       (f"QOLD{1 - n}", key, json.dumps({"type": "alert_body", "kept": key}), stamp))
+        db.commit()
+    store = Store(path)
+    await store.open()
+    try:
         assert await store.schema_version() == migrations()[-1][0]
         kept = await store.incidents.alerts("QOLD")
+    finally:
+        await store.close()
     assert [(a["id"], a["body"], a["event_id"]) for a in kept] == [
-        ("QOLD0", {"type": "alert_body", "kept": "b-second-by-id"}, None),
-        ("QOLD1", {"type": "alert_body", "kept": "a-first-by-id"}, None)]
-    with sqlite3.connect(path) as db:
-        assert [r[0] for r in db.execute("SELECT id FROM alerts ORDER BY rowid")] == ["QOLD0", "QOLD1"]
+        ("QOLD0", {"type": "alert_body", "kept": "a-first-by-id"}, None),
+        ("QOLD1", {"type": "alert_body", "kept": "b-second-by-id"}, None)]
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert [r[0] for r in db.execute("SELECT id FROM alerts ORDER BY rowid")] == ["QOLD1", "QOLD0"]
         assert {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE tbl_name = 'alerts'"
                                                " AND type = 'index' AND sql IS NOT NULL")} == {
             "alerts_one_open_per_key", "alerts_incident"}
+        (old_sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'alerts'").fetchone()
+    assert "body            TEXT," in old_sql and "event_id" in old_sql  # the body may now be NULL
