@@ -16,6 +16,7 @@ from fake_pagerduty.domain import event_requests
 from fake_pagerduty.store import Store
 from fake_pagerduty.store.database import migrations
 from tests.conftest import REST_HEADERS, SAMPLE_KEY
+from tests.fake_pagerduty.schema_before import database_before
 
 V1, V2 = "/generic/2010-04-15/create_event.json", "/v2/enqueue"
 
@@ -110,18 +111,9 @@ async def test_a_new_alert_keeps_its_request_and_every_reader_shows_the_body(san
     assert shown["body"] == expected and "request_body" not in shown and "request_api" not in shown
 
 
-def _before_0015(path: str) -> int:
-    """A database as it was before migration 0015 (the migrations below it applied): its user_version."""
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        for number, sql in migrations():
-            if number < 15:
-                db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
-        return db.execute("PRAGMA user_version").fetchone()[0]
-
-
 async def test_alerts_stored_before_keep_their_body_and_order(tmp_path):
     path = str(tmp_path / "old.db")
-    assert _before_0015(path) == 14
+    assert database_before(path, 15) == 14
     stamp = "2026-01-01T00:00:00Z"
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute("INSERT INTO accounts (id, subdomain, name, created_at) VALUES ('PACME00', 'acme', 'Acme', ?)",

@@ -12,6 +12,7 @@ from fake_pagerduty.store import Store
 from fake_pagerduty.store.database import migrations
 from tests.conftest import REST_HEADERS
 from tests.fake_pagerduty.rest_helpers import BASE, incident_by_key, trigger
+from tests.fake_pagerduty.schema_before import database_before
 from tests.fake_pagerduty.test_rest_schemas import _check
 
 SMS_TEXT = "ALRT #1 : You were assigned to an incident. Go to PagerDuty to learn more. Reply 4: Ack, 6: Resolve"
@@ -92,15 +93,6 @@ async def test_a_notify_log_entry_shows_over_rest_exactly_as_before(sandbox, san
         "created_at", "extra")}
 
 
-def _before_0016(path: str) -> int:
-    """A database as it was before migration 0016 (the migrations below it applied): its user_version."""
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        for number, sql in migrations():
-            if number < 16:
-                db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
-        return db.execute("PRAGMA user_version").fetchone()[0]
-
-
 _INCIDENT = ("INSERT INTO incidents (id, account_id, service_id, incident_number, title, status, urgency, created_at,"
              " updated_at, last_status_change_at) VALUES (?, 'PACME00', 'PWEBS00', ?, 'Disk full', 'triggered',"
              " 'high', '2026-12-01T10:00:00Z', '2026-12-01T10:00:00Z', '2026-12-01T10:00:00Z')")
@@ -117,7 +109,7 @@ def _channel(kind: str, address: str | None) -> str:
 
 async def test_migrating_keeps_every_notification_on_its_notify_entry(tmp_path):
     path = str(tmp_path / "old.db")
-    assert _before_0016(path) >= 14
+    assert database_before(path, 16) >= 14
     # two incidents whose entries interleave: the notifications' order is not the incidents'
     sent = [("QONE", "PDANA00", "push_notification", "dana-phone", "#1 Acme Website: Disk full", "2026-12-01T10:00:00Z"),
             ("QTWO", "PSAMR00", "sms_notification", "5550100002", "ALRT #2 : You were assigned.", "2026-12-01T10:01:00Z"),
