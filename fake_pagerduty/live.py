@@ -2,7 +2,7 @@
 
 Listens on `app.state.changes`. A live page asks "has my account changed since version v?" and is answered
 without touching the database when nothing did. Versions carry a per-process epoch, so a page opened before
-a restart is refreshed after it.
+a restart is refreshed after it, and a new one after `POST /_sandbox/reset`, so pages open meanwhile are too.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ class LiveVersions:
     def _on_changes(self, changes: list[IncidentChange]) -> None:
         for account_id in {change.account_id for change in changes}:
             self._counts[account_id] = self._counts.get(account_id, 0) + 1
+
+    def start_again(self) -> None:
+        """Every account's version moves: a reset wiped what the open pages show, without a change of its own."""
+        self._epoch = secrets.token_hex(4)
+        self._counts.clear()
 
     def version(self, account_id: str) -> str:
         return f"{self._epoch}.{self._counts.get(account_id, 0)}"

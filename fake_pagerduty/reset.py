@@ -78,11 +78,14 @@ async def reset(state: Any, *, full: bool = False) -> dict[str, int]:
     `seed.SeedError` when the seed file cannot be applied (the sandbox is wiped all the same)."""
     await state.exams.stop()  # an exam running ends `stopped`: what it watched is being wiped
     _reset_controls(state, full=full)
-    if full:
-        return await _back_to_seeded(state, restart_ids=False, count=True)
-    deleted = await state.store.sandbox.reset(full=False)
-    await _seed(state, missing_only=True)
-    return deleted
+    try:
+        if full:
+            return await _back_to_seeded(state, restart_ids=False, count=True)
+        deleted = await state.store.sandbox.reset(full=False)
+        await _seed(state, missing_only=True)
+        return deleted
+    finally:  # live pages open meanwhile (the console, the phone) show the wiped incidents no more
+        state.live.start_again()
 
 
 class SandboxApp:

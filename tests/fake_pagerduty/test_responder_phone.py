@@ -84,6 +84,20 @@ async def test_the_phone_is_live(sandbox):
     assert f'data-newest="{entries[0]["id"]}"' in live.text and "Acme Website: Disk full on web-1" in live.text
 
 
+async def test_open_live_pages_show_a_reset(sandbox):
+    await sign_in(sandbox)
+    await trigger(sandbox, "disk")
+    phone = re.search(r'data-version="([^"]+)"', (await sandbox.get("/responders/PDANA00")).text).group(1)
+    listing = re.search(r'data-version="([^"]+)"', (await sandbox.get("/incidents")).text).group(1)
+    assert (await sandbox.get(f"/responders/PDANA00/live?v={phone}")).status_code == 204
+    assert (await sandbox.get(f"/incidents/live?v={listing}")).status_code == 204
+    assert (await sandbox.post("/_sandbox/reset")).status_code == 200  # wipes the incidents, changes none of them
+    live = await sandbox.get(f"/responders/PDANA00/live?v={phone}")
+    assert live.status_code == 200 and "Disk full on web-1" not in live.text
+    rows = await sandbox.get(f"/incidents/live?v={listing}")
+    assert rows.status_code == 200 and "Disk full on web-1" not in rows.text
+
+
 async def test_unknown_people_and_incidents_are_404(sandbox):
     assert (await sandbox.get("/responders/PNOBODY")).status_code == 404
     assert (await sandbox.get("/responders/PNOBODY/live")).status_code == 404
