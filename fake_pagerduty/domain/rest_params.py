@@ -91,12 +91,12 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
         honoured=(*PAGING, "time_zone", "since", "until", "is_overview"),
         refused=("team_ids[]",),
         include=("incidents", "services", "channels", "teams"),
-        expands=("incidents", "services"),
+        expands=("incidents", "services", "teams"),
     ),
     ("GET", "/log_entries/{id}"): Endpoint(
         honoured=("time_zone",),
         include=("incidents", "services", "channels", "teams"),
-        expands=("incidents", "services"),
+        expands=("incidents", "services", "teams"),
     ),
     ("GET", "/change_events"): Endpoint(
         honoured=(*PAGING, "integration_ids[]", "since", "until", "team_ids[]"),

@@ -318,7 +318,8 @@ def narrow_log_entries(where: Where, query: rest_query.LogEntryQuery) -> Where:
 
 
 _LOG_ENTRIES_PAGE = (
-    "SELECT l.*, i.service_id, s.name AS service_name, i.incident_number, i.title AS incident_title"
+    "SELECT l.*, i.service_id, s.name AS service_name, i.incident_number, i.title AS incident_title,"
+    " json_extract(i.escalation_policy, '$.id') AS escalation_policy_id"
     " FROM log_entries l JOIN incidents i ON i.id = l.incident_id JOIN services s ON s.id = i.service_id"
 )
 

@@ -7,7 +7,6 @@ are 404, never 403). Writes that PagerDuty attributes to a person need `From: <u
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -136,16 +135,21 @@ async def incident_log_entries(request: Request) -> JSONResponse:
     rows, more, total = await request.app.state.store.incidents.log_entries_page(
         account["id"], incident["id"], page, query
     )
+    entries = await log_entries(request, rows)
+    return rest_common.listing("log_entries", rest_common.in_time_zone(request, entries), page, more, total)
+
+
+async def log_entries(request: Request, rows: list[dict]) -> list[dict]:
+    """Log entry objects, each naming its incident's teams (its escalation policy's), `include[]` expanded."""
     base = rest_common.base_url(request)
     entries = [rest_objects.log_entry(base, row) for row in rows]
-    policy = json.loads(incident.get("escalation_policy") or "null") or {}
-    teams = (await _teams(request, [policy.get("id")])).get(policy.get("id"), [])
-    for entry in entries:  # an incident's log entries name its teams (its escalation policy's)
-        entry["teams"] = teams
+    teams = await _teams(request, [row["escalation_policy_id"] for row in rows])
+    for entry, row in zip(entries, rows, strict=True):
+        entry["teams"] = teams.get(row["escalation_policy_id"], [])
     await _expand(request, entries)
     if "teams" in rest_common.includes(request):
         await rest_includes.expand_teams(request, entries)
-    return rest_common.listing("log_entries", rest_common.in_time_zone(request, entries), page, more, total)
+    return entries
 
 
 def _status_change(incident_id: str, item: Any) -> incident_actions.StatusChange | None:

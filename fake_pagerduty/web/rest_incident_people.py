@@ -188,9 +188,7 @@ async def list_log_entries(request: Request) -> JSONResponse:
     account = await rest_common.account(request)
     query, page = rest_common.parsed(rest_query.log_entry_query, request)
     rows, more, total = await request.app.state.store.log_entries.page(account["id"], page, query)
-    base = rest_common.base_url(request)
-    entries = [rest_objects.log_entry(base, row) for row in rows]
-    await rest_api._expand(request, entries)
+    entries = await rest_api.log_entries(request, rows)
     return rest_common.listing("log_entries", rest_common.in_time_zone(request, entries), page, more, total)
 
 
@@ -199,7 +197,5 @@ async def get_log_entry(request: Request) -> JSONResponse:
     row = await request.app.state.store.log_entries.get(account["id"], request.path_params["id"])
     if row is None:
         raise RestError.not_found()
-    entry = rest_objects.log_entry(rest_common.base_url(request), row)
-    await rest_api._expand(request, [entry])
-    (entry,) = rest_common.in_time_zone(request, [entry])
+    (entry,) = rest_common.in_time_zone(request, await rest_api.log_entries(request, [row]))
     return JSONResponse({"log_entry": entry})

@@ -82,9 +82,10 @@ async def test_a_notify_log_entry_shows_over_rest_exactly_as_before(sandbox, san
     }
     assert sms == expected
     one = await sandbox.get(f"/api/log_entries/{entry_id}", headers=REST_HEADERS)
-    # as before this change, GET /log_entries/{id} names no team where the incident's list names its policy's
-    # (a difference this change leaves as it found it)
-    assert one.status_code == 200 and one.json() == {"log_entry": {**expected, "teams": []}}
+    # the entry alone names its incident's teams, as the incident's list does (it used to name none)
+    assert one.status_code == 200 and one.json() == {"log_entry": expected}
+    listed = (await sandbox.get("/api/log_entries", headers=REST_HEADERS)).json()["log_entries"]
+    assert [e for e in listed if e["id"] == entry_id] == [expected]  # and so does the account's list
     _check("LogEntry", {k: v for k, v in expected.items() if k != "channel"})  # channel: see test_rest_schemas
     state = (await sandbox.get("/_sandbox/state")).json()
     (dumped,) = state["incidents"]

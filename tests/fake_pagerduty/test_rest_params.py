@@ -490,7 +490,8 @@ def _full_teams(plain: dict, answer: dict) -> None:
 
 
 EXPANSIONS.update({(m, p, "teams"): _full_teams for m, p in (
-    ("GET", "/services"), ("GET", "/services/{id}"), ("GET", "/incidents/{id}/log_entries"))})
+    ("GET", "/services"), ("GET", "/services/{id}"), ("GET", "/incidents/{id}/log_entries"), ("GET", "/log_entries"),
+    ("GET", "/log_entries/{id}"))})
 
 EXPANSIONS.update({
     ("GET", "/incidents", "services"): _full("service", "service", many=True),
