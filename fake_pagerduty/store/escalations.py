@@ -119,8 +119,8 @@ class Escalations:
         """A user's notifications, newest first, with their incident's number, title, status, who changed its
         status last (an integration also by its name, as the console names it), and service."""
         rows = await self._db.all(
-            "SELECT n.id, n.log_entry_id, n.incident_id, n.type, n.address, n.text, n.sent_at, i.incident_number, i.title,"
-            " i.status, i.urgency, i.last_status_change_by, g.name AS changed_by_integration,"
+            "SELECT n.id, n.log_entry_id, n.incident_id, n.type, n.address, n.text, n.sent_at, i.incident_number,"
+            " i.title, i.status, i.urgency, i.last_status_change_by, g.name AS changed_by_integration,"
             " s.name AS service_name FROM notifications n"
             " JOIN incidents i ON i.id = n.incident_id JOIN services s ON s.id = i.service_id"
             " LEFT JOIN integrations g ON g.service_id = i.service_id"

@@ -76,7 +76,8 @@ async def test_a_notify_log_entry_shows_over_rest_exactly_as_before(sandbox, san
                      "self": f"{BASE}/api/incidents/{incident['id']}",
                      "html_url": f"{BASE}/incidents/{incident['id']}"},
         "teams": [{"id": "PTEAM00", "type": "team_reference", "summary": "Acme Web Team",
-                   "self": f"{BASE}/api/teams/PTEAM00", "html_url": f"{BASE}/teams/PTEAM00"}], "contexts": [], "event_details": {"description": "Notified Dana Demo by SMS."},
+                   "self": f"{BASE}/api/teams/PTEAM00", "html_url": f"{BASE}/teams/PTEAM00"}],
+        "contexts": [], "event_details": {"description": "Notified Dana Demo by SMS."},
         "user": {"id": "PDANA00", "type": "user_reference", "summary": "Dana Demo",
                  "self": f"{BASE}/api/users/PDANA00", "html_url": f"{BASE}/users/PDANA00"},
     }
@@ -112,10 +113,11 @@ async def test_migrating_keeps_every_notification_on_its_notify_entry(tmp_path):
     path = str(tmp_path / "old.db")
     assert database_before(path, 16) >= 14
     # two incidents whose entries interleave: the notifications' order is not the incidents'
-    sent = [("QONE", "PDANA00", "push_notification", "dana-phone", "#1 Acme Website: Disk full", "2026-12-01T10:00:00Z"),
-            ("QTWO", "PSAMR00", "sms_notification", "5550100002", "ALRT #2 : You were assigned.", "2026-12-01T10:01:00Z"),
-            ("QONE", "PDANA00", "sms_notification", "5550100001", "ALRT #1 : You were assigned.", "2026-12-01T10:02:00Z"),
-            ("QTWO", "PSAMR00", "email_notification", "sam@acme.test", "[PagerDuty Alert] #2", "2026-12-01T10:03:00Z")]
+    sent = [
+        ("QONE", "PDANA00", "push_notification", "dana-phone", "#1 Acme Website: Disk full", "2026-12-01T10:00:00Z"),
+        ("QTWO", "PSAMR00", "sms_notification", "5550100002", "ALRT #2 : You were assigned.", "2026-12-01T10:01:00Z"),
+        ("QONE", "PDANA00", "sms_notification", "5550100001", "ALRT #1 : You were assigned.", "2026-12-01T10:02:00Z"),
+        ("QTWO", "PSAMR00", "email_notification", "sam@acme.test", "[PagerDuty Alert] #2", "2026-12-01T10:03:00Z")]
     with contextlib.closing(sqlite3.connect(path)) as db:
         db.execute(_INCIDENT, ("QONE", 1))
         db.execute(_INCIDENT, ("QTWO", 2))
